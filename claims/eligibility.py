@@ -1,0 +1,180 @@
+"""Section 4 of SPEC: may this buyer open this claim today? Pure functions over loaded objects.
+
+Each refusal is a ClaimError whose message tells the buyer, in plain words, why and what to do instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from dateutil.relativedelta import relativedelta
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from orders.models import BuyerKind, Order, OrderItem
+
+from .calendar import add_business_days_to_date, local_date
+from .errors import ClaimError
+from .models import DesiredOutcome, Reason
+from .policy import Policy
+
+MAX_DESCRIPTION_LENGTH = 5000
+
+
+def _fmt(day: dt.date) -> str:
+    return date_format(day, "DATE_FORMAT")
+
+
+def receipt_date(order: Order, *, policy: Policy) -> dt.date | None:
+    """The day the buyer accepted the goods: delivery for consumers; for business buyers the hand-over
+    to the first carrier when known (commercial practice), else delivery."""
+    if order.buyer_kind == BuyerKind.BUSINESS:
+        handed = order.handed_to_carrier_at()
+        if handed:
+            return local_date(handed, time_zone=policy.time_zone)
+    delivered = order.delivered_at()
+    return local_date(delivered, time_zone=policy.time_zone) if delivered else None
+
+
+def warranty_ends_on(item: OrderItem, received_on: dt.date | None) -> dt.date | None:
+    """Last day of the item's warranty, or None when it has none (or was never received)."""
+    floor = item.warranty_minimum_until
+    if received_on is None or item.warranty_months == 0:
+        return floor
+    end = received_on + relativedelta(months=item.warranty_months) + dt.timedelta(days=item.warranty_extension_days)
+    return max(end, floor) if floor else end
+
+
+def trial_ends_on(item: OrderItem, received_on: dt.date | None, *, trial_days: int) -> dt.date | None:
+    floor = item.trial_minimum_until
+    if received_on is None:
+        return floor
+    end = received_on + dt.timedelta(days=trial_days)
+    return max(end, floor) if floor else end
+
+
+def not_received_opens_on(order: Order, items: Sequence[OrderItem], *, policy: Policy) -> dt.date | None:
+    """First day a not-received claim may be opened; None means at once (digital goods)."""
+    if all(item.is_digital for item in items):
+        return None
+    expected = order.estimated_delivery or order.ship_by
+    if expected is None:
+        expected = local_date(order.placed_at, time_zone=policy.time_zone)
+    last_waiting_day = add_business_days_to_date(
+        expected, policy.non_delivery_buffer_business_days, country=policy.country, subdivision=policy.subdivision
+    )
+    return last_waiting_day + dt.timedelta(days=1)
+
+
+def check_eligibility(
+    *,
+    order: Order,
+    buyer,  # type: ignore[no-untyped-def]
+    reason: str,
+    description: str,
+    desired_outcome: str,
+    items: Sequence[tuple[OrderItem, int]],
+    discovered_on: dt.date | None,
+    photo_count: int,
+    now: dt.datetime,
+    policy: Policy,
+    trial_days: int,
+) -> None:
+    if buyer is None or order.buyer_id != buyer.pk:
+        raise ClaimError(_("Only the buyer of order %(order)s can open a claim on it.") % {"order": order.number},
+                         code="forbidden")
+    if reason not in Reason.values:
+        raise ClaimError(_("Please choose what went wrong with your order."))
+    if desired_outcome not in DesiredOutcome.values:
+        raise ClaimError(_("Please choose how you would like the problem to be solved."))
+    if not description or not description.strip():
+        raise ClaimError(_("Please describe the problem in a few words."))
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ClaimError(_("Please keep the description under %(max)d characters.") % {"max": MAX_DESCRIPTION_LENGTH})
+    if not items:
+        raise ClaimError(_("Please choose at least one item of the order."))
+    for item, quantity in items:
+        if item.order_id != order.pk:
+            raise ClaimError(_("“%(item)s” is not part of order %(order)s.")
+                             % {"item": item.title, "order": order.number})
+        if not 1 <= quantity <= item.quantity:
+            raise ClaimError(_("You ordered %(ordered)d of “%(item)s”; choose between 1 and %(ordered)d.")
+                             % {"ordered": item.quantity, "item": item.title})
+
+    today = local_date(now, time_zone=policy.time_zone)
+    received_on = receipt_date(order, policy=policy)
+    order_items = [item for item, _quantity in items]
+
+    if reason in (Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED, Reason.DEFECTIVE) and photo_count == 0:
+        raise ClaimError(_("Please add at least one photo that shows the problem."))
+
+    if reason == Reason.NOT_RECEIVED:
+        _check_not_received(order, order_items, desired_outcome, today=today, policy=policy)
+    elif reason == Reason.DEFECTIVE:
+        _check_defective(order, order_items, discovered_on, received_on, today=today, policy=policy)
+    elif reason == Reason.TRIAL_RETURN:
+        _check_trial(order_items, received_on, today=today, trial_days=trial_days)
+
+
+def _check_not_received(order: Order, items: Sequence[OrderItem], desired_outcome: str, *, today: dt.date,
+                        policy: Policy) -> None:
+    if desired_outcome not in (DesiredOutcome.REFUND, DesiredOutcome.REPLACEMENT):
+        raise ClaimError(_("For an order that did not arrive you can ask for a refund or for the item to be sent "
+                           "again."))
+    if order.is_delivered_to_order_address():
+        raise ClaimError(_("The carrier's tracking shows this order was delivered to your address. Please check "
+                           "with neighbours and your mailbox; if the item arrived damaged or wrong, choose that "
+                           "reason instead."))
+    opens_on = not_received_opens_on(order, items, policy=policy)
+    if opens_on is not None and today < opens_on:
+        raise ClaimError(_("Your order can still arrive: it is due by %(due)s and we allow %(buffer)d business days "
+                           "for delays. If it has not arrived, you can report it from %(opens)s.")
+                         % {"due": _fmt(order.estimated_delivery or order.ship_by or opens_on),
+                            "buffer": policy.non_delivery_buffer_business_days, "opens": _fmt(opens_on)})
+
+
+def _check_defective(order: Order, items: Sequence[OrderItem], discovered_on: dt.date | None,
+                     received_on: dt.date | None, *, today: dt.date, policy: Policy) -> None:
+    if discovered_on is None:
+        raise ClaimError(_("Please tell us the date you discovered the defect."))
+    if discovered_on > today:
+        raise ClaimError(_("The date you discovered the defect cannot be in the future."))
+    if received_on is None and not any(item.warranty_minimum_until for item in items):
+        raise ClaimError(_("We have no delivery recorded for this order yet, so its warranty has not started. "
+                           "If it never arrived, choose “Item not received”."))
+    if received_on is not None and discovered_on < received_on:
+        raise ClaimError(_("The defect was discovered before the item was delivered on %(received)s; if it arrived "
+                           "damaged or different from the listing, choose “Not as described”.")
+                         % {"received": _fmt(received_on)})
+    report_by = discovered_on + relativedelta(months=policy.defect_report_months)
+    if today > report_by:
+        raise ClaimError(_("A defect must be reported within one month of discovering it. You discovered it on "
+                           "%(discovered)s, so the last day to report it was %(last)s.")
+                         % {"discovered": _fmt(discovered_on), "last": _fmt(report_by)})
+    for item in items:
+        ends_on = warranty_ends_on(item, received_on)
+        if ends_on is None:
+            if order.buyer_kind == BuyerKind.BUSINESS:
+                raise ClaimError(_("“%(item)s” was bought as a business purchase, and the seller grants no warranty "
+                                   "period to business buyers. Please contact the seller about liability for "
+                                   "defects.") % {"item": item.title})
+            raise ClaimError(_("“%(item)s” has no warranty.") % {"item": item.title})
+        if today > ends_on:
+            raise ClaimError(_("The warranty of “%(item)s” ended on %(end)s. The manufacturer's own guarantee may "
+                               "still apply.") % {"item": item.title, "end": _fmt(ends_on)})
+
+
+def _check_trial(items: Sequence[OrderItem], received_on: dt.date | None, *, today: dt.date, trial_days: int) -> None:
+    for item in items:
+        if item.is_digital:
+            raise ClaimError(_("The trial period covers physical products only; “%(item)s” is digital.")
+                             % {"item": item.title})
+        ends_on = trial_ends_on(item, received_on, trial_days=trial_days)
+        if ends_on is None:
+            raise ClaimError(_("The %(days)d-day trial starts when you receive the item, and we have no delivery "
+                               "recorded yet. If it never arrived, choose “Item not received”.") % {"days": trial_days})
+        if today > ends_on:
+            raise ClaimError(_("The trial period of “%(item)s” ended on %(end)s. If the item is faulty, choose "
+                               "“Defective” to use the warranty; for a change of mind, the statutory 14-day right of "
+                               "withdrawal may still apply.") % {"item": item.title, "end": _fmt(ends_on)})

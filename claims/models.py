@@ -1,0 +1,573 @@
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from sellers.models import AppendOnlyModel
+
+from . import roles
+
+
+class ClaimState(models.TextChoices):
+    AWAITING_SELLER = "awaiting_seller", _("Waiting for the seller")
+    IN_PROGRESS = "in_progress", _("In progress with the seller")
+    AWAITING_RETURN = "awaiting_return", _("Waiting for the return")
+    ESCALATED = "escalated", _("With the platform")
+    AWAITING_INFO = "awaiting_info", _("Waiting for information")
+    RESOLVED = "resolved", _("Resolved")
+
+
+OPEN_STATES = [
+    ClaimState.AWAITING_SELLER,
+    ClaimState.IN_PROGRESS,
+    ClaimState.AWAITING_RETURN,
+    ClaimState.ESCALATED,
+    ClaimState.AWAITING_INFO,
+]
+WITH_SELLER_STATES = [ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS]
+
+
+class Reason(models.TextChoices):
+    NOT_RECEIVED = "not_received", _("Item not received")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    DEFECTIVE = "defective", _("Defective (warranty)")
+    TRIAL_RETURN = "trial_return", _("Trial return")
+
+
+REASONS_NEEDING_PHOTOS = {Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED, Reason.DEFECTIVE}
+
+
+class DesiredOutcome(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+    DISCOUNT = "discount", _("Price discount")
+
+
+class Channel(models.TextChoices):
+    PLATFORM = "platform", _("Opened on the platform")
+    PAYMENT_PROVIDER = "payment_provider", _("Payment-provider dispute")
+
+
+class Outcome(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    PARTIAL_REFUND = "partial_refund", _("Partial refund")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+    DISCOUNT = "discount", _("Discount")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the buyer")
+    DELIVERED = "delivered", _("Delivered")
+
+
+# Outcomes paid out as money to the buyer; replacement and repair always wait for the item to come back.
+MONEY_OUTCOMES = {Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.DISCOUNT}
+RETURN_OUTCOMES = {Outcome.REPLACEMENT, Outcome.REPAIR}
+
+
+class FundedBy(models.TextChoices):
+    SELLER = "seller", _("Seller")
+    PLATFORM = "platform", _("Platform")
+
+
+class DenialReason(models.TextChoices):
+    """Section 4's exclusions: what buyer protection and warranty do not cover."""
+
+    DAMAGE_AFTER_RECEIPT = "damage_after_receipt", _(
+        "Damage caused after receipt (drops, liquid, unapproved chargers, third-party repair, rooting/jailbreak)"
+    )
+    NORMAL_WEAR = "normal_wear", _("Normal wear within the grade sold")
+    TRANSPORT_DAMAGE = "transport_damage", _("Transport damage although the seller packed properly")
+    ALTERED_OR_USED = "altered_or_used", _("Item altered or used after receipt")
+    AS_DESCRIBED = "as_described", _("Item was accurately described; it did not meet expectations")
+    POSTAGE_DISPUTE = "postage_dispute", _("Postage dispute")
+    OFF_PLATFORM = "off_platform", _("Purchase made outside the platform")
+    CHANGE_OF_MIND = "change_of_mind", _("Change of mind (use the 14-day right of withdrawal)")
+    PROOF_OF_DELIVERY = "proof_of_delivery", _("Seller proved delivery to the order's address on time")
+    NO_PARTICIPATION = "no_participation", _("The buyer did not provide the information requested")
+
+
+class RejectionCode(models.TextChoices):
+    """Why a seller rejects a claim (the buyer may escalate at once)."""
+
+    DELIVERED = "delivered", _("The item was delivered (proof attached)")
+    AS_DESCRIBED = "as_described", _("The item matches the listing")
+    BUYER_DAMAGE = "buyer_damage", _("Damage caused after receipt")
+    NORMAL_WEAR = "normal_wear", _("Normal wear within the grade sold")
+    OUT_OF_WARRANTY = "out_of_warranty", _("Outside the warranty period")
+    OTHER = "other", _("Other (explained in the message)")
+
+
+class Party(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+    AGENT = "agent", _("Support agent")
+    SYSTEM = "system", _("System")
+
+
+class EscalationCause(models.TextChoices):
+    BUYER = "buyer", _("Escalated by the buyer")
+    AGENT = "agent", _("Escalated by an agent")
+    TAKEOVER = "takeover", _("Platform took over at the resolution deadline")
+    SELLER_SUSPENDED = "seller_suspended", _("Seller is suspended")
+    PAYMENT_PROVIDER = "payment_provider", _("Payment-provider dispute")
+    REOPENED = "reopened", _("Reopened by an agent")
+
+
+class InspectionResult(models.TextChoices):
+    AS_EXPECTED = "as_expected", _("Received as expected")
+    DAMAGED = "damaged", _("Received damaged")
+    INCOMPLETE = "incomplete", _("Received incomplete")
+
+
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+def new_claim_number() -> str:
+    body = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+    return f"C-{body[:4]}-{body[4:]}"
+
+
+class ClaimQuerySet(models.QuerySet):
+    def open(self) -> ClaimQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+    def visible_to(self, user) -> ClaimQuerySet:  # type: ignore[no-untyped-def]
+        """The claims a user may see: their own as buyer, their sellers' as staff, all for agents."""
+        if not user.is_authenticated:
+            return self.none()
+        if roles.is_agent(user):
+            return self
+        return self.filter(Q(buyer=user) | Q(seller__memberships__user=user)).distinct()
+
+
+class Claim(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField(_("claim number"), max_length=16, unique=True, default=new_claim_number)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="claims")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims")
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="claims")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    description = models.TextField()
+    desired_outcome = models.CharField(max_length=20, choices=DesiredOutcome.choices)
+    discovered_on = models.DateField(_("defect discovered on"), null=True, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PLATFORM)
+    provider_reference = models.CharField(_("payment-provider case"), max_length=100, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    state = FSMField(choices=ClaimState.choices, default=ClaimState.AWAITING_SELLER, protected=True)
+
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    funded_by = models.CharField(max_length=10, choices=FundedBy.choices, blank=True)
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    rejected = models.BooleanField(default=False)
+    rejection_code = models.CharField(max_length=20, choices=RejectionCode.choices, blank=True)
+    escalation_cause = models.CharField(max_length=20, choices=EscalationCause.choices, blank=True)
+    info_requested_from = models.CharField(
+        max_length=10, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))], blank=True
+    )
+    buyer_missed_info = models.PositiveSmallIntegerField(default=0)
+    seller_missed_info = models.PositiveSmallIntegerField(default=0)
+    inspection_result = models.CharField(max_length=20, choices=InspectionResult.choices, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_claims"
+    )
+
+    opened_at = models.DateTimeField(default=timezone.now)
+    first_replied_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    info_requested_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_received_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+
+    first_reply_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    info_due_at = models.DateTimeField(null=True, blank=True)
+    hard_deadline_at = models.DateTimeField(null=True, blank=True)
+    first_reply_breached = models.BooleanField(default=False)
+    # The earliest moment the deadline sweep has something to do for this claim (null: nothing).
+    next_deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    policy = models.JSONField(default=dict, help_text=_("Policy values in force when the claim was opened."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        permissions = [("act_as_agent", "Can work claims as a support agent")]
+        indexes = [
+            models.Index(fields=["seller", "state"]),
+            models.Index(fields=["buyer", "-opened_at"]),
+            models.Index(fields=["state", "resolution_due_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund_amount__isnull=True) | Q(refund_amount__gte=0), name="refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # --- derived facts ---------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != ClaimState.RESOLVED
+
+    def claimed_value(self) -> Decimal:
+        """The price of what is claimed; the whole order total (shipping included) when all of it is."""
+        claim_items = list(self.items.select_related("order_item"))
+        order_items = list(self.order.items.all())
+        claimed = {ci.order_item_id: ci.quantity for ci in claim_items}
+        if all(claimed.get(oi.id, 0) >= oi.quantity for oi in order_items):
+            return self.order.total
+        return sum((ci.order_item.unit_price * ci.quantity for ci in claim_items), Decimal("0.00"))
+
+    def refresh_next_deadline(self) -> None:
+        """Keep the indexed column the sweep reads in step with the state and the deadlines."""
+        candidates = []
+        if self.state in OPEN_STATES:
+            candidates.append(self.hard_deadline_at)
+        if self.state == ClaimState.AWAITING_SELLER and not self.first_reply_breached:
+            candidates.append(self.first_reply_due_at)
+        if self.state in WITH_SELLER_STATES:
+            candidates.append(self.resolution_due_at)
+        if self.state == ClaimState.AWAITING_INFO:
+            candidates.append(self.info_due_at)
+        due = [moment for moment in candidates if moment is not None]
+        self.next_deadline_at = min(due) if due else None
+
+    def buyer_may_escalate(self, now: dt.datetime | None = None) -> bool:
+        """After 48 hours unresolved, or at once after a rejection."""
+        if self.state not in WITH_SELLER_STATES or self.channel != Channel.PLATFORM:
+            return False
+        now = now or timezone.now()
+        return self.rejected or (self.first_reply_due_at is not None and now >= self.first_reply_due_at)
+
+    # --- transitions: they only set fields on self; services save, log and notify ----------------
+
+    @transition(field=state, source=ClaimState.AWAITING_SELLER, target=ClaimState.IN_PROGRESS,
+                permission=roles.is_claim_seller_staff)
+    def reply(self, *, at: dt.datetime) -> None:
+        self.first_replied_at = self.first_replied_at or at
+
+    @transition(field=state, source=WITH_SELLER_STATES, target=ClaimState.IN_PROGRESS,
+                permission=roles.is_claim_seller_staff)
+    def reject(self, *, code: str, at: dt.datetime) -> None:
+        self.first_replied_at = self.first_replied_at or at
+        self.rejected = True
+        self.rejection_code = code
+
+    @transition(field=state, source=[ClaimState.IN_PROGRESS, ClaimState.ESCALATED, ClaimState.AWAITING_INFO],
+                target=RETURN_VALUE(ClaimState.RESOLVED, ClaimState.AWAITING_RETURN),
+                permission=roles.is_claim_buyer)
+    def accept_offer(self, *, outcome: str, funded_by: str, amount: Decimal | None, needs_return: bool,
+                     at: dt.datetime) -> str:
+        self.outcome = outcome
+        self.funded_by = funded_by
+        self.refund_amount = amount
+        return self._settle(needs_return, at)
+
+    @transition(field=state, source=WITH_SELLER_STATES, target=ClaimState.ESCALATED,
+                permission=roles.may_escalate)
+    def escalate(self, *, cause: str, at: dt.datetime) -> None:
+        self.escalation_cause = cause
+        self.escalated_at = at
+
+    @transition(field=state, source=WITH_SELLER_STATES, target=ClaimState.ESCALATED, permission=roles.nobody)
+    def take_over(self, *, cause: str, at: dt.datetime) -> None:
+        self.escalation_cause = cause
+        self.escalated_at = at
+
+    @transition(field=state, source=ClaimState.ESCALATED, target=ClaimState.AWAITING_INFO,
+                permission=roles.is_agent_for)
+    def request_info(self, *, party: str, due_at: dt.datetime, at: dt.datetime) -> None:
+        self.info_requested_from = party
+        self.info_requested_at = at
+        self.info_due_at = due_at
+
+    @transition(field=state, source=ClaimState.AWAITING_INFO, target=ClaimState.ESCALATED,
+                permission=roles.is_party_asked_for_info)
+    def provide_info(self) -> None:
+        self.info_requested_from = ""
+        self.info_due_at = None
+
+    @transition(field=state, source=ClaimState.AWAITING_INFO, target=ClaimState.ESCALATED, permission=roles.nobody)
+    def info_timeout(self) -> None:
+        if self.info_requested_from == Party.BUYER:
+            self.buyer_missed_info += 1
+        else:
+            self.seller_missed_info += 1
+        self.info_requested_from = ""
+        self.info_due_at = None
+
+    @transition(field=state, source=ClaimState.ESCALATED,
+                target=RETURN_VALUE(ClaimState.RESOLVED, ClaimState.AWAITING_RETURN),
+                permission=roles.is_agent_for)
+    def decide(self, *, outcome: str, funded_by: str, amount: Decimal | None, denial_reason: str,
+               note: str, needs_return: bool, at: dt.datetime) -> str:
+        self.outcome = outcome
+        self.funded_by = funded_by
+        self.refund_amount = amount
+        self.denial_reason = denial_reason
+        self.decision_note = note
+        self.decided_at = at
+        return self._settle(needs_return, at)
+
+    @transition(field=state, source=ClaimState.AWAITING_RETURN, target=ClaimState.RESOLVED,
+                permission=roles.is_claim_seller_staff_or_agent)
+    def receive_return(self, *, inspection_result: str, at: dt.datetime) -> None:
+        self.inspection_result = inspection_result
+        self.return_received_at = at
+        self.resolved_at = at
+
+    @transition(field=state, source=OPEN_STATES, target=ClaimState.RESOLVED, permission=roles.is_claim_buyer)
+    def close(self, *, at: dt.datetime) -> None:
+        self.outcome = Outcome.WITHDRAWN
+        self.funded_by = ""
+        self.refund_amount = None
+        self.resolved_at = at
+
+    @transition(field=state, source=OPEN_STATES, target=ClaimState.RESOLVED, permission=roles.nobody,
+                conditions=[lambda claim: claim.reason == Reason.NOT_RECEIVED])
+    def mark_delivered(self, *, at: dt.datetime) -> None:
+        self.outcome = Outcome.DELIVERED
+        self.funded_by = ""
+        self.refund_amount = None
+        self.resolved_at = at
+
+    @transition(field=state, source=OPEN_STATES, target=ClaimState.RESOLVED, permission=roles.nobody)
+    def force_refund(self, *, amount: Decimal, at: dt.datetime) -> None:
+        self.outcome = Outcome.REFUND
+        self.funded_by = FundedBy.PLATFORM
+        self.refund_amount = amount
+        self.resolved_at = at
+
+    @transition(field=state, source=ClaimState.ESCALATED, target=ClaimState.RESOLVED, permission=roles.is_agent_for,
+                conditions=[lambda claim: claim.channel == Channel.PAYMENT_PROVIDER])
+    def record_provider_verdict(self, *, buyer_won: bool, amount: Decimal | None, at: dt.datetime) -> None:
+        self.outcome = Outcome.REFUND if buyer_won else Outcome.DENIED
+        # The provider takes the money back from the platform, which recovers it from the seller.
+        self.funded_by = FundedBy.PLATFORM if buyer_won else ""
+        self.refund_amount = amount if buyer_won else None
+        self.decided_at = at
+        self.resolved_at = at
+
+    @transition(field=state, source=ClaimState.RESOLVED, target=ClaimState.ESCALATED, permission=roles.is_agent_for)
+    def reopen(self, *, at: dt.datetime) -> None:
+        self.escalation_cause = EscalationCause.REOPENED
+        self.escalated_at = at
+        self.reopened_at = at
+        self.resolved_at = None
+        self.outcome = ""
+        self.funded_by = ""
+        self.refund_amount = None
+        self.denial_reason = ""
+        self.inspection_result = ""
+
+    def _settle(self, needs_return: bool, at: dt.datetime) -> str:
+        if needs_return:
+            return ClaimState.AWAITING_RETURN
+        self.resolved_at = at
+        return ClaimState.RESOLVED
+
+
+class ClaimItem(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="claim_items")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    # Mirrors claim.is_open so the database itself can refuse a second open claim on one item.
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_item"], condition=Q(is_open=True), name="one_open_claim_per_order_item"
+            ),
+            models.UniqueConstraint(fields=["claim", "order_item"], name="claim_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_item}"
+
+
+class EvidenceKind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    VIDEO = "video", _("Video")
+    INVOICE = "invoice", _("Invoice")
+    PROOF_OF_SHIPMENT = "proof_of_shipment", _("Proof of shipment")
+    CUSTOMS_FORM = "customs_form", _("Customs form")
+    INSPECTION_REPORT = "inspection_report", _("Inspection report")
+    DOCUMENT = "document", _("Other document")
+
+
+def evidence_path(instance: Evidence, filename: str) -> str:
+    # Random names: nothing of the uploader's file name or of the claim number reaches the storage.
+    return f"evidence/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}{instance.extension}"
+
+
+def thumbnail_path(instance: Evidence, filename: str) -> str:
+    return f"evidence/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}.jpg"
+
+
+class Evidence(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="evidence")
+    message = models.ForeignKey(
+        "claims.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    kind = models.CharField(max_length=20, choices=EvidenceKind.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    party = models.CharField(max_length=10, choices=Party.choices)
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.claim_id}"
+
+    @property
+    def extension(self) -> str:
+        return {
+            "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "video/mp4": ".mp4",
+            "video/quicktime": ".mov", "application/pdf": ".pdf",
+        }.get(self.content_type, ".bin")
+
+
+class Message(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    party = models.CharField(max_length=10, choices=Party.choices)
+    body = models.TextField()
+    is_internal = models.BooleanField(_("internal note"), default=False,
+                                      help_text=_("Visible to agents only, never to the buyer or the seller."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["claim", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_party_display()} on {self.claim_id}"
+
+
+class OfferKind(models.TextChoices):
+    FULL_REFUND = "full_refund", _("Full refund")
+    PARTIAL_REFUND = "partial_refund", _("Partial refund")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+    RETURN_FOR_REFUND = "return_for_refund", _("Return for refund")
+    DISCOUNT = "discount", _("Price discount")
+
+
+OFFER_KINDS_WITH_AMOUNT = {OfferKind.PARTIAL_REFUND, OfferKind.DISCOUNT}
+OFFER_KINDS_NEEDING_RETURN = {OfferKind.REPLACEMENT, OfferKind.REPAIR, OfferKind.RETURN_FOR_REFUND}
+OFFER_OUTCOME = {
+    OfferKind.FULL_REFUND: Outcome.REFUND,
+    OfferKind.PARTIAL_REFUND: Outcome.PARTIAL_REFUND,
+    OfferKind.REPLACEMENT: Outcome.REPLACEMENT,
+    OfferKind.REPAIR: Outcome.REPAIR,
+    OfferKind.RETURN_FOR_REFUND: Outcome.REFUND,
+    OfferKind.DISCOUNT: Outcome.DISCOUNT,
+}
+
+
+class OfferStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Offer(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="offers")
+    kind = models.CharField(max_length=20, choices=OfferKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    note = models.TextField(blank=True)
+    return_instructions = models.TextField(_("return address or label reference"), blank=True)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of_platform = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim"], condition=Q(status="pending"), name="one_pending_offer"),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="offer_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.claim_id}"
+
+    @property
+    def outcome(self) -> str:
+        return OFFER_OUTCOME[self.kind]
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending payout")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+
+
+class Refund(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3)
+    funded_by = models.CharField(max_length=10, choices=FundedBy.choices)
+    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} ({self.get_funded_by_display()})"
+
+
+class ClaimTransition(AppendOnlyModel):
+    """Every state change of a claim: append-only."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="transitions")
+    name = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    party = models.CharField(max_length=10, choices=Party.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["claim", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.from_state or '—'} → {self.to_state} ({self.name})"

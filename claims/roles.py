@@ -1,0 +1,75 @@
+"""Who may act on a claim. Used as django-fsm-2 `permission=` callables and checked by the services
+(django-fsm-2 itself never enforces them when a transition is called)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Claim
+
+AGENT_PERMISSION = "claims.act_as_agent"
+
+
+def is_agent(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff
+                and user.has_perm(AGENT_PERMISSION))
+
+
+def is_seller_staff(user, seller_id: int) -> bool:  # type: ignore[no-untyped-def]
+    from sellers.models import SellerMembership
+
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return SellerMembership.objects.filter(user=user, seller_id=seller_id).exists()
+
+
+def is_claim_buyer(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(user and user.is_authenticated and user.is_active and user.pk == claim.buyer_id)
+
+
+def is_claim_seller_staff(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    from sellers.models import SellerStatus
+
+    # A suspended seller's claims are the platform's to answer.
+    return claim.seller.status == SellerStatus.ACTIVE and is_seller_staff(user, claim.seller_id)
+
+
+def is_agent_for(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    return is_agent(user)
+
+
+def is_claim_seller_staff_or_agent(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    return is_agent(user) or is_claim_seller_staff(claim, user)
+
+
+def may_escalate(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    return is_agent(user) or (is_claim_buyer(claim, user) and claim.buyer_may_escalate())
+
+
+def is_party_asked_for_info(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    if is_agent(user):  # an agent records an answer that came by phone or mail
+        return True
+    if claim.info_requested_from == "buyer":
+        return is_claim_buyer(claim, user)
+    if claim.info_requested_from == "seller":
+        return is_claim_seller_staff(claim, user)
+    return False
+
+
+def nobody(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    """System transitions (deadline sweep, carrier tracking): no person may fire them."""
+    return False
+
+
+def party_of(claim: Claim, user) -> str:  # type: ignore[no-untyped-def]
+    """The role a user acts in on this claim: buyer, seller or agent ('' if none)."""
+    if user is None:
+        return "system"
+    if is_claim_buyer(claim, user):
+        return "buyer"
+    if is_seller_staff(user, claim.seller_id):
+        return "seller"
+    if is_agent(user):
+        return "agent"
+    return ""

@@ -1,0 +1,129 @@
+"""Settings shared by every environment. Values come from the environment (django-environ)."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+env_file = BASE_DIR / ".env"
+if env_file.exists():
+    env.read_env(str(env_file))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_fsm",
+    "sellers",
+    "orders",
+    "claims",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# Stored in UTC; computed and shown in the marketplace's zone.
+TIME_ZONE = env.str("MARKETPLACE_TIME_ZONE", default="Europe/Berlin")
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "admin:login"
+
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
+
+# --- Celery -------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("REDIS_URL", default="memory://")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Marketplace policy ---------------------------------------------------------------------------
+# Read at call time (claims.policy.current_policy) and snapshotted on each claim when it is opened,
+# so a later change never moves the deadlines of claims already open.
+MARKETPLACE_COUNTRY = env.str("MARKETPLACE_COUNTRY", default="DE")
+MARKETPLACE_SUBDIVISION = env.str("MARKETPLACE_SUBDIVISION", default="") or None
+MARKETPLACE_CURRENCY = env.str("MARKETPLACE_CURRENCY", default="EUR")
+CLAIM_FIRST_REPLY_HOURS = env.int("CLAIM_FIRST_REPLY_HOURS", default=48)
+CLAIM_RESOLUTION_BUSINESS_DAYS = env.int("CLAIM_RESOLUTION_BUSINESS_DAYS", default=5)
+CLAIM_INFO_DAYS = env.int("CLAIM_INFO_DAYS", default=2)
+CLAIM_HARD_DEADLINE_DAYS = env.int("CLAIM_HARD_DEADLINE_DAYS", default=180)
+CLAIM_REMINDER_HOURS = env.int("CLAIM_REMINDER_HOURS", default=24)
+CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS = env.int("CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS", default=3)
+CLAIM_DEFECT_REPORT_MONTHS = env.int("CLAIM_DEFECT_REPORT_MONTHS", default=1)
+CLAIM_DISPUTE_FINE = env.str("CLAIM_DISPUTE_FINE", default="25.00")
+TRIAL_DAYS_DEFAULT = env.int("TRIAL_DAYS_DEFAULT", default=30)
+TRIAL_DAYS_AFTER_REPAIR = env.int("TRIAL_DAYS_AFTER_REPAIR", default=14)
+WARRANTY_MONTHS_DEFAULT = {"new": 24, "like_new": 21, "used": 12}
+WARRANTY_MONTHS_MINIMUM = 12
+WARRANTY_MONTHS_AFTER_REPAIR = env.int("WARRANTY_MONTHS_AFTER_REPAIR", default=6)
+
+# Evidence uploads
+EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_BYTES", default=15 * 1024 * 1024)
+EVIDENCE_MAX_VIDEO_BYTES = env.int("EVIDENCE_MAX_VIDEO_BYTES", default=50 * 1024 * 1024)
+EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
+EVIDENCE_MAX_IMAGE_PIXELS = env.int("EVIDENCE_MAX_IMAGE_PIXELS", default=40_000_000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,44 @@
+"""Orders arrive from the marketplace's shop; this is how they are written here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from sellers.models import Seller, WarrantyPolicy
+
+from .models import BuyerKind, Order, OrderItem, Shipment
+
+
+def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datetime, items: Iterable[dict[str, Any]],
+                 buyer_kind: str = BuyerKind.CONSUMER, currency: str = "EUR", shipping: Decimal = Decimal("0.00"),
+                 **fields: Any) -> Order:
+    """Create an order and its items. Each item's warranty is copied from the seller's policy for the item's
+    condition (business buyers get the seller's business warranty, none by default)."""
+    items = list(items)
+    policy, _created = WarrantyPolicy.objects.get_or_create(seller=seller)
+    with transaction.atomic():
+        total = sum((Decimal(str(i["unit_price"])) * i.get("quantity", 1) for i in items), Decimal("0.00")) + shipping
+        order = Order.objects.create(number=number, buyer=buyer, seller=seller, placed_at=placed_at,
+                                     buyer_kind=buyer_kind, currency=currency, total=total, **fields)
+        for data in items:
+            data = dict(data)
+            condition = data.setdefault("condition", "new")
+            if "warranty_months" not in data:
+                data["warranty_months"] = (
+                    policy.business_months if buyer_kind == BuyerKind.BUSINESS else policy.months_for(condition)
+                )
+            OrderItem.objects.create(order=order, **data)
+    return order
+
+
+def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped_at: dt.datetime | None,
+                    delivered_at: dt.datetime | None = None, delivered_to_order_address: bool = False,
+                    source: str = "seller") -> Shipment:
+    return Shipment.objects.create(order=order, carrier=carrier, tracking_number=tracking_number,
+                                   shipped_at=shipped_at, delivered_at=delivered_at,
+                                   delivered_to_order_address=delivered_to_order_address, source=source)

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+
+class SellerStatus(models.TextChoices):
+    PENDING = "pending", _("Pending vetting")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Seller(FSMModelMixin, models.Model):
+    display_name = models.CharField(_("display name"), max_length=200)
+    slug = models.SlugField(unique=True)
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    registration_number = models.CharField(_("business registration number"), max_length=100, blank=True)
+    tax_id = models.CharField(_("tax id"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="DE")
+    email = models.EmailField(_("contact email"), blank=True)
+    is_platform = models.BooleanField(
+        _("sold by the marketplace"), default=False, help_text=_("First-party: the platform itself sells.")
+    )
+    status = FSMField(choices=SellerStatus.choices, default=SellerStatus.PENDING, protected=True)
+
+    identity_verified_at = models.DateTimeField(null=True, blank=True)
+    identity_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    registration_verified_at = models.DateTimeField(null=True, blank=True)
+    registration_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tax_verified_at = models.DateTimeField(null=True, blank=True)
+    tax_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def is_vetted(self) -> bool:
+        return bool(self.identity_verified_at and self.registration_verified_at and self.tax_verified_at)
+
+    def _is_vetted(self) -> bool:
+        return self.is_vetted
+
+    @transition(field=status, source=SellerStatus.PENDING, target=SellerStatus.ACTIVE, conditions=[_is_vetted])
+    def activate(self) -> None:
+        self.activated_at = timezone.now()
+
+    @transition(field=status, source=SellerStatus.ACTIVE, target=SellerStatus.SUSPENDED)
+    def suspend(self, *, reason: str) -> None:
+        self.suspended_at = timezone.now()
+        self.suspension_reason = reason
+
+    @transition(field=status, source=SellerStatus.SUSPENDED, target=SellerStatus.ACTIVE)
+    def reinstate(self) -> None:
+        self.suspended_at = None
+        self.suspension_reason = ""
+
+    def ledger_balance(self) -> Decimal:
+        """What the seller owes the platform (positive) or is owed (negative)."""
+        total = self.ledger_entries.aggregate(total=Sum("amount"))["total"]
+        return total if total is not None else Decimal("0.00")
+
+
+class WarrantyPolicy(models.Model):
+    """A seller's warranty and trial terms. Warranty is never under the marketplace minimum (12 months)."""
+
+    seller = models.OneToOneField(Seller, on_delete=models.CASCADE, related_name="warranty_policy")
+    months_new = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(12)])
+    months_like_new = models.PositiveSmallIntegerField(default=21, validators=[MinValueValidator(12)])
+    months_used = models.PositiveSmallIntegerField(default=12, validators=[MinValueValidator(12)])
+    business_months = models.PositiveSmallIntegerField(
+        default=0,
+        help_text=_("Warranty granted to business buyers. By default they get none (commercial code)."),
+    )
+    trial_days = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(30)])
+    return_address = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = _("warranty policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(months_new__gte=12) & Q(months_like_new__gte=12) & Q(months_used__gte=12),
+                name="warranty_at_least_12_months",
+            ),
+            models.CheckConstraint(condition=Q(trial_days__gte=30), name="trial_at_least_30_days"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Warranty policy of {self.seller}"
+
+    def months_for(self, condition: str) -> int:
+        return {"new": self.months_new, "like_new": self.months_like_new, "used": self.months_used}[condition]
+
+
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    STAFF = "staff", _("Staff")
+
+
+class SellerMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller_memberships")
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=MembershipRole.choices, default=MembershipRole.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "seller"], name="one_membership_per_seller")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) at {self.seller}"
+
+
+class LedgerKind(models.TextChoices):
+    REFUND_RECOVERY = "refund_recovery", _("Refund recovered from the seller")
+    DISPUTE_FINE = "dispute_fine", _("Payment-provider dispute fine")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are written once. Corrections are new rows, never edits."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
+
+
+class LedgerEntry(AppendOnlyModel):
+    """Money between a seller and the platform. Positive: the seller owes the platform."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=20, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    claim = models.ForeignKey(
+        "claims.Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    refund = models.OneToOneField(
+        "claims.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = _("ledger entries")
+        constraints = [
+            # A refund is recovered at most once (OneToOne above); a lost dispute is fined once.
+            models.UniqueConstraint(
+                fields=["claim"], condition=Q(kind="dispute_fine"), name="one_dispute_fine_per_claim"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.seller})"
