@@ -198,8 +198,12 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     info_due_at = models.DateTimeField(null=True, blank=True)
     hard_deadline_at = models.DateTimeField(null=True, blank=True)
     first_reply_breached = models.BooleanField(default=False)
+    first_reply_reminded_at = models.DateTimeField(null=True, blank=True)
+    resolution_reminded_at = models.DateTimeField(null=True, blank=True)
+    # Tracking showed delivery to the order's address while this (not_received) claim was open.
+    delivery_seen_at = models.DateTimeField(null=True, blank=True)
     # The earliest moment the deadline sweep has something to do for this claim (null: nothing).
-    next_deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_deadline_at = models.DateTimeField(null=True, blank=True)
 
     policy = models.JSONField(default=dict, help_text=_("Policy values in force when the claim was opened."))
     updated_at = models.DateTimeField(auto_now=True)
@@ -213,6 +217,10 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["seller", "state"]),
             models.Index(fields=["buyer", "-opened_at"]),
             models.Index(fields=["state", "resolution_due_at"]),
+            # The sweep's only way in: due claims in (next_deadline_at, id) order; resolved claims (null) stay
+            # out of the index, so its size follows the open claims, not the history.
+            models.Index(fields=["next_deadline_at", "id"], condition=Q(next_deadline_at__isnull=False),
+                         name="claim_next_deadline_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -240,13 +248,22 @@ class Claim(ConcurrentTransitionMixin, models.Model):
 
     def refresh_next_deadline(self) -> None:
         """Keep the indexed column the sweep reads in step with the state and the deadlines."""
+        from .policy import Policy
+
+        reminder = dt.timedelta(hours=Policy.from_snapshot(self.policy).reminder_hours)
         candidates = []
         if self.state in OPEN_STATES:
             candidates.append(self.hard_deadline_at)
-        if self.state == ClaimState.AWAITING_SELLER and not self.first_reply_breached:
+            if self.reason == Reason.NOT_RECEIVED:
+                candidates.append(self.delivery_seen_at)
+        if self.state == ClaimState.AWAITING_SELLER and not self.first_reply_breached and self.first_reply_due_at:
             candidates.append(self.first_reply_due_at)
-        if self.state in WITH_SELLER_STATES:
+            if not self.first_reply_reminded_at:
+                candidates.append(self.first_reply_due_at - reminder)
+        if self.state in WITH_SELLER_STATES and self.resolution_due_at:
             candidates.append(self.resolution_due_at)
+            if not self.resolution_reminded_at:
+                candidates.append(self.resolution_due_at - reminder)
         if self.state == ClaimState.AWAITING_INFO:
             candidates.append(self.info_due_at)
         due = [moment for moment in candidates if moment is not None]
@@ -571,3 +588,33 @@ class ClaimTransition(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.from_state or '—'} → {self.to_state} ({self.name})"
+
+
+class OutboundEmail(models.Model):
+    """The notification outbox. A row is written in the same transaction as the change it reports, and a
+    Celery task sends it after commit; a periodic task re-sends rows still unsent (broker down, worker
+    lost). `sent_at` is set under a row lock, so a row is sent once."""
+
+    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    to_email = models.EmailField()
+    event = models.CharField(max_length=40)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    language = models.CharField(max_length=10)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="email_unsent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.to_email}"

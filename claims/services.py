@@ -18,6 +18,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
@@ -56,6 +57,7 @@ from .models import (
     Refund,
     RejectionCode,
 )
+from .notifications import notify
 from .policy import Policy, current_policy
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ def _conflict(claim: Claim) -> ClaimError:
     )
 
 
-def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwargs: Any) -> Any:
+def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwargs: Any) -> ClaimTransition:
     """Fire one transition on a locked claim, save it and log it. `by=None` is the system."""
     method = getattr(claim, verb)
     if not can_proceed(method):
@@ -103,13 +105,13 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     if by is not None and not has_transition_perm(method, by):
         raise _forbidden(claim)
     from_state = claim.state
-    result = method(**kwargs)
+    method(**kwargs)
     claim.refresh_next_deadline()
     try:
         claim.save()
     except ConcurrentTransition as exc:
         raise _conflict(claim) from exc
-    ClaimTransition.objects.create(
+    log = ClaimTransition.objects.create(
         claim=claim,
         name=verb,
         from_state=from_state,
@@ -121,7 +123,7 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     )
     logger.info("claim %s: %s %s -> %s by %s", claim.number, verb, from_state, claim.state,
                 getattr(by, "pk", "system"))
-    return result
+    return log
 
 
 @contextmanager
@@ -343,9 +345,12 @@ def open_claim(*, order: Order, buyer: User, reason: str, description: str, desi
             raise ClaimError(_("There is already an open claim for this item. You can follow it from your "
                                "order page."), code="conflict") from exc
         _store_evidence(claim, files, by=buyer, party=Party.BUYER, stored=stored)
-        ClaimTransition.objects.create(claim=claim, name="open", from_state="", to_state=claim.state, actor=buyer,
-                                       party=Party.BUYER, created_at=now)
-        if order.seller.status != SellerStatus.ACTIVE:
+        log = ClaimTransition.objects.create(claim=claim, name="open", from_state="", to_state=claim.state,
+                                             actor=buyer, party=Party.BUYER, created_at=now)
+        notify(claim, "receipt", to=[Party.BUYER], key=log.pk)
+        if order.seller.status == SellerStatus.ACTIVE:
+            notify(claim, "opened", to=[Party.SELLER], key=log.pk)
+        else:
             _fire(claim, "take_over", None, reason=_("The seller is not active; the platform handles this claim."),
                   cause=EscalationCause.SELLER_SUSPENDED, at=now)
     return claim
@@ -392,7 +397,11 @@ def post_message(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
                              % {"number": claim.number}, code="state")
         if party == Party.SELLER and claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=timezone.now())
-        return _post(claim, by=by, party=party, body=body, internal=internal, files=files, stored=stored)
+        message = _post(claim, by=by, party=party, body=body, internal=internal, files=files, stored=stored)
+        if not internal:
+            others = [p for p in (Party.BUYER, Party.SELLER, Party.AGENT) if p != party]
+            notify(claim, "message", to=others, key=message.pk, context={"detail": body})
+        return message
 
 
 def reply(*, claim: Claim, by: User, body: str, attachments: Iterable[Any] = ()) -> Message:
@@ -414,8 +423,9 @@ def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[A
         raise ClaimError(_("A rejection needs evidence: attach a photo or document that supports it."))
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
-        _fire(claim, "reject", by, reason=body, code=code, at=timezone.now())
+        log = _fire(claim, "reject", by, reason=body, code=code, at=timezone.now())
         _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
+        notify(claim, "rejected", to=[Party.BUYER], key=log.pk, context={"detail": body})
     return claim
 
 
@@ -460,9 +470,18 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
             if not return_instructions:
                 raise ClaimError(_("Please give the return address or the reference of a prepaid return label."))
         claim.offers.filter(status=OfferStatus.PENDING).update(status=OfferStatus.WITHDRAWN, answered_at=now)
-        return Offer.objects.create(claim=claim, kind=kind, amount=value, note=note,
-                                    return_instructions=return_instructions, made_by=by,
-                                    on_behalf_of_platform=for_platform, created_at=now)
+        offer = Offer.objects.create(claim=claim, kind=kind, amount=value, note=note,
+                                     return_instructions=return_instructions, made_by=by,
+                                     on_behalf_of_platform=for_platform, created_at=now)
+        notify(claim, "offer", to=[Party.BUYER], key=offer.pk, context={"detail": _describe_offer(offer)})
+        return offer
+
+
+def _describe_offer(offer: Offer) -> str:
+    text = offer.get_kind_display()
+    if offer.amount:
+        text += f": {offer.amount} {offer.claim.currency}"
+    return "\n".join(part for part in (text, offer.note, offer.return_instructions) if part)
 
 
 def withdraw_offer(*, offer: Offer, by: User) -> Offer:
@@ -505,6 +524,8 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
         offer.status = OfferStatus.ACCEPTED
         offer.answered_at = now
         offer.save(update_fields=["status", "answered_at"])
+        notify(claim, "offer_accepted", to=[Party.SELLER, Party.AGENT], key=offer.pk,
+               context={"detail": _describe_offer(offer)})
         if claim.state == ClaimState.RESOLVED:
             if amount:
                 _pay_refund(claim, amount, funded_by=funded_by, by=by)
@@ -521,6 +542,8 @@ def decline_offer(*, offer: Offer, by: User) -> Offer:
         offer.status = OfferStatus.DECLINED
         offer.answered_at = timezone.now()
         offer.save(update_fields=["status", "answered_at"])
+        notify(claim, "offer_declined", to=[Party.SELLER, Party.AGENT], key=offer.pk,
+               context={"detail": _describe_offer(offer)})
         return offer
 
 
@@ -533,8 +556,10 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
     with transaction.atomic():
         claim = _lock(claim)
         now = timezone.now()
-        _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
-              inspection_result=inspection_result, at=now)
+        log = _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
+                    inspection_result=inspection_result, at=now)
+        notify(claim, "return_received", to=[Party.BUYER], key=log.pk,
+               context={"detail": InspectionResult(inspection_result).label})
         if claim.outcome in MONEY_OUTCOMES and claim.refund_amount and not claim.refunds.exists():
             _pay_refund(claim, claim.refund_amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
         if note:
@@ -562,7 +587,8 @@ def escalate(*, claim: Claim, by: User, reason: str = "") -> Claim:
             )
         cause = EscalationCause.AGENT if roles.is_agent(by) and not roles.is_claim_buyer(claim, by) \
             else EscalationCause.BUYER
-        _fire(claim, "escalate", by, reason=reason, cause=cause, at=timezone.now())
+        log = _fire(claim, "escalate", by, reason=reason, cause=cause, at=timezone.now())
+        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log.pk)
     return claim
 
 
@@ -570,8 +596,9 @@ def close(*, claim: Claim, by: User) -> Claim:
     """The buyer closes the claim as satisfied (outcome withdrawn). Nobody may require it."""
     with transaction.atomic():
         claim = _lock(claim)
-        _fire(claim, "close", by, reason=_("Closed by the buyer"), at=timezone.now())
+        log = _fire(claim, "close", by, reason=_("Closed by the buyer"), at=timezone.now())
         _after_resolution(claim, by=by)
+        notify(claim, "closed", to=[Party.SELLER, Party.AGENT], key=log.pk)
     return claim
 
 
@@ -587,9 +614,10 @@ def request_info(*, claim: Claim, by: User, party: str, question: str) -> Claim:
         claim = _lock(claim)
         now = timezone.now()
         policy = Policy.from_snapshot(claim.policy)
-        _fire(claim, "request_info", by, reason=question, party=party,
-              due_at=now + dt.timedelta(days=policy.info_days), at=now)
+        log = _fire(claim, "request_info", by, reason=question, party=party,
+                    due_at=now + dt.timedelta(days=policy.info_days), at=now)
         _post(claim, by=by, party=Party.AGENT, body=question)
+        notify(claim, "info_requested", to=[party], key=log.pk, context={"detail": question})
     return claim
 
 
@@ -600,8 +628,9 @@ def provide_info(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         party = roles.party_of(claim, by)
-        _fire(claim, "provide_info", by, reason=body[:200])
+        log = _fire(claim, "provide_info", by, reason=body[:200])
         _post(claim, by=by, party=party or Party.AGENT, body=body, files=files, stored=stored)
+        notify(claim, "info_provided", to=[Party.AGENT], key=log.pk, context={"detail": body})
     return claim
 
 
@@ -648,8 +677,9 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
                                  % {"max": refundable, "cur": claim.currency})
         now = timezone.now()
         reason = note or (DenialReason(denial_reason).label if denial_reason else Outcome(outcome).label)
-        _fire(claim, "decide", by, reason=reason, outcome=outcome, funded_by=funded_by, amount=value,
-              denial_reason=denial_reason, note=note, needs_return=needs_return, at=now)
+        log = _fire(claim, "decide", by, reason=reason, outcome=outcome, funded_by=funded_by, amount=value,
+                    denial_reason=denial_reason, note=note, needs_return=needs_return, at=now)
+        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
         if claim.state == ClaimState.RESOLVED:
             if value:
                 _pay_refund(claim, value, funded_by=funded_by, by=by, recover=recover_from_seller)
@@ -664,8 +694,9 @@ def reopen(*, claim: Claim, by: User, reason: str) -> Claim:
     reason = _clean_text(reason, what=_("why the claim is reopened"))
     with transaction.atomic():
         claim = _lock(claim)
-        _fire(claim, "reopen", by, reason=reason, at=timezone.now())
+        log = _fire(claim, "reopen", by, reason=reason, at=timezone.now())
         _set_items_open(claim, True)
+        notify(claim, "reopened", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
     return claim
 
 
@@ -705,7 +736,8 @@ def record_provider_dispute(*, order: Order, by: User, reference: str, descripti
         ClaimTransition.objects.create(claim=claim, name="record_provider_dispute", from_state="",
                                        to_state=claim.state, actor=by, party=Party.AGENT, reason=reference,
                                        created_at=now)
-        _fire(claim, "take_over", None, reason=reference, cause=EscalationCause.PAYMENT_PROVIDER, at=now)
+        log = _fire(claim, "take_over", None, reason=reference, cause=EscalationCause.PAYMENT_PROVIDER, at=now)
+        notify(claim, "escalated", to=[Party.SELLER], key=log.pk)
     return claim
 
 
@@ -721,9 +753,10 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
             if value > refundable:
                 raise ClaimError(_("The amount cannot be more than %(max)s %(cur)s.")
                                  % {"max": refundable, "cur": claim.currency})
-        _fire(claim, "record_provider_verdict", by,
-              reason=_("Provider decided for the buyer") if buyer_won else _("Provider decided for the seller"),
-              buyer_won=buyer_won, amount=value, at=timezone.now())
+        verdict = _("Provider decided for the buyer") if buyer_won else _("Provider decided for the seller")
+        log = _fire(claim, "record_provider_verdict", by, reason=verdict, buyer_won=buyer_won, amount=value,
+                    at=timezone.now())
+        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": verdict})
         if buyer_won:
             if value:
                 _pay_refund(claim, value, funded_by=FundedBy.PLATFORM, by=by)
@@ -737,22 +770,55 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
     return claim
 
 
-# --- system ---------------------------------------------------------------------------------------------
+# --- system: deadlines and tracking ----------------------------------------------------------------------
+# Each public function locks the claim itself; the `_..._locked` variants act on a claim the caller holds
+# locked (the deadline sweep), so one claim's due actions happen in one transaction.
+
+
+def _take_over_locked(claim: Claim, *, cause: str, reason: str) -> ClaimTransition:
+    log = _fire(claim, "take_over", None, reason=reason, cause=cause, at=timezone.now())
+    notify(claim, "takeover", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
+
+
+def _info_timeout_locked(claim: Claim) -> ClaimTransition:
+    party = claim.info_requested_from
+    log = _fire(claim, "info_timeout", None,
+                reason=_("%(party)s did not answer in time") % {"party": claim.get_info_requested_from_display()})
+    notify(claim, "info_missed", to=[party, Party.AGENT], key=log.pk)
+    return log
+
+
+def _mark_delivered_locked(claim: Claim) -> ClaimTransition:
+    log = _fire(claim, "mark_delivered", None, reason=_("Tracking shows delivery to the order's address"),
+                at=timezone.now())
+    _after_resolution(claim, by=None)
+    notify(claim, "delivered", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
+
+
+def _force_refund_locked(claim: Claim) -> ClaimTransition:
+    amount = _refundable(claim)
+    log = _fire(claim, "force_refund", None, reason=_("Unresolved at the final deadline"), amount=max(amount, 0),
+                at=timezone.now())
+    if amount > 0:
+        _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None)
+    _after_resolution(claim, by=None)
+    notify(claim, "forced_refund", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
 
 
 def take_over(*, claim: Claim | int, cause: str = EscalationCause.TAKEOVER, reason: str = "") -> Claim:
     with transaction.atomic():
         claim = _lock(claim)
-        _fire(claim, "take_over", None, reason=reason or _("The resolution deadline passed"), cause=cause,
-              at=timezone.now())
+        _take_over_locked(claim, cause=cause, reason=reason or _("The resolution deadline passed"))
     return claim
 
 
 def info_timeout(*, claim: Claim | int) -> Claim:
     with transaction.atomic():
         claim = _lock(claim)
-        party = claim.get_info_requested_from_display()
-        _fire(claim, "info_timeout", None, reason=_("%(party)s did not answer in time") % {"party": party})
+        _info_timeout_locked(claim)
     return claim
 
 
@@ -762,9 +828,7 @@ def mark_delivered(*, claim: Claim | int) -> Claim:
         claim = _lock(claim)
         if not claim.order.is_delivered_to_order_address():
             raise ClaimError(_("Tracking does not show delivery to the order's address."), code="state")
-        _fire(claim, "mark_delivered", None, reason=_("Tracking shows delivery to the order's address"),
-              at=timezone.now())
-        _after_resolution(claim, by=None)
+        _mark_delivered_locked(claim)
     return claim
 
 
@@ -773,10 +837,106 @@ def force_refund(*, claim: Claim | int) -> Claim:
     recovered from the seller."""
     with transaction.atomic():
         claim = _lock(claim)
-        amount = _refundable(claim)
-        _fire(claim, "force_refund", None, reason=_("Unresolved at the final deadline"), amount=amount,
-              at=timezone.now())
-        if amount > 0:
-            _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None)
-        _after_resolution(claim, by=None)
+        _force_refund_locked(claim)
     return claim
+
+
+def note_delivery(*, order: Order) -> int:
+    """Tracking of the order changed. When it shows delivery to the order's address, the open not-received
+    claims become due for the sweep, which closes them; when a carrier withdraws that, they are no longer due.
+    Returns how many claims changed."""
+    delivered = order.is_delivered_to_order_address()
+    now = timezone.now()
+    changed = 0
+    with transaction.atomic():
+        claims = (Claim.objects.select_for_update(of=("self",)).select_related("seller", "order")
+                  .filter(order=order, reason=Reason.NOT_RECEIVED, delivery_seen_at__isnull=delivered).open())
+        for claim in claims:
+            claim.delivery_seen_at = now if delivered else None
+            claim.refresh_next_deadline()
+            claim.save(update_fields=["delivery_seen_at", "next_deadline_at", "updated_at"])
+            changed += 1
+    return changed
+
+
+SWEEP_BATCH_SIZE = 200
+
+
+def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP_BATCH_SIZE) -> dict[str, int]:
+    """Act on every claim whose next deadline has passed at `now` (SPEC section 9).
+
+    Due claims are read in batches from the indexed `next_deadline_at` column, so the cost follows the
+    number of claims due, not the number open. Each claim is handled in its own transaction, locked with
+    SKIP LOCKED (a claim another sweep holds is left to it) and re-checked before acting, so a second sweep,
+    at once or later, finds nothing left to do."""
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        due = Claim.objects.filter(next_deadline_at__lte=now)
+        if after is not None:
+            due = due.filter(Q(next_deadline_at__gt=after[0]) | Q(next_deadline_at=after[0], pk__gt=after[1]))
+        batch = list(due.order_by("next_deadline_at", "pk").values_list("next_deadline_at", "pk")[:batch_size])
+        for _due_at, pk in batch:
+            for action in _enforce_one(pk, now):
+                counts[action] = counts.get(action, 0) + 1
+        if len(batch) < batch_size:
+            break
+        after = batch[-1]
+    return counts
+
+
+def _enforce_one(pk: int, now: dt.datetime) -> list[str]:
+    with transaction.atomic():
+        claim = (Claim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("seller", "order")
+                 .filter(pk=pk, next_deadline_at__lte=now).first())
+        if claim is None:
+            return []  # another sweep holds it, or it is no longer due
+        actions = _due_actions(claim, now)
+        claim.refresh_next_deadline()
+        claim.save()
+        return actions
+
+
+def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
+    """Everything due on one locked claim, in the order the rules take precedence."""
+    if not claim.is_open:
+        return []
+    if claim.hard_deadline_at and claim.hard_deadline_at <= now:
+        _force_refund_locked(claim)
+        return ["forced_refund"]
+    if claim.reason == Reason.NOT_RECEIVED and claim.delivery_seen_at and claim.delivery_seen_at <= now:
+        if claim.order.is_delivered_to_order_address():
+            _mark_delivered_locked(claim)
+            return ["delivered"]
+        claim.delivery_seen_at = None  # the carrier corrected its tracking
+    actions = []
+    if claim.state == ClaimState.AWAITING_INFO and claim.info_due_at and claim.info_due_at <= now:
+        _info_timeout_locked(claim)
+        actions.append("info_timeout")
+    reminder = dt.timedelta(hours=Policy.from_snapshot(claim.policy).reminder_hours)
+    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
+            and claim.first_reply_due_at and claim.first_reply_due_at <= now):
+        claim.first_reply_breached = True
+        claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
+        log = ClaimTransition.objects.create(claim=claim, name="first_reply_breach", from_state=claim.state,
+                                             to_state=claim.state, party=Party.SYSTEM, created_at=now,
+                                             reason=_("The seller did not reply within the first-reply deadline"))
+        notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
+        actions.append("first_reply_breached")
+    if claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and claim.resolution_due_at \
+            and claim.resolution_due_at <= now:
+        _take_over_locked(claim, cause=EscalationCause.TAKEOVER, reason=_("The resolution deadline passed"))
+        actions.append("taken_over")
+        return actions
+    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
+            and not claim.first_reply_reminded_at and claim.first_reply_due_at - reminder <= now):
+        claim.first_reply_reminded_at = now
+        notify(claim, "reminder_first_reply", to=[Party.SELLER], key="first_reply")
+        actions.append("first_reply_reminder")
+    if (claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and not claim.resolution_reminded_at
+            and claim.resolution_due_at and claim.resolution_due_at - reminder <= now):
+        claim.resolution_reminded_at = now
+        notify(claim, "reminder_resolution", to=[Party.SELLER], key="resolution")
+        actions.append("resolution_reminder")
+    return actions

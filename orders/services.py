@@ -39,6 +39,28 @@ def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datet
 def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped_at: dt.datetime | None,
                     delivered_at: dt.datetime | None = None, delivered_to_order_address: bool = False,
                     source: str = "seller") -> Shipment:
-    return Shipment.objects.create(order=order, carrier=carrier, tracking_number=tracking_number,
-                                   shipped_at=shipped_at, delivered_at=delivered_at,
-                                   delivered_to_order_address=delivered_to_order_address, source=source)
+    with transaction.atomic():
+        shipment = Shipment.objects.create(order=order, carrier=carrier, tracking_number=tracking_number,
+                                           shipped_at=shipped_at, delivered_at=delivered_at,
+                                           delivered_to_order_address=delivered_to_order_address, source=source)
+        _tracking_changed(order)
+    return shipment
+
+
+def update_tracking(*, shipment: Shipment, delivered_at: dt.datetime | None, delivered_to_order_address: bool,
+                    source: str) -> Shipment:
+    """A tracking update from the carrier, the seller or an agent."""
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        shipment.delivered_at = delivered_at
+        shipment.delivered_to_order_address = delivered_to_order_address
+        shipment.source = source
+        shipment.save(update_fields=["delivered_at", "delivered_to_order_address", "source", "updated_at"])
+        _tracking_changed(shipment.order)
+    return shipment
+
+
+def _tracking_changed(order: Order) -> None:
+    from claims.services import note_delivery
+
+    note_delivery(order=Order.objects.prefetch_related("shipments").get(pk=order.pk))

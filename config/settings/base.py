@@ -80,19 +80,44 @@ TIME_ZONE = env.str("MARKETPLACE_TIME_ZONE", default="Europe/Berlin")
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
 LOGIN_URL = "admin:login"
 
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
 
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # --- Celery -------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("REDIS_URL", default="memory://")
+# Redis when REDIS_URL is set; otherwise an embedded broker on the local disk, so `make run` needs no
+# Redis: web, worker and beat share the folder below.
+BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / ".broker")))
+CELERY_BROKER_URL = env.str("REDIS_URL", default="filesystem://")
+# A web request must not hang on a broker that is down: publishing gives up quickly and the email waits in
+# the outbox for the re-send task.
+REDIS_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1,
+                           "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Exactly one beat process runs these (see README, Production).
+CELERY_BEAT_SCHEDULE = {
+    "enforce-deadlines": {"task": "claims.tasks.enforce_deadlines", "schedule": 60.0},
+    "deliver-pending-emails": {"task": "claims.tasks.deliver_pending_emails", "schedule": 60.0},
+}
 
 # --- Marketplace policy ---------------------------------------------------------------------------
 # Read at call time (claims.policy.current_policy) and snapshotted on each claim when it is opened,

@@ -1,9 +1,15 @@
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, REDIS_TRANSPORT_OPTIONS, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-MEDIA_ROOT = env.path("DJANGO_TEST_MEDIA_ROOT", default=BASE_DIR / ".test-media")
-CELERY_TASK_ALWAYS_EAGER = False
+MEDIA_ROOT = BASE_DIR / ".test-media"
+
+# Tasks run inline in tests. The integration tests start a real Celery worker in another process with
+# CELERY_TEST_BROKER_URL pointing at Redis and the file email backend, so these read the environment.
+CELERY_BROKER_URL = env.str("CELERY_TEST_BROKER_URL", default="memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TEST_EAGER", default=True)
+EMAIL_BACKEND = env.str("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("TEST_EMAIL_FILE_PATH", default=str(BASE_DIR / ".test-mail"))
