@@ -103,8 +103,9 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     (e.g. the id of the transition log row), so the same event is never queued twice."""
     spec = EVENTS[event]
     ids = []
+    languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
     for party, user in _recipients(claim, to):
-        language = settings.LANGUAGE_CODE
+        language = languages.get(party) or settings.LANGUAGE_CODE
         with translation.override(language):
             ctx = {"claim": claim, "recipient": user, "party": party, "site_url": settings.SITE_URL,
                    "intro": spec.intro % {"number": claim.number, "order": claim.order.number}, **(context or {})}

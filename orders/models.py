@@ -39,6 +39,10 @@ class Order(models.Model):
     delivery_city = models.CharField(max_length=100)
     delivery_country = models.CharField(max_length=2, default="DE")
 
+    language = models.CharField(
+        _("buyer's language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
+        help_text=_("The language the buyer shopped in; their emails about this order are written in it."),
+    )
     payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
     payment_reference = models.CharField(max_length=100, blank=True)
 

@@ -25,6 +25,9 @@ class Seller(FSMModelMixin, models.Model):
     tax_id = models.CharField(_("tax id"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=2, default="DE")
     email = models.EmailField(_("contact email"), blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE,
+                                help_text=_("Emails to the seller's staff are written in this language."))
     is_platform = models.BooleanField(
         _("sold by the marketplace"), default=False, help_text=_("First-party: the platform itself sells.")
     )
