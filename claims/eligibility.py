@@ -90,8 +90,9 @@ def check_eligibility(
         raise ClaimError(_("Please choose how you would like the problem to be solved."))
     if not description or not description.strip():
         raise ClaimError(_("Please describe the problem in a few words."))
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise ClaimError(_("Please keep the description under %(max)d characters.") % {"max": MAX_DESCRIPTION_LENGTH})
+    if len(description.strip()) > MAX_DESCRIPTION_LENGTH:
+        raise ClaimError(_("Please keep the description to %(max)d characters at most.")
+                         % {"max": MAX_DESCRIPTION_LENGTH})
     if not items:
         raise ClaimError(_("Please choose at least one item of the order."))
     for item, quantity in items:
@@ -122,7 +123,8 @@ def _check_not_received(order: Order, items: Sequence[OrderItem], desired_outcom
     if desired_outcome not in (DesiredOutcome.REFUND, DesiredOutcome.REPLACEMENT):
         raise ClaimError(_("For an order that did not arrive you can ask for a refund or for the item to be sent "
                            "again."))
-    if order.is_delivered_to_order_address():
+    # A parcel's tracking says nothing about a digital item (a licence key that does not work).
+    if any(not item.is_digital for item in items) and order.is_delivered_to_order_address():
         raise ClaimError(_("The carrier's tracking shows this order was delivered to your address. Please check "
                            "with neighbours and your mailbox; if the item arrived damaged or wrong, choose that "
                            "reason instead."))
