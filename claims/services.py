@@ -453,6 +453,8 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
             raise _forbidden(claim)
 
         refundable = _refundable(claim)
+        if refundable <= 0 and kind in (*OFFER_KINDS_WITH_AMOUNT, OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
+            raise ClaimError(_("Everything claimed has already been refunded."), code="state")
         if kind in OFFER_KINDS_WITH_AMOUNT:
             if amount in (None, ""):
                 raise ClaimError(_("Please enter the amount you offer."))
@@ -663,6 +665,8 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         claim = _lock(claim)
         refundable = _refundable(claim)
         value: Decimal | None = None
+        if outcome in MONEY_OUTCOMES and refundable <= 0:
+            raise ClaimError(_("Everything claimed has already been refunded; choose another outcome."), code="state")
         if outcome == Outcome.REFUND:
             value = _money(amount, what=_("The amount")) if amount not in (None, "") else refundable
             if value > refundable:
@@ -747,7 +751,7 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
     with transaction.atomic():
         claim = _lock(claim)
         value = None
-        if buyer_won:
+        if buyer_won and _refundable(claim) > 0:  # nothing more to pay when it was refunded already
             refundable = _refundable(claim)
             value = _money(amount, what=_("The amount")) if amount not in (None, "") else refundable
             if value > refundable:

@@ -264,3 +264,14 @@ def test_two_items_order_partial_claim_leaves_the_other_item_free():
     open_defective_claim(order=order, items=[order.items.first()])
     other = open_defective_claim(order=order, items={extra: 1})
     assert other.claimed_value() == Decimal("19.00")
+
+
+def test_nothing_left_to_refund_is_refused_clearly_after_a_reopen():
+    world = claim_world("resolved")  # refunded in full
+    services.reopen(claim=world.claim, by=world.agent, reason="Buyer says the refund never arrived")
+    with pytest.raises(ClaimError, match="already been refunded"):
+        services.make_offer(claim=world.claim, by=world.agent, kind="full_refund")
+    with pytest.raises(ClaimError, match="already been refunded"):
+        services.decide(claim=world.claim, by=world.agent, outcome="refund", funded_by="platform")
+    services.decide(claim=world.claim, by=world.agent, outcome="denied", denial_reason="as_described")
+    assert world.refresh().refunds.count() == 1

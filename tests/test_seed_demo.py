@@ -1,0 +1,124 @@
+"""`manage.py seed_demo`: every state and outcome, working logins, and a second run that changes nothing."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.utils import timezone
+
+from claims import roles
+from claims.models import Channel, Claim, ClaimState, ClaimTransition, Evidence, Outcome, Refund
+from claims.services import enforce_deadlines
+from orders.models import Order
+from sellers.models import LedgerEntry, Seller, SellerMembership
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "demo-pass-123"
+LOGINS = ["admin", "agent", "seller", "seller_staff", "seller2", "seller2_staff", "shop", "seller_pending",
+          "seller_suspended", "buyer", "buyer2", "business"]
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def test_claims_in_every_state_reached_through_the_services():
+    seed()
+    states = set(Claim.objects.values_list("state", flat=True))
+    assert states == set(ClaimState.values)
+    for claim in Claim.objects.all():
+        first = ClaimTransition.objects.filter(claim=claim).order_by("created_at", "id").first()
+        assert first is not None, claim.number
+        expected = "record_provider_dispute" if claim.channel == Channel.PAYMENT_PROVIDER else "open"
+        assert first.name == expected, claim.number
+        # the log ends where the claim is
+        last = ClaimTransition.objects.filter(claim=claim).exclude(from_state=claim.state, to_state=claim.state)
+        assert last.order_by("created_at", "id").last().to_state == claim.state, claim.number
+
+
+def test_outcomes_and_special_cases():
+    seed()
+    resolved = Claim.objects.filter(state=ClaimState.RESOLVED)
+    outcomes = set(resolved.values_list("outcome", flat=True))
+    assert {Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.WITHDRAWN, Outcome.DENIED, Outcome.DELIVERED,
+            Outcome.REPAIR} <= outcomes
+    forced = resolved.get(transitions__name="force_refund")
+    assert forced.outcome == Outcome.REFUND and forced.funded_by == "platform"
+    assert forced.opened_at < timezone.now() - dt.timedelta(days=180)
+    assert LedgerEntry.objects.filter(claim=forced, kind="refund_recovery", amount=forced.refund_amount).exists()
+
+    assert Claim.objects.filter(rejected=True).count() >= 1
+    assert Claim.objects.filter(state=ClaimState.AWAITING_SELLER, first_reply_due_at__lt=timezone.now()).exists()
+    assert Claim.objects.filter(transitions__name="take_over", escalation_cause="seller_suspended").exists()
+    assert Claim.objects.filter(transitions__name="reopen", state=ClaimState.ESCALATED).exists()
+
+    dispute = Claim.objects.get(channel=Channel.PAYMENT_PROVIDER)
+    assert dispute.state == ClaimState.RESOLVED and dispute.outcome == Outcome.REFUND
+    fine = LedgerEntry.objects.get(claim=dispute, kind="dispute_fine")
+    assert fine.amount == Decimal("25.00")
+    assert fine.seller == dispute.seller
+
+    assert Refund.objects.filter(funded_by="seller").exists()
+    assert Refund.objects.filter(funded_by="platform").exists()
+    assert Evidence.objects.filter(kind="photo").exists()
+    assert Evidence.objects.filter(content_type="application/pdf").exists()
+    for claim in Claim.objects.all():
+        paid = sum((r.amount for r in claim.refunds.all()), Decimal("0"))
+        assert paid <= claim.order.total, claim.number
+
+
+def test_sellers_orders_and_buyers():
+    seed()
+    statuses = list(Seller.objects.values_list("status", flat=True))
+    assert statuses.count("active") >= 3
+    assert "pending" in statuses and "suspended" in statuses
+    assert Seller.objects.filter(is_platform=True, status="active").exists()
+    for seller in Seller.objects.filter(status="active"):
+        assert seller.is_vetted
+        assert SellerMembership.objects.filter(seller=seller, role="owner").exists()
+    assert Order.objects.filter(buyer_kind="business").exists()
+    assert Order.objects.filter(items__is_digital=True).exists()
+    assert set(Order.objects.values_list("items__condition", flat=True)) == {"new", "like_new", "used"}
+    assert Order.objects.filter(shipments__delivered_at__isnull=True, shipments__shipped_at__isnull=False).exists()
+    assert Order.objects.filter(delivery_country="DE").count() == Order.objects.count()
+
+
+def test_logins_exist_and_authenticate():
+    output = seed()
+    for username in LOGINS:
+        assert username in output
+        user = authenticate(username=username, password=PASSWORD)
+        assert user is not None, username
+    assert authenticate(username="admin", password=PASSWORD).is_superuser
+    assert roles.is_agent(authenticate(username="agent", password=PASSWORD))
+    assert not roles.is_agent(authenticate(username="seller", password=PASSWORD))
+    assert PASSWORD in output
+
+
+def test_second_run_creates_nothing():
+    seed()
+    before = row_counts()
+    output = seed()
+    assert row_counts() == before
+    assert "already present" in output
+    assert "agent" in output  # the logins are printed again
+
+
+def test_the_first_deadline_sweep_keeps_every_state():
+    """The beat runs the sweep right after `make run`; the demo must still show every state."""
+    seed()
+    enforce_deadlines()
+    assert set(Claim.objects.values_list("state", flat=True)) == set(ClaimState.values)
+    overdue = Claim.objects.get(state=ClaimState.AWAITING_SELLER, first_reply_due_at__lt=timezone.now())
+    assert overdue.first_reply_breached
