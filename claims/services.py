@@ -102,7 +102,11 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     method = getattr(claim, verb)
     if not can_proceed(method):
         raise _state_error(claim)
-    if by is not None and not has_transition_perm(method, by):
+    if by is None:
+        # Only the system's own transitions (deadlines, tracking) run without a person.
+        if method._django_fsm.get_transition(claim.state).permission is not roles.nobody:
+            raise _forbidden(claim)
+    elif not has_transition_perm(method, by):
         raise _forbidden(claim)
     from_state = claim.state
     method(**kwargs)
@@ -490,7 +494,9 @@ def withdraw_offer(*, offer: Offer, by: User) -> Offer:
     with transaction.atomic():
         claim = _lock(offer.claim_id)
         offer = Offer.objects.select_for_update().get(pk=offer.pk)
-        if offer.made_by_id != by.pk and not roles.is_agent(by) and not roles.is_claim_seller_staff(claim, by):
+        # Agents may withdraw any offer; the seller's staff only the seller's own, not the platform's.
+        allowed = roles.is_agent(by) or (not offer.on_behalf_of_platform and roles.is_claim_seller_staff(claim, by))
+        if not allowed:
             raise _forbidden(claim)
         if offer.status != OfferStatus.PENDING:
             raise ClaimError(_("This offer was already answered."), code="state")
@@ -530,7 +536,8 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
                context={"detail": _describe_offer(offer)})
         if claim.state == ClaimState.RESOLVED:
             if amount:
-                _pay_refund(claim, amount, funded_by=funded_by, by=by)
+                # The ledger names who committed the platform's money: the agent who made the offer.
+                _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by)
             _after_resolution(claim, by=by)
     return claim
 

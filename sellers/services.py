@@ -70,7 +70,18 @@ def suspend(*, seller: Seller, by: Any, reason: str) -> Seller:
         except TransitionNotAllowed as exc:
             raise ValidationError(_("Only an active seller can be suspended.")) from exc
         seller.save()
+        _platform_takes_open_claims(seller)
     return seller
+
+
+def _platform_takes_open_claims(seller: Seller) -> None:
+    """A suspended seller answers no claims: the ones still with the seller go to the platform now."""
+    from claims.models import WITH_SELLER_STATES, Claim, EscalationCause
+    from claims.services import take_over
+
+    for claim_id in Claim.objects.filter(seller=seller, state__in=WITH_SELLER_STATES).values_list("pk", flat=True):
+        take_over(claim=claim_id, cause=EscalationCause.SELLER_SUSPENDED,
+                  reason=_("The seller was suspended; the platform handles this claim."))
 
 
 def reinstate(*, seller: Seller, by: Any) -> Seller:

@@ -83,3 +83,13 @@ def test_adjustments_are_new_entries_and_the_balance_adds_up():
         services.add_adjustment(seller=seller, by=agent, amount=Decimal("0"), note="nothing")
     assert seller.ledger_balance() == Decimal("19.50")
     assert LedgerEntry.objects.count() == 2
+
+
+def test_suspending_a_seller_hands_its_open_claims_to_the_platform():
+    from claims.tests.factories import claim_world
+
+    world = claim_world("in_progress")
+    services.suspend(seller=world.claim.seller, by=world.agent, reason="Counterfeit goods")
+    claim = world.refresh()
+    assert (claim.state, claim.escalation_cause) == ("escalated", "seller_suspended")
+    assert claim.transitions.last().name == "take_over"
