@@ -1,8 +1,28 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from claims import roles
+
+
+def home(request):
+    """Where a person starts: agents in the support console, everyone else with their orders."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if roles.is_agent(request.user):
+        return redirect("admin:index")
+    return redirect("orders:list")
+
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(
+        extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("orders/", include("orders.urls")),
+    path("", include("claims.urls")),
 ]

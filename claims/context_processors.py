@@ -1,0 +1,13 @@
+from django.conf import settings
+
+from . import roles
+
+
+def site(request):
+    """What every page needs for its header: the site's name and the viewer's roles (one query at most)."""
+    user = getattr(request, "user", None)
+    nav = {"is_agent": False, "is_seller_staff": False}
+    if user is not None and user.is_authenticated:
+        nav["is_agent"] = roles.is_agent(user)
+        nav["is_seller_staff"] = user.seller_memberships.exists()
+    return {"site_name": settings.SITE_NAME, "nav": nav}

@@ -1,0 +1,143 @@
+"""Forms check the shape of the input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+from .eligibility import MAX_DESCRIPTION_LENGTH
+from .models import DesiredOutcome, Reason
+
+MAX_PHOTOS = 8
+MAX_ATTACHMENTS = 5
+PHOTO_TYPES = "image/jpeg,image/png,image/webp"
+ATTACHMENT_TYPES = "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,application/pdf"
+
+REASON_HELP = {
+    Reason.NOT_RECEIVED: _("Nothing arrived by the estimated delivery date, it went to an address not on the order, "
+                           "it is held at customs with no delivery date, or a digital product cannot be downloaded."),
+    Reason.WRONG_ITEM: _("You received a different product, configuration, colour, size or quantity."),
+    Reason.NOT_AS_DESCRIBED: _("Condition, contents, authenticity or specifications differ materially from the "
+                               "listing, or damage or missing parts were not disclosed."),
+    Reason.DEFECTIVE: _("It stopped working or does not work as promised, within the warranty. Report it within one "
+                        "month of noticing."),
+    Reason.TRIAL_RETURN: _("Within the trial period after receipt you can return it for any reason; the seller pays "
+                           "the return."),
+}
+
+NOT_COVERED = [
+    _("Damage caused after receipt: drops, liquid, unapproved chargers, third-party repair, rooting or jailbreak."),
+    _("Normal wear within the grade you bought."),
+    _("Transport damage when the seller packed properly (claim it with the carrier)."),
+    _("Items altered or used after receipt; items that match the listing but did not meet your expectations."),
+    _("Postage disputes and purchases paid outside this marketplace."),
+]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, max_files: int, **kwargs):  # type: ignore[no-untyped-def]
+        self.max_files = max_files
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if not files:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        if len(files) > self.max_files:
+            raise forms.ValidationError(_("Please choose at most %(max)d files.") % {"max": self.max_files})
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class GetHelpForm(forms.Form):
+    items = forms.MultipleChoiceField(label=_("Which items?"), widget=forms.CheckboxSelectMultiple,
+                                      error_messages={"required": _("Please choose at least one item.")})
+    reason = forms.ChoiceField(label=_("What went wrong?"), choices=Reason.choices, widget=forms.RadioSelect,
+                               error_messages={"required": _("Please choose what went wrong.")})
+    description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 6}),
+                                  max_length=MAX_DESCRIPTION_LENGTH,
+                                  help_text=_("What happened, when, and what you already tried."))
+    desired_outcome = forms.ChoiceField(label=_("What would solve it for you?"), choices=DesiredOutcome.choices,
+                                        widget=forms.RadioSelect)
+    discovered_on = forms.DateField(label=_("When did you notice the defect?"), required=False,
+                                    widget=forms.DateInput(attrs={"type": "date"}),
+                                    help_text=_("Only for defects. Defects must be reported within one month."))
+    photos = MultipleFileField(label=_("Photos"), required=False, max_files=MAX_PHOTOS,
+                               widget=MultipleFileInput(attrs={"accept": PHOTO_TYPES,
+                                                               "data-previews": "photo-previews"}),
+                               help_text=_("JPEG, PNG or WebP. Required for a wrong, not-as-described or defective "
+                                           "item. Location data is removed from your photos."))
+    video = forms.FileField(label=_("A short video (optional)"), required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime",
+                                                                   "data-previews": "video-previews"}),
+                            help_text=_("MP4 or MOV, up to 50 MB."))
+
+    def __init__(self, *args, order: Order, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.order_items = list(order.items.all())
+        self.fields["items"].choices = [(str(item.pk), item.title) for item in self.order_items]
+        for item in self.order_items:
+            if item.quantity > 1:
+                self.fields[f"quantity_{item.pk}"] = forms.TypedChoiceField(
+                    label=_("How many of “%(item)s”?") % {"item": item.title}, coerce=int,
+                    choices=[(n, n) for n in range(1, item.quantity + 1)], initial=item.quantity, required=False)
+        if len(self.order_items) == 1 and not self.is_bound:
+            self.initial.setdefault("items", [str(self.order_items[0].pk)])
+
+    def item_rows(self):  # type: ignore[no-untyped-def]
+        """Each item's checkbox with its quantity field (if it has one), for the template."""
+        checkboxes = {str(cb.data["value"]): cb for cb in self["items"]}
+        return [(item, checkboxes[str(item.pk)], self[f"quantity_{item.pk}"] if item.quantity > 1 else None)
+                for item in self.order_items]
+
+    def reason_rows(self):  # type: ignore[no-untyped-def]
+        return [(radio, REASON_HELP[radio.data["value"]]) for radio in self["reason"]]
+
+    def chosen_items(self) -> dict[int, int]:
+        chosen = {}
+        for pk in self.cleaned_data["items"]:
+            quantity = self.cleaned_data.get(f"quantity_{pk}") or None
+            item = next(i for i in self.order_items if str(i.pk) == pk)
+            chosen[item.pk] = quantity or item.quantity
+        return chosen
+
+    def evidence(self) -> list:  # type: ignore[type-arg]
+        files = list(self.cleaned_data.get("photos") or [])
+        if self.cleaned_data.get("video"):
+            files.append(self.cleaned_data["video"])
+        return files
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label=_("Your message"), widget=forms.Textarea(attrs={"rows": 4}),
+                           max_length=MAX_DESCRIPTION_LENGTH)
+    attachments = MultipleFileField(label=_("Attach photos, a video or PDFs"), required=False,
+                                    max_files=MAX_ATTACHMENTS,
+                                    widget=MultipleFileInput(attrs={"accept": ATTACHMENT_TYPES,
+                                                                    "data-previews": "attachment-previews"}))
+
+
+class InfoForm(MessageForm):
+    """Shown beside the message form on the same page, hence its own prefix and preview box."""
+
+    prefix = "info"
+    body = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 4}),
+                           max_length=MAX_DESCRIPTION_LENGTH)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].widget.attrs["data-previews"] = "info-previews"
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(label=_("Why do you need our help? (optional)"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "claims"
+urlpatterns = [
+    path("orders/<str:number>/help/", views.get_help, name="get_help"),
+    path("claims/<str:number>/", views.claim_detail, name="detail"),
+    path("claims/<str:number>/message/", views.post_message, name="message"),
+    path("claims/<str:number>/info/", views.provide_info, name="provide_info"),
+    path("claims/<str:number>/escalate/", views.escalate, name="escalate"),
+    path("claims/<str:number>/close/", views.close, name="close"),
+    path("claims/<str:number>/offers/<int:offer_id>/accept/", views.accept_offer, name="accept_offer"),
+    path("claims/<str:number>/offers/<int:offer_id>/decline/", views.decline_offer, name="decline_offer"),
+    path("evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("evidence/<int:pk>/thumbnail/", views.evidence_file, {"variant": "thumbnail"}, name="evidence_thumbnail"),
+]

@@ -1,0 +1,169 @@
+"""Buyer pages of a claim. Views validate input with forms, call one service, and turn its ClaimError into a
+message; every state change is a POST. Other people's claims are 404s."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from orders.selectors import buyer_order
+
+from . import selectors, services
+from .errors import ClaimError
+from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm
+from .models import ClaimState, Offer, Party
+
+
+@login_required
+def get_help(request: HttpRequest, number: str) -> HttpResponse:
+    order = buyer_order(request.user, number)
+    form = GetHelpForm(request.POST or None, request.FILES or None, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim = services.open_claim(
+                order=order, buyer=request.user, reason=form.cleaned_data["reason"],
+                description=form.cleaned_data["description"], desired_outcome=form.cleaned_data["desired_outcome"],
+                items=form.chosen_items(), discovered_on=form.cleaned_data.get("discovered_on"),
+                evidence=form.evidence(),
+            )
+        except ClaimError as error:
+            form.add_error(None, error)
+        else:
+            request.session["receipt_for"] = claim.number
+            return redirect("claims:detail", number=claim.number)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "claims/get_help.html", {"order": order, "form": form, "not_covered": NOT_COVERED},
+                  status=status)
+
+
+@login_required
+@require_GET
+def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    show_receipt = request.session.pop("receipt_for", None) == claim.number
+    return render(request, "claims/detail.html", _detail_context(claim, show_receipt=show_receipt))
+
+
+def _detail_context(claim, **extra):  # type: ignore[no-untyped-def]
+    asked_buyer = claim.state == ClaimState.AWAITING_INFO and claim.info_requested_from == Party.BUYER
+    return {
+        "claim": claim,
+        "deadline": selectors.buyer_deadline(claim),
+        "timeline": selectors.timeline(claim),
+        "offer": selectors.pending_offer(claim),
+        "can_escalate": claim.buyer_may_escalate(),
+        "escalation_block": selectors.escalation_block(claim),
+        "asked_buyer": asked_buyer,
+        "message_form": MessageForm(),
+        "info_form": InfoForm() if asked_buyer else None,
+        "escalate_form": EscalateForm(),
+        **extra,
+    }
+
+
+def _back(claim_number: str) -> HttpResponse:
+    return redirect(reverse("claims:detail", kwargs={"number": claim_number}) + "#actions")
+
+
+def _run(request: HttpRequest, number: str, action, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except ClaimError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return _back(number)
+
+
+def _form_or_error(request: HttpRequest, claim, form) -> HttpResponse | None:  # type: ignore[no-untyped-def]
+    """Re-render the claim page with the form's errors (status 400), or None if the form is valid."""
+    if form.is_valid():
+        return None
+    context = _detail_context(claim)
+    context["info_form" if isinstance(form, InfoForm) else "message_form"] = form
+    return render(request, "claims/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def post_message(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = MessageForm(request.POST, request.FILES)
+    if (invalid := _form_or_error(request, claim, form)) is not None:
+        return invalid
+    return _run(request, number, lambda: services.post_message(
+        claim=claim, by=request.user, body=form.cleaned_data["body"], attachments=form.cleaned_data["attachments"]),
+        _("Your message was sent."))
+
+
+@login_required
+@require_POST
+def provide_info(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = InfoForm(request.POST, request.FILES)
+    if (invalid := _form_or_error(request, claim, form)) is not None:
+        return invalid
+    return _run(request, number, lambda: services.provide_info(
+        claim=claim, by=request.user, body=form.cleaned_data["body"], attachments=form.cleaned_data["attachments"]),
+        _("Thank you: your answer was passed to our support team."))
+
+
+def _buyer_offer(request: HttpRequest, number: str, offer_id: int) -> Offer:
+    claim = selectors.claim_for_buyer(request.user, number)
+    return get_object_or_404(Offer, pk=offer_id, claim=claim)
+
+
+@login_required
+@require_POST
+def accept_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+    offer = _buyer_offer(request, number, offer_id)
+    return _run(request, number, lambda: services.accept_offer(offer=offer, by=request.user),
+                _("You accepted the offer."))
+
+
+@login_required
+@require_POST
+def decline_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+    offer = _buyer_offer(request, number, offer_id)
+    return _run(request, number, lambda: services.decline_offer(offer=offer, by=request.user),
+                _("You declined the offer. The seller can make another one, or you can ask us to step in."))
+
+
+@login_required
+@require_POST
+def escalate(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = EscalateForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _run(request, number, lambda: services.escalate(claim=claim, by=request.user, reason=reason),
+                _("Our support team now handles your claim. We will tell you what happens next."))
+
+
+@login_required
+@require_POST
+def close(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    return _run(request, number, lambda: services.close(claim=claim, by=request.user),
+                _("You closed the claim. Thank you for letting us know."))
+
+
+@login_required
+@require_GET
+def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpResponse:
+    """Evidence is never on a public URL: this view streams it to the claim's buyer, the seller's staff and
+    agents, with headers that stop a browser from running anything in it."""
+    evidence = selectors.evidence_for_viewer(request.user, pk)
+    field = evidence.thumbnail if variant == "thumbnail" and evidence.thumbnail else evidence.file
+    content_type = "image/jpeg" if field is evidence.thumbnail else evidence.content_type
+    response = FileResponse(field.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="evidence-{evidence.pk}{evidence.extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,65 @@
+// "Get help" and message forms: previews of chosen photos and video, and a progress bar while uploading.
+// Without JavaScript the form posts normally.
+(function () {
+  "use strict";
+
+  function previews(input) {
+    var box = document.getElementById(input.getAttribute("data-previews"));
+    if (!box) { return; }
+    box.innerHTML = "";
+    Array.prototype.forEach.call(input.files, function (file) {
+      var url = URL.createObjectURL(file), el;
+      if (file.type.indexOf("video/") === 0) {
+        el = document.createElement("video");
+        el.muted = true; el.controls = true;
+      } else if (file.type.indexOf("image/") === 0) {
+        el = document.createElement("img");
+        el.alt = file.name;
+      } else {
+        el = document.createElement("span");
+        el.className = "file"; el.textContent = file.name;
+      }
+      if (el.tagName !== "SPAN") { el.src = url; }
+      box.appendChild(el);
+    });
+  }
+
+  document.querySelectorAll("input[type=file][data-previews]").forEach(function (input) {
+    input.addEventListener("change", function () { previews(input); });
+  });
+
+  document.querySelectorAll("form[data-progress]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var hasFiles = Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (i) {
+        return i.files && i.files.length;
+      });
+      if (!hasFiles || !window.FormData) { return; }
+      event.preventDefault();
+      var bar = document.getElementById(form.getAttribute("data-progress"));
+      var status = document.getElementById(form.getAttribute("data-progress") + "-status");
+      var submit = form.querySelector("[type=submit]");
+      bar.hidden = false; bar.value = 0;
+      if (submit) { submit.disabled = true; }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.href);
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) {
+          bar.value = Math.round((e.loaded / e.total) * 100);
+          if (status) { status.textContent = bar.value + "%"; }
+        }
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.responseURL && xhr.responseURL !== (form.action || window.location.href)) {
+          window.location.assign(xhr.responseURL);  // success: follow the redirect
+          return;
+        }
+        document.open(); document.write(xhr.responseText); document.close();  // the form with its errors
+      });
+      xhr.addEventListener("error", function () {
+        if (submit) { submit.disabled = false; }
+        if (status) { status.textContent = form.getAttribute("data-network-error"); }
+      });
+      xhr.send(new FormData(form));
+    });
+  });
+})();
