@@ -49,11 +49,13 @@
         }
       });
       xhr.addEventListener("load", function () {
-        if (xhr.responseURL && xhr.responseURL !== (form.action || window.location.href)) {
-          window.location.assign(xhr.responseURL);  // success: follow the redirect
-          return;
+        // The browser already followed the redirect (success) or got the form back with its errors: show
+        // that response as the page, at its own address, without asking the server a second time.
+        if (xhr.responseURL && xhr.responseURL !== window.location.href) {
+          window.history.replaceState(null, "", xhr.responseURL);
         }
-        document.open(); document.write(xhr.responseText); document.close();  // the form with its errors
+        document.open(); document.write(xhr.responseText); document.close();
+        window.scrollTo(0, 0);
       });
       xhr.addEventListener("error", function () {
         if (submit) { submit.disabled = false; }
