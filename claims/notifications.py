@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -98,6 +99,17 @@ def _recipients(claim: Claim, parties: Iterable[str]) -> list[tuple[str, Any]]:
     return [(party, user) for party, user in found if user.email]
 
 
+def _link(claim: Claim, party: str) -> str:
+    """Where the recipient follows the claim: the buyer's claim page, the claim in the support console."""
+    if party == Party.BUYER:
+        path = reverse("claims:detail", kwargs={"number": claim.number})
+    elif party == Party.AGENT:
+        path = reverse("admin:claims_claim_change", args=[claim.pk])
+    else:
+        path = "/"
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: dict[str, Any] | None = None) -> None:
     """Write the emails of one event to the outbox and send them after commit. `key` makes the event unique
     (e.g. the id of the transition log row), so the same event is never queued twice."""
@@ -107,7 +119,7 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     for party, user in _recipients(claim, to):
         language = languages.get(party) or settings.LANGUAGE_CODE
         with translation.override(language):
-            ctx = {"claim": claim, "recipient": user, "party": party, "site_url": settings.SITE_URL,
+            ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
                    "intro": spec.intro % {"number": claim.number, "order": claim.order.number}, **(context or {})}
             subject = str(spec.subject) % {"number": claim.number}
             text = render_to_string(f"emails/{spec.template}.txt", ctx)

@@ -27,6 +27,7 @@ def test_opening_sends_the_buyer_a_written_receipt_and_tells_the_seller(django_c
     for expected in (claim.number, "Speaker crackles at any volume", "Replacement", "Defective (warranty)",
                      "March 10, 2026"):
         assert expected in receipt.body
+    assert f"http://127.0.0.1:8000/claims/{claim.number}/" in receipt.body
     html, mime = receipt.alternatives[0]
     assert mime == "text/html" and claim.number in html and "<table" in html
     assert OutboundEmail.objects.filter(event="opened").count() == 0  # the seller has no staff yet here
