@@ -205,6 +205,8 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     # The earliest moment the deadline sweep has something to do for this claim (null: nothing).
     next_deadline_at = models.DateTimeField(null=True, blank=True)
 
+    # Moves on every message, offer and transition: lists compare it with ClaimView.seen_at for "new".
+    last_activity_at = models.DateTimeField(default=timezone.now)
     policy = models.JSONField(default=dict, help_text=_("Policy values in force when the claim was opened."))
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -618,3 +620,17 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.to_email}"
+
+
+class ClaimView(models.Model):
+    """When a person last looked at a claim, so their lists can show what is new since."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claim_views")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["claim", "user"], name="one_view_marker_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw {self.claim_id} at {self.seen_at}"

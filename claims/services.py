@@ -41,6 +41,7 @@ from .models import (
     ClaimItem,
     ClaimState,
     ClaimTransition,
+    ClaimView,
     DenialReason,
     EscalationCause,
     Evidence,
@@ -111,6 +112,7 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     from_state = claim.state
     method(**kwargs)
     claim.refresh_next_deadline()
+    claim.last_activity_at = timezone.now()
     try:
         claim.save()
     except ConcurrentTransition as exc:
@@ -181,8 +183,12 @@ def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], 
 
 def _post(claim: Claim, *, by: User | None, party: str, body: str, internal: bool = False,
           files: Sequence[evidence_files.PreparedFile] = (), stored: list[Any] | None = None) -> Message:
+    now = timezone.now()
     message = Message.objects.create(claim=claim, author=by, party=party, body=body, is_internal=internal,
-                                     created_at=timezone.now())
+                                     created_at=now)
+    if not internal:
+        Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
+        claim.last_activity_at = now
     if files:
         _store_evidence(claim, files, by=by, party=party, stored=stored if stored is not None else [],
                         message=message)
@@ -479,6 +485,7 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
         offer = Offer.objects.create(claim=claim, kind=kind, amount=value, note=note,
                                      return_instructions=return_instructions, made_by=by,
                                      on_behalf_of_platform=for_platform, created_at=now)
+        Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
         notify(claim, "offer", to=[Party.BUYER], key=offer.pk, context={"detail": _describe_offer(offer)})
         return offer
 
@@ -575,6 +582,37 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
             _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT, body=note)
         _after_resolution(claim, by=by)
     return claim
+
+
+def add_tracking(*, claim: Claim, by: User, carrier: str, tracking_number: str,
+                 shipped_at: dt.datetime | None = None, evidence: Iterable[Any] = ()) -> Message:
+    """The seller answers a not-received claim with the shipment's tracking number and, optionally, proof of
+    shipment (a receipt, a customs form). A carrier's later delivery scan then closes the claim."""
+    carrier = _clean_text(carrier, what=_("the carrier"), limit=50)
+    tracking_number = _clean_text(tracking_number, what=_("the tracking number"), limit=64)
+    files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
+    from orders.services import record_shipment
+
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        claim = _lock(claim)
+        if not roles.is_claim_seller_staff(claim, by):
+            raise _forbidden(claim)
+        if claim.reason != Reason.NOT_RECEIVED or claim.state not in (ClaimState.AWAITING_SELLER,
+                                                                       ClaimState.IN_PROGRESS):
+            raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
+        record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
+                        shipped_at=shipped_at or timezone.now(), source="seller")
+        if claim.state == ClaimState.AWAITING_SELLER:
+            _fire(claim, "reply", by, at=timezone.now())
+        body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": carrier, "number": tracking_number}
+        message = _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
+        notify(claim, "message", to=[Party.BUYER, Party.AGENT], key=message.pk, context={"detail": body})
+        return message
+
+
+def mark_seen(*, claim: Claim, by: User) -> None:
+    """Remember that this person has seen the claim as it is now (for "new activity" in lists)."""
+    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": timezone.now()})
 
 
 # --- buyer ----------------------------------------------------------------------------------------------

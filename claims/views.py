@@ -45,6 +45,7 @@ def get_help(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
+    services.mark_seen(claim=claim, by=request.user)
     show_receipt = request.session.pop("receipt_for", None) == claim.number
     return render(request, "claims/detail.html", _detail_context(claim, show_receipt=show_receipt))
 

@@ -14,6 +14,7 @@ from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open
 from orders.services import update_tracking
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import LedgerEntry
+from sellers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
@@ -193,3 +194,18 @@ def test_policy_snapshot_keeps_deadlines_of_open_claims(settings):
     settings.CLAIM_RESOLUTION_BUSINESS_DAYS = 10
     assert sweep(OPENED_AT + 24 * H) == {"first_reply_reminder": 1}
     assert world.refresh().resolution_due_at == RESOLUTION_DUE
+
+
+def test_seller_tracking_answers_a_not_received_claim_and_the_delivery_scan_closes_it():
+    claim, _shipment = not_received_claim()
+    staff = UserFactory()
+    claim.seller.memberships.create(user=staff, role="staff")
+    with time_machine.travel(OPENED_AT + H, tick=False):
+        services.add_tracking(claim=claim, by=staff, carrier="DPD", tracking_number="0123456789")
+    claim.refresh_from_db()
+    assert claim.state == "in_progress" and "DPD 0123456789" in claim.messages.get().body
+    shipment = claim.order.shipments.get(tracking_number="0123456789")
+    with time_machine.travel(OPENED_AT + 30 * H, tick=False):
+        update_tracking(shipment=shipment, delivered_at=OPENED_AT + 29 * H, delivered_to_order_address=True,
+                        source="carrier")
+    assert sweep(OPENED_AT + 30 * H) == {"delivered": 1}
