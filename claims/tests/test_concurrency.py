@@ -160,7 +160,10 @@ def test_two_services_racing_give_one_winner(state: str, winner: Contender, lose
         after_winner = everything()
         if loser_read == "before":
             # What a database without row locks would hand the loser: the claim as it was before the winner.
-            monkeypatch.setattr(services, "_lock", lambda claim: stale)
+            from claims.services import agents, deadlines, parties
+
+            for module in (agents, deadlines, parties):  # each service module locks through its own import
+                monkeypatch.setattr(module, "_lock", lambda claim: stale)
         with pytest.raises(ClaimError) as refusal:
             loser.call(s)
 
@@ -217,7 +220,10 @@ def test_two_threads_racing_on_postgresql_never_overwrite(race: Race, monkeypatc
         time.sleep(HOLD_LOCK_SECONDS)
         return locked
 
-    monkeypatch.setattr(services, "_lock", lock_and_hold)
+    from claims.services import agents, deadlines, parties
+
+    for module in (agents, deadlines, parties):  # each service module locks through its own import
+        monkeypatch.setattr(module, "_lock", lock_and_hold)
     barrier = threading.Barrier(2)
     results: dict[str, Exception | None] = {}
 

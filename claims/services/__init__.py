@@ -1,0 +1,39 @@
+"""Every write to a claim goes through here.
+
+Shape of a transition service: atomic() → re-fetch the claim with select_for_update() → check state and
+permission → fire the django-fsm-2 transition (which only sets fields) → save (ConcurrentTransitionMixin
+refuses a stale write) → append to the transition log → side effects (refunds, ledger, warranty, outbox
+emails) in the same transaction.
+
+    opening    open_claim (SPEC section 9)
+    parties    what sellers and buyers do
+    agents     what support agents do
+    deadlines  the system's transitions and enforce_deadlines (SPEC section 9)
+"""
+
+from ..models import ClaimTransition
+from ._base import _lock
+from .agents import assign, decide, provide_info, record_provider_dispute, record_provider_verdict, reopen, request_info
+from .deadlines import enforce_deadlines, force_refund, info_timeout, mark_delivered, note_delivery, take_over
+from .opening import open_claim
+from .parties import (
+    accept_offer,
+    add_tracking,
+    close,
+    decline_offer,
+    escalate,
+    make_offer,
+    mark_seen,
+    post_message,
+    receive_return,
+    reject,
+    reply,
+    withdraw_offer,
+)
+
+__all__ = [
+    "ClaimTransition", "_lock", "accept_offer", "add_tracking", "assign", "close", "decide", "decline_offer",
+    "enforce_deadlines", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered", "mark_seen",
+    "note_delivery", "open_claim", "post_message", "provide_info", "receive_return", "record_provider_dispute",
+    "record_provider_verdict", "reject", "reopen", "reply", "request_info", "take_over", "withdraw_offer",
+]

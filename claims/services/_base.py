@@ -1,0 +1,303 @@
+"""What every claim service shares: locking, firing a transition with its log, files and money."""
+
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from orders.models import Order, OrderItem
+from sellers.models import LedgerEntry, LedgerKind, WarrantyPolicy
+
+from .. import evidence as evidence_files
+from .. import roles
+from ..calendar import local_date
+from ..eligibility import MAX_DESCRIPTION_LENGTH, trial_ends_on
+from ..errors import ClaimError
+from ..models import (
+    RETURN_OUTCOMES,
+    Claim,
+    ClaimItem,
+    ClaimTransition,
+    Evidence,
+    EvidenceKind,
+    FundedBy,
+    Message,
+    OfferStatus,
+    Party,
+    Refund,
+)
+from ..policy import Policy
+
+logger = logging.getLogger(__name__)
+
+User = Any  # django.contrib.auth user; kept loose so services accept any user model
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _lock(claim: Claim | int) -> Claim:
+    pk = claim.pk if isinstance(claim, Claim) else claim
+    try:
+        return Claim.objects.select_for_update(of=("self",)).select_related("seller", "order").get(pk=pk)
+    except Claim.DoesNotExist as exc:
+        raise ClaimError(_("This claim does not exist."), code="invalid") from exc
+
+
+def _state_error(claim: Claim) -> ClaimError:
+    return ClaimError(
+        _("That is not possible now: claim %(number)s is “%(state)s”.")
+        % {"number": claim.number, "state": claim.get_state_display()},
+        code="state",
+    )
+
+
+def _forbidden(claim: Claim) -> ClaimError:
+    return ClaimError(_("You are not allowed to do that on claim %(number)s.") % {"number": claim.number},
+                      code="forbidden")
+
+
+def _conflict(claim: Claim) -> ClaimError:
+    return ClaimError(
+        _("Someone else changed claim %(number)s at the same moment. Please reload it and try again.")
+        % {"number": claim.number},
+        code="conflict",
+    )
+
+
+def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwargs: Any) -> ClaimTransition:
+    """Fire one transition on a locked claim, save it and log it. `by=None` is the system."""
+    method = getattr(claim, verb)
+    if not can_proceed(method):
+        raise _state_error(claim)
+    if by is None:
+        # Only the system's own transitions (deadlines, tracking) run without a person.
+        if method._django_fsm.get_transition(claim.state).permission is not roles.nobody:
+            raise _forbidden(claim)
+    elif not has_transition_perm(method, by):
+        raise _forbidden(claim)
+    from_state = claim.state
+    method(**kwargs)
+    claim.refresh_next_deadline()
+    claim.last_activity_at = timezone.now()
+    try:
+        claim.save()
+    except ConcurrentTransition as exc:
+        raise _conflict(claim) from exc
+    log = ClaimTransition.objects.create(
+        claim=claim,
+        name=verb,
+        from_state=from_state,
+        to_state=claim.state,
+        actor=by,
+        party=roles.party_of(claim, by) or Party.AGENT,
+        reason=reason,
+        created_at=timezone.now(),
+    )
+    logger.info("claim %s: %s %s -> %s by %s", claim.number, verb, from_state, claim.state,
+                getattr(by, "pk", "system"))
+    return log
+
+
+@contextmanager
+def _files_removed_on_failure():  # type: ignore[no-untyped-def]
+    """Files written to storage inside a transaction that then fails must not stay behind."""
+    stored: list[Any] = []
+    try:
+        yield stored
+    except BaseException:
+        for field_file in stored:
+            try:
+                field_file.storage.delete(field_file.name)
+            except OSError:  # pragma: no cover - best effort on a failing disk
+                logger.exception("could not remove %s after a failed write", field_file.name)
+        raise
+
+
+def _prepare_uploads(uploads: Iterable[Any], *, kind: str | None = None) -> list[evidence_files.PreparedFile]:
+    """Check every file before anything is stored: one bad file refuses the whole action."""
+    prepared = []
+    for upload in uploads:
+        if isinstance(upload, evidence_files.PreparedFile):
+            prepared.append(upload)
+        elif isinstance(upload, tuple):  # (file, kind) from forms that let the uploader say what it is
+            prepared.append(evidence_files.prepare(upload[0], kind=upload[1]))
+        else:
+            prepared.append(evidence_files.prepare(upload, kind=kind))
+    if sum(1 for p in prepared if p.kind == EvidenceKind.VIDEO) > 1:
+        raise ClaimError(_("Please attach one video at most."))
+    return prepared
+
+
+def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], *, by: User, party: str,
+                    stored: list[Any], message: Message | None = None) -> list[Evidence]:
+    created = []
+    for prepared in files:
+        item = Evidence(
+            claim=claim, message=message, kind=prepared.kind, uploaded_by=by, party=party,
+            original_name=prepared.original_name[:255], content_type=prepared.content_type,
+            size=prepared.size, sha256=prepared.sha256,
+        )
+        item.file.save("upload", prepared.as_content_file(), save=False)
+        stored.append(item.file)
+        if prepared.thumbnail:
+            item.thumbnail.save("thumbnail", ContentFile(prepared.thumbnail), save=False)
+            stored.append(item.thumbnail)
+        item.save()
+        created.append(item)
+    return created
+
+
+def _post(claim: Claim, *, by: User | None, party: str, body: str, internal: bool = False,
+          files: Sequence[evidence_files.PreparedFile] = (), stored: list[Any] | None = None) -> Message:
+    now = timezone.now()
+    message = Message.objects.create(claim=claim, author=by, party=party, body=body, is_internal=internal,
+                                     created_at=now)
+    if not internal:
+        Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
+        claim.last_activity_at = now
+    if files:
+        _store_evidence(claim, files, by=by, party=party, stored=stored if stored is not None else [],
+                        message=message)
+    return message
+
+
+def _clean_text(text: str, *, what: str, required: bool = True, limit: int = MAX_DESCRIPTION_LENGTH) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise ClaimError(_("Please write %(what)s.") % {"what": what})
+    if len(text) > limit:
+        raise ClaimError(_("Please keep %(what)s under %(max)d characters.") % {"what": what, "max": limit})
+    return text
+
+
+def _money(value: Any, *, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ClaimError(_("%(what)s must be an amount like 12.50.") % {"what": what}) from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ClaimError(_("%(what)s must be more than zero.") % {"what": what})
+    return amount
+
+
+def _already_refunded(claim: Claim) -> Decimal:
+    return sum((r.amount for r in claim.refunds.all()), Decimal("0.00"))
+
+
+def _refundable(claim: Claim) -> Decimal:
+    return claim.claimed_value() - _already_refunded(claim)
+
+
+def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | None, recover: bool = True) -> Refund:
+    """Record a refund to the buyer. When the platform pays in the seller's place, the ledger recovers it."""
+    refund = Refund.objects.create(claim=claim, amount=amount, currency=claim.currency, funded_by=funded_by,
+                                   created_at=timezone.now())
+    if funded_by == FundedBy.PLATFORM and recover and not claim.seller.is_platform:
+        LedgerEntry.objects.create(
+            seller=claim.seller, kind=LedgerKind.REFUND_RECOVERY, amount=amount, currency=claim.currency,
+            claim=claim, refund=refund, created_by=by,
+            note=_("Refund for claim %(number)s paid by the platform") % {"number": claim.number},
+        )
+    return refund
+
+
+def _set_items_open(claim: Claim, is_open: bool) -> None:
+    try:
+        with transaction.atomic():
+            claim.items.update(is_open=is_open)
+    except IntegrityError as exc:
+        raise ClaimError(_("Another claim is open on an item of this claim; resolve that one first."),
+                         code="state") from exc
+
+
+def _after_resolution(claim: Claim, *, by: User | None) -> None:
+    """What every move into `resolved` implies: the items are free for a new claim, pending offers lapse,
+    and a justified repair or replacement extends the warranty."""
+    _set_items_open(claim, False)
+    claim.offers.filter(status=OfferStatus.PENDING).update(status=OfferStatus.WITHDRAWN,
+                                                           answered_at=claim.resolved_at)
+    if claim.outcome in RETURN_OUTCOMES:
+        _extend_warranty(claim)
+
+
+def _extend_warranty(claim: Claim) -> None:
+    """A repair or replacement leaves at least 6 months of warranty, the days spent in the claim are added to
+    it, and inside the trial period the trial runs at least 14 more days from getting the item back."""
+    policy = Policy.from_snapshot(claim.policy)
+    opened_on = local_date(claim.opened_at, time_zone=policy.time_zone)
+    resolved_on = local_date(claim.resolved_at or timezone.now(), time_zone=policy.time_zone)
+    days_in_claim = (resolved_on - opened_on).days
+    minimum = resolved_on + relativedelta(months=policy.warranty_months_after_repair)
+    trial_floor = resolved_on + dt.timedelta(days=policy.trial_days_after_repair)
+    from ..eligibility import receipt_date
+
+    received_on = receipt_date(claim.order, policy=policy)
+    trial_days = _trial_days(claim.seller_id)
+    for claim_item in claim.items.select_related("order_item"):
+        item = OrderItem.objects.select_for_update().get(pk=claim_item.order_item_id)
+        item.warranty_extension_days += days_in_claim
+        item.warranty_minimum_until = max(item.warranty_minimum_until or minimum, minimum)
+        fields = ["warranty_extension_days", "warranty_minimum_until"]
+        trial_end = trial_ends_on(item, received_on, trial_days=trial_days)
+        if trial_end is not None and opened_on <= trial_end:
+            item.trial_minimum_until = max(item.trial_minimum_until or trial_floor, trial_floor)
+            fields.append("trial_minimum_until")
+        item.save(update_fields=fields)
+
+
+def _trial_days(seller_id: int) -> int:
+    policy = WarrantyPolicy.objects.filter(seller_id=seller_id).only("trial_days").first()
+    return policy.trial_days if policy else current_trial_days()
+
+
+def current_trial_days() -> int:
+    from django.conf import settings
+
+    return settings.TRIAL_DAYS_DEFAULT
+
+
+def _normalise_items(order: Order, items: Any) -> list[tuple[OrderItem, int]]:
+    order_items = {item.pk: item for item in order.items.all()}
+    if items is None:
+        return [(item, item.quantity) for item in order_items.values()]
+    pairs: Iterable[tuple[Any, Any]]
+    if isinstance(items, Mapping):
+        pairs = items.items()
+    else:
+        pairs = ((i, None) if not isinstance(i, tuple) else i for i in items)
+    result = []
+    for item, quantity in pairs:
+        pk = item.pk if isinstance(item, OrderItem) else item
+        if pk not in order_items:
+            raise ClaimError(_("An item you chose is not part of order %(order)s.") % {"order": order.number})
+        loaded = order_items[pk]
+        try:
+            qty = loaded.quantity if quantity is None else int(quantity)
+        except (TypeError, ValueError) as exc:
+            raise ClaimError(_("Please give the number of items as a whole number.")) from exc
+        result.append((loaded, qty))
+    if len({item.pk for item, _qty in result}) != len(result):
+        raise ClaimError(_("Please choose each item only once."))
+    return result
+
+
+def _refuse_if_already_claimed(pairs: Sequence[tuple[OrderItem, int]]) -> None:
+    taken = (ClaimItem.objects.filter(order_item__in=[item for item, _qty in pairs], is_open=True)
+             .select_related("claim", "order_item").first())
+    if taken:
+        raise ClaimError(_("Claim %(number)s is already open for “%(item)s”. You can follow it from your order "
+                           "page.") % {"number": taken.claim.number, "item": taken.order_item.title},
+                         code="conflict")

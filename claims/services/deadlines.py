@@ -1,0 +1,204 @@
+"""The system's transitions: deadlines, tracking updates and the sweep that enforces them."""
+
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import Order
+
+from ..errors import ClaimError
+from ..models import (
+    Claim,
+    ClaimState,
+    ClaimTransition,
+    EscalationCause,
+    FundedBy,
+    Party,
+    Reason,
+)
+from ..notifications import notify
+from ..policy import Policy
+from ._base import (
+    _after_resolution,
+    _fire,
+    _lock,
+    _pay_refund,
+    _refundable,
+)
+
+# --- system: deadlines and tracking ----------------------------------------------------------------------
+# Each public function locks the claim itself; the `_..._locked` variants act on a claim the caller holds
+# locked (the deadline sweep), so one claim's due actions happen in one transaction.
+
+
+def _take_over_locked(claim: Claim, *, cause: str, reason: str) -> ClaimTransition:
+    log = _fire(claim, "take_over", None, reason=reason, cause=cause, at=timezone.now())
+    notify(claim, "takeover", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
+
+
+def _info_timeout_locked(claim: Claim) -> ClaimTransition:
+    party = claim.info_requested_from
+    log = _fire(claim, "info_timeout", None,
+                reason=_("%(party)s did not answer in time") % {"party": claim.get_info_requested_from_display()})
+    notify(claim, "info_missed", to=[party, Party.AGENT], key=log.pk)
+    return log
+
+
+def _mark_delivered_locked(claim: Claim) -> ClaimTransition:
+    log = _fire(claim, "mark_delivered", None, reason=_("Tracking shows delivery to the order's address"),
+                at=timezone.now())
+    _after_resolution(claim, by=None)
+    notify(claim, "delivered", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
+
+
+def _force_refund_locked(claim: Claim) -> ClaimTransition:
+    amount = _refundable(claim)
+    log = _fire(claim, "force_refund", None, reason=_("Unresolved at the final deadline"), amount=max(amount, 0),
+                at=timezone.now())
+    if amount > 0:
+        _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None)
+    _after_resolution(claim, by=None)
+    notify(claim, "forced_refund", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return log
+
+
+def take_over(*, claim: Claim | int, cause: str = EscalationCause.TAKEOVER, reason: str = "") -> Claim:
+    with transaction.atomic():
+        claim = _lock(claim)
+        _take_over_locked(claim, cause=cause, reason=reason or _("The resolution deadline passed"))
+    return claim
+
+
+def info_timeout(*, claim: Claim | int) -> Claim:
+    with transaction.atomic():
+        claim = _lock(claim)
+        _info_timeout_locked(claim)
+    return claim
+
+
+def mark_delivered(*, claim: Claim | int) -> Claim:
+    """Tracking shows delivery to the order's address: a not-received claim closes by itself."""
+    with transaction.atomic():
+        claim = _lock(claim)
+        if not claim.order.is_delivered_to_order_address():
+            raise ClaimError(_("Tracking does not show delivery to the order's address."), code="state")
+        _mark_delivered_locked(claim)
+    return claim
+
+
+def force_refund(*, claim: Claim | int) -> Claim:
+    """Unresolved after 180 days: the only acceptable solution is a full refund, paid by the platform and
+    recovered from the seller."""
+    with transaction.atomic():
+        claim = _lock(claim)
+        _force_refund_locked(claim)
+    return claim
+
+
+def note_delivery(*, order: Order) -> int:
+    """Tracking of the order changed. When it shows delivery to the order's address, the open not-received
+    claims become due for the sweep, which closes them; when a carrier withdraws that, they are no longer due.
+    Returns how many claims changed."""
+    delivered = order.is_delivered_to_order_address()
+    now = timezone.now()
+    changed = 0
+    with transaction.atomic():
+        claims = (Claim.objects.select_for_update(of=("self",)).select_related("seller", "order")
+                  .filter(order=order, reason=Reason.NOT_RECEIVED, delivery_seen_at__isnull=delivered).open())
+        for claim in claims:
+            claim.delivery_seen_at = now if delivered else None
+            claim.refresh_next_deadline()
+            claim.save(update_fields=["delivery_seen_at", "next_deadline_at", "updated_at"])
+            changed += 1
+    return changed
+
+
+SWEEP_BATCH_SIZE = 200
+
+
+def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP_BATCH_SIZE) -> dict[str, int]:
+    """Act on every claim whose next deadline has passed at `now` (SPEC section 9).
+
+    Due claims are read in batches from the indexed `next_deadline_at` column, so the cost follows the
+    number of claims due, not the number open. Each claim is handled in its own transaction, locked with
+    SKIP LOCKED (a claim another sweep holds is left to it) and re-checked before acting, so a second sweep,
+    at once or later, finds nothing left to do."""
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        due = Claim.objects.filter(next_deadline_at__lte=now)
+        if after is not None:
+            due = due.filter(Q(next_deadline_at__gt=after[0]) | Q(next_deadline_at=after[0], pk__gt=after[1]))
+        batch = list(due.order_by("next_deadline_at", "pk").values_list("next_deadline_at", "pk")[:batch_size])
+        for _due_at, pk in batch:
+            for action in _enforce_one(pk, now):
+                counts[action] = counts.get(action, 0) + 1
+        if len(batch) < batch_size:
+            break
+        after = batch[-1]
+    return counts
+
+
+def _enforce_one(pk: int, now: dt.datetime) -> list[str]:
+    with transaction.atomic():
+        claim = (Claim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("seller", "order")
+                 .filter(pk=pk, next_deadline_at__lte=now).first())
+        if claim is None:
+            return []  # another sweep holds it, or it is no longer due
+        actions = _due_actions(claim, now)
+        claim.refresh_next_deadline()
+        claim.save()
+        return actions
+
+
+def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
+    """Everything due on one locked claim, in the order the rules take precedence."""
+    if not claim.is_open:
+        return []
+    if claim.hard_deadline_at and claim.hard_deadline_at <= now:
+        _force_refund_locked(claim)
+        return ["forced_refund"]
+    if claim.reason == Reason.NOT_RECEIVED and claim.delivery_seen_at and claim.delivery_seen_at <= now:
+        if claim.order.is_delivered_to_order_address():
+            _mark_delivered_locked(claim)
+            return ["delivered"]
+        claim.delivery_seen_at = None  # the carrier corrected its tracking
+    actions = []
+    if claim.state == ClaimState.AWAITING_INFO and claim.info_due_at and claim.info_due_at <= now:
+        _info_timeout_locked(claim)
+        actions.append("info_timeout")
+    reminder = dt.timedelta(hours=Policy.from_snapshot(claim.policy).reminder_hours)
+    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
+            and claim.first_reply_due_at and claim.first_reply_due_at <= now):
+        claim.first_reply_breached = True
+        claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
+        log = ClaimTransition.objects.create(claim=claim, name="first_reply_breach", from_state=claim.state,
+                                             to_state=claim.state, party=Party.SYSTEM, created_at=now,
+                                             reason=_("The seller did not reply within the first-reply deadline"))
+        notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
+        actions.append("first_reply_breached")
+    if claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and claim.resolution_due_at \
+            and claim.resolution_due_at <= now:
+        _take_over_locked(claim, cause=EscalationCause.TAKEOVER, reason=_("The resolution deadline passed"))
+        actions.append("taken_over")
+        return actions
+    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
+            and not claim.first_reply_reminded_at and claim.first_reply_due_at - reminder <= now):
+        claim.first_reply_reminded_at = now
+        notify(claim, "reminder_first_reply", to=[Party.SELLER], key="first_reply")
+        actions.append("first_reply_reminder")
+    if (claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and not claim.resolution_reminded_at
+            and claim.resolution_due_at and claim.resolution_due_at - reminder <= now):
+        claim.resolution_reminded_at = now
+        notify(claim, "reminder_resolution", to=[Party.SELLER], key="resolution")
+        actions.append("resolution_reminder")
+    return actions

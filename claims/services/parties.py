@@ -1,0 +1,319 @@
+"""What the seller and the buyer do on a claim."""
+
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sellers.models import WarrantyPolicy
+
+from .. import roles
+from ..errors import ClaimError
+from ..models import (
+    MONEY_OUTCOMES,
+    OFFER_KINDS_NEEDING_RETURN,
+    OFFER_KINDS_WITH_AMOUNT,
+    Claim,
+    ClaimState,
+    ClaimView,
+    EscalationCause,
+    EvidenceKind,
+    FundedBy,
+    InspectionResult,
+    Message,
+    Offer,
+    OfferKind,
+    OfferStatus,
+    Party,
+    Reason,
+    RejectionCode,
+)
+from ..notifications import notify
+from ._base import (
+    User,
+    _after_resolution,
+    _clean_text,
+    _files_removed_on_failure,
+    _fire,
+    _forbidden,
+    _lock,
+    _money,
+    _pay_refund,
+    _post,
+    _prepare_uploads,
+    _refundable,
+    _state_error,
+)
+
+# --- seller ---------------------------------------------------------------------------------------------
+
+
+def post_message(*, claim: Claim, by: User, body: str, attachments: Iterable[Any] = (),
+                 internal: bool = False) -> Message:
+    """A message on the claim's thread. The seller's first message is the first reply that stops the 48-hour
+    clock. Internal notes are for agents only."""
+    body = _clean_text(body, what=_("a message"))
+    files = _prepare_uploads(attachments)
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        claim = _lock(claim)
+        party = roles.party_of(claim, by)
+        if party not in (Party.BUYER, Party.SELLER, Party.AGENT):
+            raise _forbidden(claim)
+        if party == Party.SELLER and not roles.is_claim_seller_staff(claim, by):
+            raise ClaimError(_("This seller's account is not active; the platform answers this claim."),
+                             code="forbidden")
+        if internal and party != Party.AGENT:
+            raise _forbidden(claim)
+        if claim.state == ClaimState.RESOLVED and party != Party.AGENT:
+            raise ClaimError(_("Claim %(number)s is resolved. If something is still wrong, contact support.")
+                             % {"number": claim.number}, code="state")
+        if party == Party.SELLER and claim.state == ClaimState.AWAITING_SELLER:
+            _fire(claim, "reply", by, at=timezone.now())
+        message = _post(claim, by=by, party=party, body=body, internal=internal, files=files, stored=stored)
+        if not internal:
+            others = [p for p in (Party.BUYER, Party.SELLER, Party.AGENT) if p != party]
+            notify(claim, "message", to=others, key=message.pk, context={"detail": body})
+        return message
+
+
+def reply(*, claim: Claim, by: User, body: str, attachments: Iterable[Any] = ()) -> Message:
+    """The seller answers the buyer (the first answer moves the claim to in_progress)."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        if not roles.is_claim_seller_staff(locked, by):
+            raise _forbidden(locked)
+        return post_message(claim=locked, by=by, body=body, attachments=attachments)
+
+
+def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[Any]) -> Claim:
+    """The seller rejects the claim with a reason code, an explanation and evidence; the buyer may escalate."""
+    if code not in RejectionCode.values:
+        raise ClaimError(_("Please choose the reason for rejecting the claim."))
+    body = _clean_text(body, what=_("why you reject the claim"))
+    files = _prepare_uploads(evidence, kind=EvidenceKind.DOCUMENT)
+    if not files:
+        raise ClaimError(_("A rejection needs evidence: attach a photo or document that supports it."))
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        claim = _lock(claim)
+        log = _fire(claim, "reject", by, reason=body, code=code, at=timezone.now())
+        _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
+        notify(claim, "rejected", to=[Party.BUYER], key=log.pk, context={"detail": body})
+    return claim
+
+
+def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: str = "",
+               return_instructions: str = "") -> Offer:
+    """A resolution proposal: by the seller while the claim is with them, or by an agent for the platform."""
+    if kind not in OfferKind.values:
+        raise ClaimError(_("Please choose what you offer."))
+    note = _clean_text(note, what=_("the note"), required=False)
+    return_instructions = _clean_text(return_instructions, what=_("the return instructions"), required=False,
+                                      limit=1000)
+    with transaction.atomic():
+        claim = _lock(claim)
+        now = timezone.now()
+        if roles.is_claim_seller_staff(claim, by) and claim.state in (ClaimState.AWAITING_SELLER,
+                                                                       ClaimState.IN_PROGRESS):
+            for_platform = False
+            if claim.state == ClaimState.AWAITING_SELLER:
+                _fire(claim, "reply", by, at=now)
+        elif roles.is_agent(by) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO):
+            for_platform = True
+        elif roles.party_of(claim, by) in (Party.SELLER, Party.AGENT):
+            raise _state_error(claim)
+        else:
+            raise _forbidden(claim)
+
+        refundable = _refundable(claim)
+        if refundable <= 0 and kind in (*OFFER_KINDS_WITH_AMOUNT, OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
+            raise ClaimError(_("Everything claimed has already been refunded."), code="state")
+        if kind in OFFER_KINDS_WITH_AMOUNT:
+            if amount in (None, ""):
+                raise ClaimError(_("Please enter the amount you offer."))
+            value = _money(amount, what=_("The amount"))
+            if value >= refundable:
+                raise ClaimError(_("A partial refund or discount must be less than %(max)s %(cur)s; offer a full "
+                                   "refund instead.") % {"max": refundable, "cur": claim.currency})
+        elif kind in (OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
+            value = refundable
+        else:
+            value = None
+        if kind == OfferKind.RETURN_FOR_REFUND and not return_instructions:
+            policy = WarrantyPolicy.objects.filter(seller_id=claim.seller_id).first()
+            return_instructions = policy.return_address if policy else ""
+            if not return_instructions:
+                raise ClaimError(_("Please give the return address or the reference of a prepaid return label."))
+        claim.offers.filter(status=OfferStatus.PENDING).update(status=OfferStatus.WITHDRAWN, answered_at=now)
+        offer = Offer.objects.create(claim=claim, kind=kind, amount=value, note=note,
+                                     return_instructions=return_instructions, made_by=by,
+                                     on_behalf_of_platform=for_platform, created_at=now)
+        Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
+        notify(claim, "offer", to=[Party.BUYER], key=offer.pk, context={"detail": _describe_offer(offer)})
+        return offer
+
+
+def _describe_offer(offer: Offer) -> str:
+    text = offer.get_kind_display()
+    if offer.amount:
+        text += f": {offer.amount} {offer.claim.currency}"
+    return "\n".join(part for part in (text, offer.note, offer.return_instructions) if part)
+
+
+def withdraw_offer(*, offer: Offer, by: User) -> Offer:
+    with transaction.atomic():
+        claim = _lock(offer.claim_id)
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        # Agents may withdraw any offer; the seller's staff only the seller's own, not the platform's.
+        allowed = roles.is_agent(by) or (not offer.on_behalf_of_platform and roles.is_claim_seller_staff(claim, by))
+        if not allowed:
+            raise _forbidden(claim)
+        if offer.status != OfferStatus.PENDING:
+            raise ClaimError(_("This offer was already answered."), code="state")
+        offer.status = OfferStatus.WITHDRAWN
+        offer.answered_at = timezone.now()
+        offer.save(update_fields=["status", "answered_at"])
+        return offer
+
+
+def _pending_offer(claim: Claim, offer: Offer) -> Offer:
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    if offer.claim_id != claim.pk:
+        raise _forbidden(claim)
+    if offer.status != OfferStatus.PENDING:
+        raise ClaimError(_("This offer is no longer open: it was %(status)s.")
+                         % {"status": offer.get_status_display().lower()}, code="state")
+    return offer
+
+
+def accept_offer(*, offer: Offer, by: User) -> Claim:
+    """The buyer accepts: money outcomes resolve the claim, returns and replacements wait for the item."""
+    with transaction.atomic():
+        claim = _lock(offer.claim_id)
+        if not roles.is_claim_buyer(claim, by):
+            raise _forbidden(claim)
+        offer = _pending_offer(claim, offer)
+        now = timezone.now()
+        funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
+        amount = offer.amount if offer.outcome in MONEY_OUTCOMES else None
+        _fire(claim, "accept_offer", by, reason=offer.get_kind_display(), outcome=offer.outcome,
+              funded_by=funded_by if offer.outcome in MONEY_OUTCOMES else "", amount=amount,
+              needs_return=offer.kind in OFFER_KINDS_NEEDING_RETURN, at=now)
+        offer.status = OfferStatus.ACCEPTED
+        offer.answered_at = now
+        offer.save(update_fields=["status", "answered_at"])
+        notify(claim, "offer_accepted", to=[Party.SELLER, Party.AGENT], key=offer.pk,
+               context={"detail": _describe_offer(offer)})
+        if claim.state == ClaimState.RESOLVED:
+            if amount:
+                # The ledger names who committed the platform's money: the agent who made the offer.
+                _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by)
+            _after_resolution(claim, by=by)
+    return claim
+
+
+def decline_offer(*, offer: Offer, by: User) -> Offer:
+    with transaction.atomic():
+        claim = _lock(offer.claim_id)
+        if not roles.is_claim_buyer(claim, by):
+            raise _forbidden(claim)
+        offer = _pending_offer(claim, offer)
+        offer.status = OfferStatus.DECLINED
+        offer.answered_at = timezone.now()
+        offer.save(update_fields=["status", "answered_at"])
+        notify(claim, "offer_declined", to=[Party.SELLER, Party.AGENT], key=offer.pk,
+               context={"detail": _describe_offer(offer)})
+        return offer
+
+
+def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str = "") -> Claim:
+    """The returned item arrived: a return for refund pays out now; a repair or replacement extends the
+    warranty."""
+    if inspection_result not in InspectionResult.values:
+        raise ClaimError(_("Please choose the result of your inspection."))
+    note = _clean_text(note, what=_("the inspection note"), required=False)
+    with transaction.atomic():
+        claim = _lock(claim)
+        now = timezone.now()
+        log = _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
+                    inspection_result=inspection_result, at=now)
+        notify(claim, "return_received", to=[Party.BUYER], key=log.pk,
+               context={"detail": InspectionResult(inspection_result).label})
+        if claim.outcome in MONEY_OUTCOMES and claim.refund_amount and not claim.refunds.exists():
+            _pay_refund(claim, claim.refund_amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
+        if note:
+            _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT, body=note)
+        _after_resolution(claim, by=by)
+    return claim
+
+
+def add_tracking(*, claim: Claim, by: User, carrier: str, tracking_number: str,
+                 shipped_at: dt.datetime | None = None, evidence: Iterable[Any] = ()) -> Message:
+    """The seller answers a not-received claim with the shipment's tracking number and, optionally, proof of
+    shipment (a receipt, a customs form). A carrier's later delivery scan then closes the claim."""
+    carrier = _clean_text(carrier, what=_("the carrier"), limit=50)
+    tracking_number = _clean_text(tracking_number, what=_("the tracking number"), limit=64)
+    files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
+    from orders.services import record_shipment
+
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        claim = _lock(claim)
+        if not roles.is_claim_seller_staff(claim, by):
+            raise _forbidden(claim)
+        if claim.reason != Reason.NOT_RECEIVED or claim.state not in (ClaimState.AWAITING_SELLER,
+                                                                       ClaimState.IN_PROGRESS):
+            raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
+        record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
+                        shipped_at=shipped_at or timezone.now(), source="seller")
+        if claim.state == ClaimState.AWAITING_SELLER:
+            _fire(claim, "reply", by, at=timezone.now())
+        body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": carrier, "number": tracking_number}
+        message = _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
+        notify(claim, "message", to=[Party.BUYER, Party.AGENT], key=message.pk, context={"detail": body})
+        return message
+
+
+def mark_seen(*, claim: Claim, by: User) -> None:
+    """Remember that this person has seen the claim as it is now (for "new activity" in lists)."""
+    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": timezone.now()})
+
+
+# --- buyer ----------------------------------------------------------------------------------------------
+
+
+def escalate(*, claim: Claim, by: User, reason: str = "") -> Claim:
+    """Ask the platform to step in: the buyer after 48 hours unresolved or after a rejection; an agent
+    at any time (seller inaction, harassment, manipulation)."""
+    reason = _clean_text(reason, what=_("the reason"), required=False)
+    with transaction.atomic():
+        claim = _lock(claim)
+        if roles.is_claim_buyer(claim, by) and not roles.is_agent(by) and claim.state in (
+                ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and not claim.buyer_may_escalate():
+            raise ClaimError(
+                _("The seller has until %(due)s to answer. If the problem is not solved by then, or if the seller "
+                  "rejects your claim, you can ask us to step in.")
+                % {"due": timezone.localtime(claim.first_reply_due_at).strftime("%d.%m.%Y %H:%M")},
+                code="state",
+            )
+        cause = EscalationCause.AGENT if roles.is_agent(by) and not roles.is_claim_buyer(claim, by) \
+            else EscalationCause.BUYER
+        log = _fire(claim, "escalate", by, reason=reason, cause=cause, at=timezone.now())
+        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    return claim
+
+
+def close(*, claim: Claim, by: User) -> Claim:
+    """The buyer closes the claim as satisfied (outcome withdrawn). Nobody may require it."""
+    with transaction.atomic():
+        claim = _lock(claim)
+        log = _fire(claim, "close", by, reason=_("Closed by the buyer"), at=timezone.now())
+        _after_resolution(claim, by=by)
+        notify(claim, "closed", to=[Party.SELLER, Party.AGENT], key=log.pk)
+    return claim
+
+
