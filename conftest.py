@@ -10,6 +10,16 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @contextlib.contextmanager
 def celery_broker(url: str):
     """Send tasks to a real broker (not inline) for the duration, then go back to eager tasks."""

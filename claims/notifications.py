@@ -100,13 +100,14 @@ def _recipients(claim: Claim, parties: Iterable[str]) -> list[tuple[str, Any]]:
 
 
 def _link(claim: Claim, party: str) -> str:
-    """Where the recipient follows the claim: the buyer's claim page, the claim in the support console."""
+    """Where the recipient follows the claim: the buyer's claim page, the seller dashboard's claim page, the claim
+    in the support console."""
     if party == Party.BUYER:
         path = reverse("claims:detail", kwargs={"number": claim.number})
     elif party == Party.AGENT:
         path = reverse("admin:claims_claim_change", args=[claim.pk])
     else:
-        path = "/"
+        path = reverse("sellers:claim", kwargs={"number": claim.number})
     return settings.SITE_URL.rstrip("/") + path
 
 

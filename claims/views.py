@@ -3,6 +3,7 @@ message; every state change is a POST. Other people's claims are 404s."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -11,9 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.views import too_many
 from orders.selectors import buyer_order
 
-from . import selectors, services
+from . import ratelimit, selectors, services
 from .errors import ClaimError
 from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm
 from .models import ClaimState, Offer, Party
@@ -22,6 +24,11 @@ from .models import ClaimState, Offer, Party
 @login_required
 def get_help(request: HttpRequest, number: str) -> HttpResponse:
     order = buyer_order(request.user, number)
+    if request.method == "POST" and not ratelimit.hit(
+            "open-claim", str(request.user.pk), limit=settings.OPEN_CLAIM_RATE_LIMIT,
+            window_seconds=settings.OPEN_CLAIM_RATE_WINDOW_SECONDS):
+        return too_many(request, _("You have sent many claims in a short time. Please wait a while and try again; "
+                                   "if something urgent is wrong, write to us from an existing claim."))
     form = GetHelpForm(request.POST or None, request.FILES or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,23 +6,30 @@ from django.urls import include, path
 
 from claims import roles
 
+from .views import LoginView
+
 
 def home(request):
-    """Where a person starts: agents in the support console, everyone else with their orders."""
+    """Where a person starts: agents in the support console, seller staff in the seller dashboard, everyone else
+    with their orders."""
     if not request.user.is_authenticated:
         return redirect("login")
     if roles.is_agent(request.user):
         return redirect("admin:index")
+    if request.user.seller_memberships.exists():
+        return redirect("sellers:queue")
     return redirect("orders:list")
 
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_reset/", auth_views.PasswordResetView.as_view(
         extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include("orders.urls")),
+    path("seller/", include("sellers.urls")),
     path("", include("claims.urls")),
 ]

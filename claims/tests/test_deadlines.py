@@ -209,3 +209,20 @@ def test_seller_tracking_answers_a_not_received_claim_and_the_delivery_scan_clos
         update_tracking(shipment=shipment, delivered_at=OPENED_AT + 29 * H, delivered_to_order_address=True,
                         source="carrier")
     assert sweep(OPENED_AT + 30 * H) == {"delivered": 1}
+
+
+def test_health_reports_lag_and_fails_when_the_sweep_is_behind(capsys):
+    import json
+
+    claim_world("awaiting_seller")
+    with time_machine.travel(OPENED_AT + 24 * H + dt.timedelta(minutes=10), tick=False):
+        with pytest.raises(SystemExit) as behind:
+            call_command("claims_health")
+        report = json.loads(capsys.readouterr().out)
+        assert behind.value.code == 1 and report["deadlines_due"] == 1 and report["deadline_lag_seconds"] == 600
+        services.enforce_deadlines()
+        from claims.models import OutboundEmail
+
+        OutboundEmail.objects.update(sent_at=OPENED_AT)
+        call_command("claims_health")
+        assert json.loads(capsys.readouterr().out)["deadlines_due"] == 0

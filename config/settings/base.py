@@ -30,6 +30,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,6 +114,30 @@ SITE_NAME = env.str("SITE_NAME", default="Marketplace Help Center")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# No inline script anywhere (templates load static JS only); inline style attributes are allowed.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
+# Rate limits: attempts per window, per client address (and per username for logins).
+LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)
+LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=15 * 60)
+OPEN_CLAIM_RATE_LIMIT = env.int("OPEN_CLAIM_RATE_LIMIT", default=10)
+OPEN_CLAIM_RATE_WINDOW_SECONDS = env.int("OPEN_CLAIM_RATE_WINDOW_SECONDS", default=60 * 60)
 
 # --- Celery -------------------------------------------------------------------------------------
 # Redis when REDIS_URL is set; otherwise an embedded broker on the local disk, so `make run` needs no

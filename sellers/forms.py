@@ -1,0 +1,205 @@
+"""Forms of the seller dashboard. They check the shape of the input; the claim services decide what is allowed.
+
+Several forms share the claim page, so each has its own prefix (field ids and names never collide) and its
+own preview box for the files chosen."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claims.eligibility import MAX_DESCRIPTION_LENGTH
+from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
+from claims.models import (
+    OFFER_KINDS_WITH_AMOUNT,
+    EvidenceKind,
+    InspectionResult,
+    OfferKind,
+    Reason,
+    RejectionCode,
+)
+
+from . import selectors
+
+# What a seller may say a file is. Photos and videos are recognised from their bytes whatever is chosen.
+SELLER_FILE_KINDS = [
+    ("", _("Let us recognise it")),
+    (EvidenceKind.PHOTO, EvidenceKind.PHOTO.label),
+    (EvidenceKind.INVOICE, EvidenceKind.INVOICE.label),
+    (EvidenceKind.PROOF_OF_SHIPMENT, EvidenceKind.PROOF_OF_SHIPMENT.label),
+    (EvidenceKind.CUSTOMS_FORM, EvidenceKind.CUSTOMS_FORM.label),
+    (EvidenceKind.INSPECTION_REPORT, EvidenceKind.INSPECTION_REPORT.label),
+    (EvidenceKind.DOCUMENT, EvidenceKind.DOCUMENT.label),
+]
+
+
+def _files(previews: str, *, label: Any, required: bool = False, help_text: Any = "") -> MultipleFileField:
+    return MultipleFileField(label=label, required=required, max_files=MAX_ATTACHMENTS, help_text=help_text,
+                             widget=MultipleFileInput(attrs={"accept": ATTACHMENT_TYPES,
+                                                             "data-previews": previews}))
+
+
+def _with_kind(files: list[Any], kind: str) -> list[Any]:
+    """The services take (file, kind) pairs from forms that let the uploader say what a file is."""
+    return [(upload, kind) for upload in files] if kind else list(files)
+
+
+class QueueFilterForm(forms.Form):
+    """GET filters of the queue. Invalid values are ignored field by field, never an error page."""
+
+    state = forms.ChoiceField(label=_("Show"), required=False, choices=selectors.STATE_FILTERS)
+    reason = forms.ChoiceField(label=_("Reason"), required=False,
+                               choices=[("", _("Any reason")), *Reason.choices])
+    q = forms.CharField(label=_("Claim or order number"), required=False, max_length=40,
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
+                                                      "placeholder": "C-1234-ABCD"}))
+    unread = forms.BooleanField(label=_("Only claims with new activity"), required=False)
+
+    def filters(self) -> dict[str, Any]:
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"state": data.get("state") or "", "reason": data.get("reason") or "",
+                "search": data.get("q") or "", "unread": bool(data.get("unread"))}
+
+
+class ReplyForm(forms.Form):
+    prefix = "reply"
+    body = forms.CharField(label=_("Your message to the buyer"), widget=forms.Textarea(attrs={"rows": 5}),
+                           max_length=MAX_DESCRIPTION_LENGTH)
+    attachments = _files("reply-previews", label=_("Attach photos, a video or PDFs (optional)"))
+    attachment_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
+                                        choices=SELLER_FILE_KINDS,
+                                        help_text=_("For example an invoice or an inspection report."))
+
+    def attachments_with_kind(self) -> list[Any]:
+        return _with_kind(self.cleaned_data["attachments"], self.cleaned_data.get("attachment_kind") or "")
+
+
+class OfferForm(forms.Form):
+    prefix = "offer"
+    kind = forms.ChoiceField(label=_("What do you offer?"), choices=OfferKind.choices, widget=forms.RadioSelect,
+                             error_messages={"required": _("Please choose what you offer.")})
+    amount = forms.DecimalField(label=_("Amount"), required=False, min_value=Decimal("0.01"), max_digits=12,
+                                decimal_places=2, widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01",
+                                                                                  "inputmode": "decimal"}),
+                                help_text=_("For a partial refund or a discount: less than what is claimed."))
+    return_instructions = forms.CharField(
+        label=_("Return address or prepaid label reference"), required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Where the buyer sends the item for a return, repair or replacement. Leave it empty to use "
+                    "the return address of your warranty policy."))
+    note = forms.CharField(label=_("Note to the buyer (optional)"), required=False, max_length=MAX_DESCRIPTION_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in OFFER_KINDS_WITH_AMOUNT:
+            if data.get("amount") is None and "amount" not in self.errors:
+                self.add_error("amount", _("Please enter the amount of the partial refund or discount."))
+        else:
+            data["amount"] = None  # the other kinds have no amount of the seller's choosing
+        return data
+
+
+class RejectForm(forms.Form):
+    prefix = "reject"
+    code = forms.ChoiceField(label=_("Why do you reject the claim?"), choices=RejectionCode.choices,
+                             widget=forms.RadioSelect,
+                             error_messages={"required": _("Please choose the reason for rejecting the claim.")})
+    body = forms.CharField(label=_("Explain it to the buyer"), widget=forms.Textarea(attrs={"rows": 5}),
+                           max_length=MAX_DESCRIPTION_LENGTH)
+    evidence = _files("reject-previews", label=_("Evidence"), required=True,
+                      help_text=_("At least one photo or PDF that supports the rejection, for example a photo "
+                                  "before dispatch, a test report or proof of delivery."))
+    evidence_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
+                                      choices=SELLER_FILE_KINDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].error_messages["required"] = _("A rejection needs evidence: attach at least one "
+                                                               "photo or document.")
+
+    def evidence_with_kind(self) -> list[Any]:
+        return _with_kind(self.cleaned_data["evidence"], self.cleaned_data.get("evidence_kind") or "")
+
+
+class TrackingForm(forms.Form):
+    """A not-received claim answered with the shipment's tracking number, proof of shipment, or both."""
+
+    prefix = "tracking"
+    carrier = forms.CharField(label=_("Carrier"), required=False, max_length=50,
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "DHL"}))
+    tracking_number = forms.CharField(label=_("Tracking number"), required=False, max_length=64,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    shipped_on = forms.DateField(label=_("Handed to the carrier on"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    proof = _files("tracking-previews", label=_("Proof of shipment"),
+                   help_text=_("The carrier's receipt, a customs form or a photo of the posting slip (PDF or "
+                               "photo)."))
+
+    def clean_shipped_on(self) -> dt.date | None:
+        shipped_on = self.cleaned_data.get("shipped_on")
+        if shipped_on and shipped_on > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return shipped_on
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        carrier, number = data.get("carrier", ""), data.get("tracking_number", "")
+        if number and not carrier:
+            self.add_error("carrier", _("Please name the carrier of this tracking number."))
+        if carrier and not number and "tracking_number" not in self.errors:
+            self.add_error("tracking_number", _("Please enter the tracking number."))
+        if not number and not carrier and not data.get("proof") and not self.errors:
+            raise forms.ValidationError(_("Enter a tracking number or attach a proof of shipment."))
+        return data
+
+    def shipped_at(self) -> dt.datetime | None:
+        shipped_on = self.cleaned_data.get("shipped_on")
+        if not shipped_on:
+            return None
+        # A date without a time: noon local time keeps it on the same calendar day in every zone we show.
+        return timezone.make_aware(dt.datetime.combine(shipped_on, dt.time(12, 0)))
+
+    def proof_files(self) -> list[Any]:
+        return _with_kind(self.cleaned_data.get("proof") or [], EvidenceKind.PROOF_OF_SHIPMENT)
+
+
+class ReturnReceivedForm(forms.Form):
+    prefix = "return"
+    inspection_result = forms.ChoiceField(label=_("Result of your inspection"), choices=InspectionResult.choices,
+                                          widget=forms.RadioSelect,
+                                          error_messages={"required": _("Please choose the result of your "
+                                                                        "inspection.")})
+    note = forms.CharField(label=_("Inspection note (optional)"), required=False, max_length=MAX_DESCRIPTION_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("What you found. The buyer sees it."))
+
+
+class InfoAnswerForm(forms.Form):
+    """The seller's answer to the platform's question (the buyer sees it too, like every public message)."""
+
+    prefix = "info"
+    body = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 4}),
+                           max_length=MAX_DESCRIPTION_LENGTH)
+    attachments = _files("info-previews", label=_("Attach photos, a video or PDFs (optional)"))
+    attachment_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
+                                        choices=SELLER_FILE_KINDS)
+
+    def attachments_with_kind(self) -> list[Any]:
+        return _with_kind(self.cleaned_data["attachments"], self.cleaned_data.get("attachment_kind") or "")
+
+
+class PerformancePeriodForm(forms.Form):
+    period = forms.ChoiceField(label=_("Period"), required=False,
+                               choices=[(key, label) for key, (_days, label) in selectors.PERIODS.items()])
+
+    def chosen(self) -> str:
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("period") or selectors.DEFAULT_PERIOD

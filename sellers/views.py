@@ -1,0 +1,276 @@
+"""The seller dashboard: the claims queue, the claim page with the seller's actions, and performance figures.
+
+Views check the shape of the input with forms, call one claim service, and show its ClaimError as a form error
+(with nothing changed). Every state change is a POST. A claim of a seller the person does not work for is a
+404; a person who works for no seller gets a 403 on the dashboard pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from claims import services
+from claims.errors import ClaimError
+from claims.models import WITH_SELLER_STATES, Claim, ClaimState, Offer, Party, Reason
+from claims.selectors import pending_offer, timeline
+
+from . import selectors
+from .forms import (
+    InfoAnswerForm,
+    OfferForm,
+    PerformancePeriodForm,
+    QueueFilterForm,
+    RejectForm,
+    ReplyForm,
+    ReturnReceivedForm,
+    TrackingForm,
+)
+from .models import SellerStatus
+
+# A refused action answers with the page and the reason; the status says what kind of refusal it was.
+ERROR_STATUS = {"forbidden": 403, "state": 409, "conflict": 409}
+
+ACTION_FORMS: dict[str, type[Form]] = {
+    "reply": ReplyForm,
+    "offer": OfferForm,
+    "reject": RejectForm,
+    "tracking": TrackingForm,
+    "return": ReturnReceivedForm,
+    "info": InfoAnswerForm,
+}
+
+
+# --- queue ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    seller = membership.seller
+    now = timezone.now()
+    form = QueueFilterForm(request.GET)
+    filters = form.filters()
+    claims = selectors.queue(seller, request.user, now=now, **filters)
+    page = Paginator(claims, selectors.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(claim, selectors.seller_deadline(claim, now)) for claim in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "sellers/queue.html", {
+        "seller": seller, "membership": membership, "memberships": memberships, "form": form, "page": page,
+        "rows": rows, "query": query.urlencode(), "filtered": any(filters.values()),
+        "summary": selectors.queue_summary(seller, request.user, now=now),
+    })
+
+
+# --- claim page ------------------------------------------------------------------------------------------
+
+
+def _claim_url(claim: Claim, anchor: str = "") -> str:
+    return reverse("sellers:claim", kwargs={"number": claim.number}) + (f"#{anchor}" if anchor else "")
+
+
+def _possible(claim: Claim) -> dict[str, bool]:
+    """Which action forms the page offers. Only a hint: the services decide, whatever is posted."""
+    active = claim.seller.status == SellerStatus.ACTIVE
+    with_seller = claim.state in WITH_SELLER_STATES
+    return {
+        "reply": active and claim.is_open,
+        "offer": active and with_seller,
+        "reject": active and with_seller,
+        "tracking": active and with_seller and claim.reason == Reason.NOT_RECEIVED,
+        "return": active and claim.state == ClaimState.AWAITING_RETURN,
+        "info": active and claim.state == ClaimState.AWAITING_INFO and claim.info_requested_from == Party.SELLER,
+    }
+
+
+def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = None, action: str = "",
+                  status: int = 200) -> HttpResponse:
+    forms = {name: form_class() for name, form_class in ACTION_FORMS.items()}
+    if bound is not None:
+        forms[action] = bound
+    possible = _possible(claim)
+    offer = pending_offer(claim)
+    claimed = {item.order_item_id: item.quantity for item in claim.items.all()}
+    # A refusal of an action whose form the page no longer offers (the state moved on) is shown at the top.
+    refused = []
+    if bound is not None and not possible.get(action):
+        refused = [error for errors in bound.errors.values() for error in errors]
+    context = {
+        "claim": claim,
+        "deadline": selectors.seller_deadline(claim),
+        "timeline": timeline(claim),
+        "offer": offer,
+        "can_withdraw": offer is not None and not offer.on_behalf_of_platform and possible["reply"],
+        "possible": possible,
+        "any_action": any(possible.values()),
+        "refused": refused,
+        "open_action": action or ("info" if possible["info"] else "return" if possible["return"] else "reply"),
+        "item_rows": [(item, claimed.get(item.pk, 0)) for item in claim.order.items.all()],
+        "money": selectors.claim_money(claim),
+        "return_address": selectors.return_address(claim),
+        "seller_active": claim.seller.status == SellerStatus.ACTIVE,
+        **{f"{name}_form": form for name, form in forms.items()},
+    }
+    return render(request, "sellers/claim.html", context, status=status)
+
+
+@login_required
+@require_GET
+def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_staff(request.user, number)
+    services.mark_seen(claim=claim, by=request.user)
+    return _render_claim(request, claim)
+
+
+def _act(request: HttpRequest, number: str, action: str, run: Callable[[Claim, Any], object],
+         success: str) -> HttpResponse:
+    """Validate the action's form, run one service, and either go back to the claim with a confirmation or show
+    the page again with the form's errors and nothing changed."""
+    claim = selectors.staff_claim(request.user, number)
+    form = ACTION_FORMS[action](request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            run(claim, form)
+        except ClaimError as error:
+            form.add_error(None, error)
+            status = ERROR_STATUS.get(error.code or "", 400)
+        else:
+            messages.success(request, success)
+            return redirect(_claim_url(claim, "history"))
+    return _render_claim(request, selectors.claim_for_staff(request.user, number), bound=form, action=action,
+                         status=status)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: ReplyForm) -> object:
+        body, files = form.cleaned_data["body"], form.attachments_with_kind()
+        # The first answer goes through `reply` (it stops the 48-hour clock and checks the seller may answer);
+        # later ones are ordinary messages on the thread.
+        if claim.state == ClaimState.AWAITING_SELLER:
+            return services.reply(claim=claim, by=request.user, body=body, attachments=files)
+        return services.post_message(claim=claim, by=request.user, body=body, attachments=files)
+
+    return _act(request, number, "reply", run, _("Your message was sent to the buyer."))
+
+
+@login_required
+@require_POST
+def make_offer(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: OfferForm) -> object:
+        data = form.cleaned_data
+        return services.make_offer(claim=claim, by=request.user, kind=data["kind"], amount=data["amount"],
+                                   note=data["note"], return_instructions=data["return_instructions"])
+
+    return _act(request, number, "offer", run, _("Your offer was sent. The buyer can accept or decline it."))
+
+
+@login_required
+@require_POST
+def reject(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: RejectForm) -> object:
+        return services.reject(claim=claim, by=request.user, code=form.cleaned_data["code"],
+                               body=form.cleaned_data["body"], evidence=form.evidence_with_kind())
+
+    return _act(request, number, "reject", run,
+                _("You rejected the claim. The buyer can now ask the platform to decide."))
+
+
+@login_required
+@require_POST
+def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: TrackingForm) -> object:
+        data = form.cleaned_data
+        if data["tracking_number"]:
+            return services.add_tracking(claim=claim, by=request.user, carrier=data["carrier"],
+                                         tracking_number=data["tracking_number"], shipped_at=form.shipped_at(),
+                                         evidence=form.proof_files())
+        # Proof without a tracking number (a posting receipt, a customs form) is a message with the files; the
+        # engine's add_tracking needs a number, so the same rule is applied here first.
+        if claim.reason != Reason.NOT_RECEIVED or claim.state not in WITH_SELLER_STATES:
+            raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
+        return services.post_message(claim=claim, by=request.user, body=_("Proof of shipment attached."),
+                                     attachments=form.proof_files())
+
+    return _act(request, number, "tracking", run,
+                _("The shipment details were added. When the carrier confirms delivery, the claim closes."))
+
+
+@login_required
+@require_POST
+def receive_return(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: ReturnReceivedForm) -> object:
+        return services.receive_return(claim=claim, by=request.user,
+                                       inspection_result=form.cleaned_data["inspection_result"],
+                                       note=form.cleaned_data["note"])
+
+    return _act(request, number, "return", run, _("You confirmed the returned item arrived. The claim is resolved."))
+
+
+@login_required
+@require_POST
+def provide_info(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: InfoAnswerForm) -> object:
+        return services.provide_info(claim=claim, by=request.user, body=form.cleaned_data["body"],
+                                     attachments=form.attachments_with_kind())
+
+    return _act(request, number, "info", run, _("Thank you: your answer was passed to our support team."))
+
+
+@login_required
+@require_POST
+def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+    claim = selectors.staff_claim(request.user, number)
+    offer = get_object_or_404(Offer, pk=offer_id, claim=claim)
+    try:
+        services.withdraw_offer(offer=offer, by=request.user)
+    except ClaimError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You withdrew your offer."))
+    return redirect(_claim_url(claim, "actions"))
+
+
+# --- performance -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def performance(request: HttpRequest) -> HttpResponse:
+    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    form = PerformancePeriodForm(request.GET)
+    figures = selectors.performance(membership.seller, period=form.chosen())
+    return render(request, "sellers/performance.html", {
+        "seller": membership.seller, "membership": membership, "memberships": memberships, "form": form,
+        "figures": figures, "median_text": duration_text(figures.median_first_reply),
+    })
+
+
+def duration_text(duration: dt.timedelta | None) -> str:
+    """A duration in the words of a figure: "2 d 4 h", "5 h 20 min", "12 min"."""
+    if duration is None:
+        return ""
+    minutes = int(duration.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d min") % {"minutes": minutes}
