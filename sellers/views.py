@@ -197,16 +197,9 @@ def reject(request: HttpRequest, number: str) -> HttpResponse:
 def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: TrackingForm) -> object:
         data = form.cleaned_data
-        if data["tracking_number"]:
-            return services.add_tracking(claim=claim, by=request.user, carrier=data["carrier"],
-                                         tracking_number=data["tracking_number"], shipped_at=form.shipped_at(),
-                                         evidence=form.proof_files())
-        # Proof without a tracking number (a posting receipt, a customs form) is a message with the files; the
-        # engine's add_tracking needs a number, so the same rule is applied here first.
-        if claim.reason != Reason.NOT_RECEIVED or claim.state not in WITH_SELLER_STATES:
-            raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
-        return services.post_message(claim=claim, by=request.user, body=_("Proof of shipment attached."),
-                                     attachments=form.proof_files())
+        return services.add_tracking(claim=claim, by=request.user, carrier=data["carrier"],
+                                     tracking_number=data["tracking_number"], shipped_at=form.shipped_at(),
+                                     evidence=form.proof_files())
 
     return _act(request, number, "tracking", run,
                 _("The shipment details were added. When the carrier confirms delivery, the claim closes."))

@@ -231,13 +231,15 @@ def decline_offer(*, offer: Offer, by: User) -> Offer:
         return offer
 
 
-def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str = "") -> Claim:
+def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str = "",
+                   evidence: Iterable[Any] = ()) -> Claim:
     """The returned item arrived: a return for refund pays out now; a repair or replacement extends the
     warranty."""
     if inspection_result not in InspectionResult.values:
         raise ClaimError(_("Please choose the result of your inspection."))
     note = _clean_text(note, what=_("the inspection note"), required=False)
-    with transaction.atomic():
+    files = _prepare_uploads(evidence, kind=EvidenceKind.INSPECTION_REPORT)
+    with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         now = timezone.now()
         log = _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
@@ -246,19 +248,24 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
                context={"detail": InspectionResult(inspection_result).label})
         if claim.outcome in MONEY_OUTCOMES and claim.refund_amount and not claim.refunds.exists():
             _pay_refund(claim, claim.refund_amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
-        if note:
-            _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT, body=note)
+        if note or files:
+            _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT,
+                  body=note or InspectionResult(inspection_result).label, files=files, stored=stored)
         _after_resolution(claim, by=by)
     return claim
 
 
-def add_tracking(*, claim: Claim, by: User, carrier: str, tracking_number: str,
+def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: str = "",
                  shipped_at: dt.datetime | None = None, evidence: Iterable[Any] = ()) -> Message:
-    """The seller answers a not-received claim with the shipment's tracking number and, optionally, proof of
-    shipment (a receipt, a customs form). A carrier's later delivery scan then closes the claim."""
-    carrier = _clean_text(carrier, what=_("the carrier"), limit=50)
-    tracking_number = _clean_text(tracking_number, what=_("the tracking number"), limit=64)
+    """The seller answers a not-received claim with the shipment's tracking number, proof of shipment (a
+    posting receipt, a customs form), or both. A carrier's later delivery scan then closes the claim."""
+    carrier = _clean_text(carrier, what=_("the carrier"), required=False, limit=50)
+    tracking_number = _clean_text(tracking_number, what=_("the tracking number"), required=False, limit=64)
+    if bool(carrier) != bool(tracking_number):
+        raise ClaimError(_("Please give both the carrier and the tracking number."))
     files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
+    if not tracking_number and not files:
+        raise ClaimError(_("Enter a tracking number or attach a proof of shipment."))
     from orders.services import record_shipment
 
     with _files_removed_on_failure() as stored, transaction.atomic():
@@ -268,11 +275,14 @@ def add_tracking(*, claim: Claim, by: User, carrier: str, tracking_number: str,
         if claim.reason != Reason.NOT_RECEIVED or claim.state not in (ClaimState.AWAITING_SELLER,
                                                                        ClaimState.IN_PROGRESS):
             raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
-        record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
-                        shipped_at=shipped_at or timezone.now(), source="seller")
+        if tracking_number:
+            record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
+                            shipped_at=shipped_at or timezone.now(), source="seller")
+            body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": carrier, "number": tracking_number}
+        else:
+            body = _("Proof of shipment attached.")
         if claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=timezone.now())
-        body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": carrier, "number": tracking_number}
         message = _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
         notify(claim, "message", to=[Party.BUYER, Party.AGENT], key=message.pk, context={"detail": body})
         return message

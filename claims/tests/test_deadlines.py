@@ -226,3 +226,21 @@ def test_health_reports_lag_and_fails_when_the_sweep_is_behind(capsys):
         OutboundEmail.objects.update(sent_at=OPENED_AT)
         call_command("claims_health")
         assert json.loads(capsys.readouterr().out)["deadlines_due"] == 0
+
+
+def test_tracking_needs_a_carrier_and_number_together_or_proof_of_shipment():
+    from claims.errors import ClaimError
+    from claims.tests.factories import photo
+
+    claim, _shipment = not_received_claim()
+    staff = UserFactory()
+    claim.seller.memberships.create(user=staff, role="staff")
+    with pytest.raises(ClaimError, match="both the carrier and the tracking number"):
+        services.add_tracking(claim=claim, by=staff, carrier="DHL")
+    with pytest.raises(ClaimError, match="tracking number or attach a proof"):
+        services.add_tracking(claim=claim, by=staff)
+    services.add_tracking(claim=claim, by=staff, evidence=[photo("receipt.jpg")])
+    message = claim.messages.get()
+    assert message.body == "Proof of shipment attached."
+    assert message.attachments.get().kind == "proof_of_shipment"
+    assert claim.order.shipments.count() == 1  # no new shipment without a tracking number
