@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from claims import roles
+from orders.webhooks import carrier_tracking
 
 from .views import LoginView
 
@@ -30,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include("orders.urls")),
+    path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
     path("seller/", include("sellers.urls")),
     path("", include("claims.urls")),
 ]

@@ -1,4 +1,22 @@
+"""Orders in the support console: read-only for agents (what a claim is checked against), editable by
+superusers, who may create orders by hand. Payment-provider disputes are recorded from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from claims import roles
+from claims.admin.console import mask_email
 
 from .models import Order, OrderItem, Shipment
 
@@ -15,10 +33,71 @@ class ShipmentInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "seller", "buyer_kind", "placed_at", "total", "currency", "estimated_delivery"]
-    list_filter = ["buyer_kind", "seller"]
-    list_select_related = ["seller"]
-    search_fields = ["number", "payment_reference", "shipments__tracking_number"]
+    list_display = ["number", "seller", "buyer_email", "buyer_kind", "placed_at", "total", "currency",
+                    "estimated_delivery"]
+    list_filter = ["buyer_kind", "payment_method", ("seller", admin.RelatedFieldListFilter)]
+    list_select_related = ["seller", "buyer"]
+    search_fields = ["number", "payment_reference", "shipments__tracking_number", "buyer__email"]
+    search_help_text = _("Exact order number, payment reference, tracking number or buyer email.")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     autocomplete_fields = ["buyer", "seller"]
     inlines = [OrderItemInline, ShipmentInline]
     date_hierarchy = "placed_at"
+    readonly_fields = ["claims_on_order"]
+
+    @admin.display(description=_("buyer"), ordering="buyer__email")
+    def buyer_email(self, order: Order) -> str:
+        return mask_email(order.buyer.email)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly.append("buyer_contact")
+        return readonly
+
+    def get_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        """Who only views orders sees the buyer's name and email, not a link to the user admin."""
+        fields = list(super().get_fields(request, obj))
+        if "buyer_contact" in fields:
+            fields.remove("buyer_contact")
+            fields[fields.index("buyer")] = "buyer_contact"
+        return fields
+
+    @admin.display(description=_("buyer"))
+    def buyer_contact(self, order: Order) -> str:
+        buyer = order.buyer
+        return format_html("{} &lt;{}&gt;", buyer.get_full_name() or buyer.get_username(), buyer.email)
+
+    @admin.display(description=_("claims"))
+    def claims_on_order(self, order: Order) -> str:
+        claims = list(order.claims.only("pk", "number", "state").order_by("opened_at"))
+        if not claims:
+            return "—"
+        return format_html_join(", ", '<a href="{}">{}</a> ({})', (
+            (reverse("admin:claims_claim_change", args=[c.pk]), c.number, c.get_state_display()) for c in claims))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """Exact matches on indexed columns (see ClaimAdmin.get_search_results)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        variants = list({term, term.upper()})
+        order_ids = list(Shipment.objects.filter(tracking_number__in=variants).values_list("order_id", flat=True)[:100])
+        condition = Q(number__in=variants) | Q(payment_reference__in=variants) | Q(pk__in=order_ids)
+        if "@" in term:
+            buyer_ids = list(get_user_model().objects.filter(email__iexact=term).values_list("pk", flat=True)[:20])
+            condition |= Q(buyer_id__in=buyer_ids)
+        return queryset.filter(condition), False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> Any:
+        extra = dict(extra_context or {})
+        if roles.is_agent(request.user) and request.user.has_perm("claims.add_claim"):
+            order = self.get_object(request, unquote(object_id))
+            if order is not None:
+                extra["dispute_url"] = reverse("admin:claims_claim_record_dispute") + "?" + urlencode(
+                    {"order": order.number})
+        return super().change_view(request, object_id, form_url, extra)
+
+

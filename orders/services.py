@@ -64,3 +64,12 @@ def _tracking_changed(order: Order) -> None:
     from claims.services import note_delivery
 
     note_delivery(order=Order.objects.prefetch_related("shipments").get(pk=order.pk))
+
+
+def apply_carrier_update(*, tracking_number: str, delivered_at: dt.datetime | None,
+                         delivered_to_order_address: bool) -> list[Shipment]:
+    """A carrier's tracking event for every shipment with this number (usually one)."""
+    shipments = list(Shipment.objects.filter(tracking_number=tracking_number))
+    return [update_tracking(shipment=shipment, delivered_at=delivered_at,
+                            delivered_to_order_address=delivered_to_order_address, source="carrier")
+            for shipment in shipments]

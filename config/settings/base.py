@@ -114,6 +114,8 @@ SITE_NAME = env.str("SITE_NAME", default="Marketplace Help Center")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Shared with the carrier; without it the tracking webhook refuses every call.
+CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
 
 # No inline script anywhere (templates load static JS only); inline style attributes are allowed.
 CONTENT_SECURITY_POLICY = {
