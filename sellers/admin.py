@@ -1,6 +1,111 @@
-from django.contrib import admin
+"""Sellers in the support console: vetting (verify identity, registration and tax data; activate; suspend;
+reinstate) and the ledger. Status and vetting records move only through sellers.services, from action pages
+(claims/admin/console.py); the ledger is read-only and corrected by adjustments, which are new entries."""
 
-from .models import LedgerEntry, Seller, SellerMembership, WarrantyPolicy
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from claims import roles
+from claims.admin.console import ConsoleAction, ConsoleActionsMixin
+from claims.admin_forms import ActionForm, person_label
+
+from . import services
+from .models import LedgerEntry, Seller, SellerMembership, SellerStatus, WarrantyPolicy
+
+LEDGER_ON_PAGE = 20
+
+
+class SuspendForm(ActionForm):
+    reason = forms.CharField(
+        label=_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_lazy("Recorded on the seller. Its claims still with the seller go to the platform at once."))
+
+
+class AdjustmentForm(ActionForm):
+    amount = forms.DecimalField(label=_lazy("Amount"), max_digits=12, decimal_places=2, help_text=_lazy(
+        "Positive: the seller owes the platform more. Negative: the platform owes the seller."))
+    currency = forms.CharField(label=_lazy("Currency"), max_length=3, initial="EUR")
+    note = forms.CharField(label=_lazy("Why"), max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+
+def _verify(step: str):  # type: ignore[no-untyped-def]
+    words = {"identity": _lazy("Verified the identity."), "registration": _lazy("Verified the business registration."),
+             "tax": _lazy("Verified the tax data.")}
+
+    def run(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+        services.verify(seller=seller, by=by, step=step)
+        return str(words[step])
+    return run
+
+
+def _not_verified(step: str):  # type: ignore[no-untyped-def]
+    """Offered while the step is open and there is something to check (the service says the same)."""
+    needs = {"identity": None, "registration": "registration_number", "tax": "tax_id"}[step]
+
+    def available(seller: Seller) -> bool:
+        return getattr(seller, f"{services.VETTING_STEPS[step]}_at") is None and (not needs or bool(
+            getattr(seller, needs)))
+    return available
+
+
+def _activate(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+    services.activate(seller=seller, by=by)
+    return _("Activated.")
+
+
+def _suspend(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+    services.suspend(seller=seller, by=by, reason=data["reason"])
+    return _("Suspended: %(reason)s") % {"reason": data["reason"]}
+
+
+def _reinstate(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+    services.reinstate(seller=seller, by=by)
+    return _("Reinstated.")
+
+
+def _adjust(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+    entry = services.add_adjustment(seller=seller, by=by, amount=data["amount"], note=data["note"],
+                                    currency=data["currency"])
+    return _("Ledger adjustment of %(amount)s %(currency)s: %(note)s") % {
+        "amount": entry.amount, "currency": entry.currency, "note": entry.note}
+
+
+SELLER_ACTIONS = (
+    ConsoleAction(name="verify-identity", label=_lazy("Verify identity"), run=_verify("identity"),
+                  available=_not_verified("identity"), guard=True, success=_lazy("Identity verified.")),
+    ConsoleAction(name="verify-registration", label=_lazy("Verify registration"), run=_verify("registration"),
+                  available=_not_verified("registration"), guard=True, success=_lazy("Registration verified.")),
+    ConsoleAction(name="verify-tax", label=_lazy("Verify tax data"), run=_verify("tax"),
+                  available=_not_verified("tax"), guard=True, success=_lazy("Tax data verified.")),
+    ConsoleAction(name="activate", label=_lazy("Activate"), run=_activate,
+                  available=lambda s: s.status == SellerStatus.PENDING and s.is_vetted,
+                  success=_lazy("The seller is active.")),
+    ConsoleAction(name="suspend", label=_lazy("Suspend"), run=_suspend, form=SuspendForm, danger=True,
+                  available=lambda s: s.status == SellerStatus.ACTIVE, success=_lazy("The seller is suspended."),
+                  intro=_lazy("A suspended seller answers no claims: the platform handles them.")),
+    ConsoleAction(name="reinstate", label=_lazy("Reinstate"), run=_reinstate,
+                  available=lambda s: s.status == SellerStatus.SUSPENDED, success=_lazy("The seller is active again.")),
+    ConsoleAction(name="adjust", label=_lazy("Add a ledger adjustment"), run=_adjust, form=AdjustmentForm,
+                  permission="sellers.add_ledgerentry", success=_lazy("The adjustment was added to the ledger."),
+                  intro=_lazy("The ledger is never edited: a correction is a new entry.")),
+)
 
 
 class WarrantyPolicyInline(admin.StackedInline):
@@ -13,32 +118,134 @@ class SellerMembershipInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ["user"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user")
+
+
+VETTING_FIELDS = ["identity_verified_at", "identity_verified_by", "registration_verified_at",
+                  "registration_verified_by", "tax_verified_at", "tax_verified_by", "activated_at", "suspended_at",
+                  "suspension_reason"]
+# Who verified what is in the vetting panel at the top of the page; the form shows the rest.
+STATUS_FIELDS = ["activated_at", "suspended_at", "suspension_reason"]
+
 
 @admin.register(Seller)
-class SellerAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "legal_name", "country", "status", "is_platform", "activated_at"]
+class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
+    console_actions = SELLER_ACTIONS
+
+    list_display = ["display_name", "legal_name", "country", "status", "vetted", "is_platform", "activated_at"]
     list_filter = ["status", "is_platform", "country"]
-    search_fields = ["display_name", "legal_name", "registration_number", "tax_id", "slug"]
-    prepopulated_fields = {"slug": ["display_name"]}
-    # Status moves only through the vetting services, never by editing the field.
-    readonly_fields = ["status", "identity_verified_at", "identity_verified_by", "registration_verified_at",
-                       "registration_verified_by", "tax_verified_at", "tax_verified_by", "activated_at",
-                       "suspended_at", "suspension_reason"]
+    search_fields = ["display_name", "legal_name", "=registration_number", "=tax_id", "=slug"]
+    show_full_result_count = False
     inlines = [WarrantyPolicyInline, SellerMembershipInline]
+    fieldsets = [
+        (None, {"fields": ["display_name", "slug", "legal_name", "registration_number", "tax_id", "country", "email",
+                           "language", "is_platform", "status"]}),
+        (_lazy("Status"), {"fields": STATUS_FIELDS}),
+    ]
+
+    class Media:
+        css = {"all": ["css/admin-console.css"]}
+
+    def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.is_agent(request.user) and request.user.has_perm("sellers.change_seller")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Seller | None = None) -> list[str]:
+        """Status and vetting records move only through the services. Data already verified is not edited
+        (a change would need verifying again); the first-party flag is for superusers."""
+        readonly = ["status", *VETTING_FIELDS]
+        if obj is not None:
+            readonly.append("slug")
+            if obj.identity_verified_at:
+                readonly += ["legal_name", "country"]
+            if obj.registration_verified_at:
+                readonly.append("registration_number")
+            if obj.tax_verified_at:
+                readonly.append("tax_id")
+        if not request.user.is_superuser:
+            readonly.append("is_platform")
+        return readonly
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Seller | None = None) -> dict[str, Any]:
+        return {"slug": ["display_name"]} if obj is None else {}
+
+    @admin.display(description=_lazy("vetted"), boolean=True)
+    def vetted(self, seller: Seller) -> bool:
+        return seller.is_vetted
+
+    def get_urls(self) -> list[Any]:
+        return [*self.console_action_urls(), *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = dict(extra_context or {})
+        seller = Seller.objects.filter(pk=_int_or_none(unquote(object_id))).first()
+        if seller is not None and self.has_view_permission(request, seller):
+            extra.update(self._page_context(request, seller))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _page_context(self, request: HttpRequest, seller: Seller) -> dict[str, Any]:
+        entries = seller.ledger_entries.select_related("claim", "created_by")
+        balances = [{"currency": row["currency"], "total": Decimal(row["total"]).quantize(Decimal("0.01"))}
+                    for row in LedgerEntry.objects.filter(seller=seller).values("currency")
+                    .annotate(total=Sum("amount")).order_by("currency")]
+        ledger_view = request.user.has_perm("sellers.view_ledgerentry")
+        return {
+            "seller_page": True,
+            "seller": seller,
+            "vetting": [
+                {"label": _("Identity"), "at": seller.identity_verified_at, "by": person_label(
+                    seller.identity_verified_by) if seller.identity_verified_by_id else ""},
+                {"label": _("Business registration"), "at": seller.registration_verified_at, "by": person_label(
+                    seller.registration_verified_by) if seller.registration_verified_by_id else ""},
+                {"label": _("Tax data"), "at": seller.tax_verified_at, "by": person_label(
+                    seller.tax_verified_by) if seller.tax_verified_by_id else ""},
+            ],
+            "buttons": self.offered_actions(request, seller),
+            "ledger": list(entries[:LEDGER_ON_PAGE]) if ledger_view else [],
+            "balances": balances if ledger_view else [],
+            "ledger_view": ledger_view,
+            "ledger_url": reverse("admin:sellers_ledgerentry_changelist") + "?" + urlencode(
+                {"seller__id__exact": seller.pk}),
+            "ledger_limit": LEDGER_ON_PAGE,
+        }
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "seller", "kind", "amount", "currency", "claim"]
-    list_filter = ["kind"]
+    """The seller ledger, read-only: entries are never edited or deleted (adjustments come from the seller
+    page)."""
+
+    list_display = ["created", "seller", "kind", "money", "claim", "note"]
+    list_filter = ["kind", "currency", ("seller", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["seller", "claim"]
-    search_fields = ["seller__display_name", "claim__number"]
+    search_fields = ["=claim__number", "seller__display_name"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    date_hierarchy = "created_at"
+    fields = ["created_at", "seller", "kind", "amount", "currency", "claim", "refund", "note", "created_by"]
 
-    def has_change_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_add_permission(self, request):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_lazy("created"), ordering="created_at")
+    def created(self, entry: LedgerEntry) -> str:
+        return date_format(timezone.localtime(entry.created_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=_lazy("amount"), ordering="amount")
+    def money(self, entry: LedgerEntry) -> str:
+        return f"{entry.amount} {entry.currency}"
+

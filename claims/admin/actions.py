@@ -1,0 +1,176 @@
+"""The claim page's actions. Each one calls one service of claims.services; the service locks the claim, checks
+the state and the agent's permission again, logs the transition and notifies. What `run` returns is the
+sentence of the admin LogEntry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from .. import services
+from ..admin_forms import (
+    AssignForm,
+    DecideForm,
+    EscalateForm,
+    MessageForm,
+    OfferForm,
+    ProvideInfoForm,
+    ProviderVerdictForm,
+    ReopenForm,
+    RequestInfoForm,
+    ReturnReceivedForm,
+    person_label,
+)
+from ..errors import ClaimError
+from ..models import Channel, Claim, ClaimState, DenialReason, FundedBy, OfferKind, OfferStatus, Outcome, Party
+from .console import ConsoleAction
+
+WITH_SELLER = {ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS}
+WITH_PLATFORM = {ClaimState.ESCALATED, ClaimState.AWAITING_INFO}
+
+
+def _in(*states: str, channel: str | None = None):  # type: ignore[no-untyped-def]
+    def available(claim: Claim) -> bool:
+        return claim.state in states and (channel is None or claim.channel == channel)
+    return available
+
+
+def _assign(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    agent = data["agent"]
+    services.assign(claim=claim, by=by, agent=agent)
+    return _("Assigned to %(agent)s.") % {"agent": person_label(agent)} if agent else _("Unassigned.")
+
+
+def _escalate(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.escalate(claim=claim, by=by, reason=data["reason"])
+    return _("Escalated: %(reason)s") % {"reason": data["reason"]}
+
+
+def _request_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.request_info(claim=claim, by=by, party=data["party"], question=data["question"])
+    return _("Asked the %(party)s for information: %(question)s") % {
+        "party": Party(data["party"]).label.lower(), "question": data["question"]}
+
+
+def _provide_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.provide_info(claim=claim, by=by, body=data["body"])
+    return _("Recorded the answer: %(body)s") % {"body": data["body"]}
+
+
+def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    decided = services.decide(claim=claim, by=by, outcome=data["outcome"], funded_by=data["funded_by"],
+                              amount=data["amount"], denial_reason=data["denial_reason"], note=data["note"],
+                              needs_return=data["needs_return"], recover_from_seller=data["recover_from_seller"])
+    parts = [_("Decided: %(outcome)s") % {"outcome": Outcome(data["outcome"]).label}]
+    if decided.denial_reason:
+        parts.append(str(DenialReason(decided.denial_reason).label))
+    if decided.funded_by:
+        parts.append(_("paid by the %(who)s") % {"who": FundedBy(decided.funded_by).label.lower()})
+    if decided.refund_amount:
+        parts.append(f"{decided.refund_amount} {decided.currency}")
+    return "; ".join(str(p) for p in parts) + "."
+
+
+def _reopen(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.reopen(claim=claim, by=by, reason=data["reason"])
+    return _("Reopened: %(reason)s") % {"reason": data["reason"]}
+
+
+def _message(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    internal = data["visibility"] == MessageForm.INTERNAL
+    services.post_message(claim=claim, by=by, body=data["body"], internal=internal)
+    return _("Added an internal note.") if internal else _("Sent a message to the buyer and the seller.")
+
+
+def _offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    offer = services.make_offer(claim=claim, by=by, kind=data["kind"], amount=data["amount"], note=data["note"],
+                                return_instructions=data["return_instructions"])
+    amount = f" ({offer.amount} {claim.currency})" if offer.amount else ""
+    return _("Offered on the platform's behalf: %(kind)s%(amount)s.") % {
+        "kind": OfferKind(offer.kind).label, "amount": amount}
+
+
+def _pending_offer_of(claim: Claim):  # type: ignore[no-untyped-def]
+    return claim.offers.filter(status=OfferStatus.PENDING).first()
+
+
+def _withdraw_offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    offer = _pending_offer_of(claim)
+    if offer is None:
+        raise ClaimError(_("There is no pending offer to withdraw."), code="state")
+    services.withdraw_offer(offer=offer, by=by)
+    return _("Withdrew the pending offer: %(kind)s.") % {"kind": OfferKind(offer.kind).label}
+
+
+def _receive_return(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.receive_return(claim=claim, by=by, inspection_result=data["inspection_result"], note=data["note"])
+    return _("Recorded the returned item as received.")
+
+
+def _provider_verdict(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.record_provider_verdict(claim=claim, by=by, buyer_won=data["buyer_won"], amount=data["amount"])
+    return (_("Recorded the provider's verdict: the buyer won.") if data["buyer_won"]
+            else _("Recorded the provider's verdict: the seller won."))
+
+
+CLAIM_ACTIONS = (
+    ConsoleAction(
+        name="decide", label=_lazy("Decide"), form=DecideForm, run=_decide,
+        available=_in(ClaimState.ESCALATED, channel=Channel.PLATFORM),
+        success=_lazy("The decision was recorded; the buyer and the seller are told."),
+        intro=_lazy("The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
+                    "protection does not cover."),
+    ),
+    ConsoleAction(
+        name="request-info", label=_lazy("Request information"), form=RequestInfoForm, run=_request_info,
+        available=_in(ClaimState.ESCALATED), success=_lazy("The question was sent."),
+    ),
+    ConsoleAction(
+        name="provider-verdict", label=_lazy("Record the provider's verdict"), form=ProviderVerdictForm,
+        run=_provider_verdict, available=_in(ClaimState.ESCALATED, channel=Channel.PAYMENT_PROVIDER),
+        success=_lazy("The verdict was recorded."),
+        intro=_lazy("The payment provider decides this dispute. When the buyer wins, the platform recovers the "
+                    "amount from the seller and the seller's ledger gets the dispute fine."),
+    ),
+    ConsoleAction(
+        name="offer", label=_lazy("Make an offer"), form=OfferForm, run=_offer,
+        available=_in(*WITH_PLATFORM), success=_lazy("The offer was sent to the buyer."),
+        intro=_lazy("An offer on the platform's behalf; the platform pays if the buyer accepts. A pending offer "
+                    "is replaced."),
+    ),
+    ConsoleAction(
+        name="withdraw-offer", label=_lazy("Withdraw the pending offer"), run=_withdraw_offer, danger=True,
+        available=lambda claim: claim.offers.filter(status=OfferStatus.PENDING).exists(),
+        success=_lazy("The offer was withdrawn."),
+    ),
+    ConsoleAction(
+        name="provide-info", label=_lazy("Record the answer"), form=ProvideInfoForm, run=_provide_info,
+        available=_in(ClaimState.AWAITING_INFO), success=_lazy("The answer was recorded; the claim is back with "
+                                                              "the platform."),
+    ),
+    ConsoleAction(
+        name="receive-return", label=_lazy("Return received"), form=ReturnReceivedForm, run=_receive_return,
+        available=_in(ClaimState.AWAITING_RETURN), success=_lazy("The return was recorded."),
+    ),
+    ConsoleAction(
+        name="escalate", label=_lazy("Take over (escalate)"), form=EscalateForm, run=_escalate,
+        available=_in(*WITH_SELLER), success=_lazy("The platform now handles the claim."),
+    ),
+    ConsoleAction(
+        name="reopen", label=_lazy("Reopen"), form=ReopenForm, run=_reopen, available=_in(ClaimState.RESOLVED),
+        success=_lazy("The claim was reopened and is with the platform."),
+    ),
+    ConsoleAction(
+        name="assign", label=_lazy("Assign"), form=AssignForm, run=_assign,
+        success=_lazy("The assignment was saved."),
+    ),
+    ConsoleAction(
+        name="message", label=_lazy("Add a note or message"), form=MessageForm, run=_message,
+        success=_lazy("Saved."),
+    ),
+)
+
+# Shown as buttons at the top of the claim page; "assign" and "message" have their own forms on the page.
+BUTTON_ACTIONS = {a.name for a in CLAIM_ACTIONS} - {"assign", "message"}

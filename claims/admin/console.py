@@ -1,0 +1,183 @@
+"""What the support console's admin pages share: service-backed action pages and masking of personal data.
+
+An action page follows django.contrib.auth's password page: a URL from `get_urls()` wrapped in
+`admin_site.admin_view` (staff only, CSRF-protected, never cached); GET shows a form and changes nothing;
+POST re-checks permission, validates, calls one service, writes a LogEntry (`log_change`) and says what
+happened in a message. A service's refusal (ClaimError, or the ValidationError of the seller services) is an
+error message and nothing changes.
+
+django-fsm-2's FSMAdminMixin is deliberately not used: its button path calls the transition and saves without
+re-checking `permission=`, without the row lock, the transition log and the notifications the services add,
+so no transition of Claim or Seller is side-effect free in the sense our style guide requires.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..admin_forms import ActionForm, ConfirmForm
+
+
+def mask_email(email: str) -> str:
+    """a***@e***.com: enough to tell people apart in a list, not enough to contact or identify them."""
+    local, at, domain = (email or "").rpartition("@")
+    if not at or not local:
+        return "—"
+    name, dot, tld = domain.rpartition(".")
+    masked_domain = f"{name[:1]}***{dot}{tld}" if name else "***"
+    return f"{local[:1]}***@{masked_domain}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsoleAction:
+    """One action of an admin page that calls a service.
+
+    `run(obj, user, cleaned_data)` calls the service and returns the sentence for the LogEntry.
+    `available(obj)` decides whether the page offers the action; with `guard=True` a POST is refused when it
+    is not available (for services that would not refuse it themselves)."""
+
+    name: str
+    label: Any
+    run: Callable[[Any, Any, dict[str, Any]], str]
+    success: Any
+    form: type[ActionForm] = ConfirmForm
+    available: Callable[[Any], bool] = lambda obj: True
+    intro: Any = ""
+    permission: str = ""  # a model permission needed on top of the page's own
+    guard: bool = False
+    danger: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceOutcome:
+    done: bool
+    error_code: str | None = None
+
+
+class ConsoleActionsMixin:
+    """Service-backed action pages for a ModelAdmin: add `console_action_urls()` to `get_urls()`."""
+
+    console_actions: tuple[ConsoleAction, ...] = ()
+    console_action_template = "admin/console/action_form.html"
+
+    # --- permission -------------------------------------------------------------------------------------
+
+    def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        raise NotImplementedError
+
+    def may_run(self, request: HttpRequest, action: ConsoleAction, obj: Any = None) -> bool:
+        if not self.has_console_permission(request, obj):
+            return False
+        return not action.permission or request.user.has_perm(action.permission)
+
+    def offered_actions(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+        """The actions the page shows for `obj` now, with their URLs."""
+        return [
+            # confirm: no input, so the page can POST it with one button; otherwise the button opens the form.
+            {"action": action, "url": self.console_action_url(obj, action.name), "confirm": action.form is ConfirmForm}
+            for action in self.console_actions
+            if action.available(obj) and self.may_run(request, action, obj)
+        ]
+
+    # --- URLs -------------------------------------------------------------------------------------------
+
+    def console_url_name(self, suffix: str) -> str:
+        opts = self.opts  # type: ignore[attr-defined]
+        return f"{opts.app_label}_{opts.model_name}_{suffix}"
+
+    def console_action_urls(self) -> list[Any]:
+        from django.urls import path
+
+        return [path("<path:object_id>/act/<slug:action>/",
+                     self.admin_site.admin_view(self.console_action_view),  # type: ignore[attr-defined]
+                     name=self.console_url_name("act"))]
+
+    def console_action_url(self, obj: Any, action: str) -> str:
+        return reverse(f"admin:{self.console_url_name('act')}", kwargs={"object_id": obj.pk, "action": action})
+
+    def change_url(self, obj: Any) -> str:
+        return reverse(f"admin:{self.console_url_name('change')}", args=[obj.pk])
+
+    # --- the page ---------------------------------------------------------------------------------------
+
+    def console_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        spec = next((a for a in self.console_actions if a.name == action), None)
+        if spec is None:
+            raise Http404
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if obj is None:
+            raise Http404
+        if not self.may_run(request, spec, obj):
+            raise PermissionDenied
+        if spec.guard or request.method != "POST":
+            if not spec.available(obj):
+                self.message_user(request, _("“%(action)s” is not possible on %(obj)s now.")  # type: ignore[attr-defined]
+                                  % {"action": spec.label, "obj": obj}, messages.WARNING)
+                return HttpResponseRedirect(self.change_url(obj))
+        form = spec.form(request.POST if request.method == "POST" else None, obj=obj, user=request.user)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                outcome = self.run_service(request, obj, lambda: spec.run(obj, request.user, form.cleaned_data),
+                                           success=spec.success)
+                # Bad input stays on the form so nothing typed is lost; anything else (state, permission,
+                # conflict) goes back to the page, which shows how things are now.
+                if outcome.done or outcome.error_code != "invalid":
+                    return HttpResponseRedirect(self.change_url(obj))
+        return self.render_action_form(request, form, title=spec.label, intro=spec.intro, obj=obj, status=status,
+                                       danger=spec.danger)
+
+    def run_service(self, request: HttpRequest, obj: Any, call: Callable[[], str], *, success: Any = "",
+                    log: Callable[[HttpRequest, Any, str], Any] | None = None) -> ServiceOutcome:
+        """Call the service; on success log it (LogEntry) and say so, on refusal show why. A refusal comes from
+        inside the service's transaction, which rolled back: nothing changed."""
+        try:
+            sentence = call()
+        except ValidationError as error:
+            for text in error.messages:
+                self.message_user(request, text, messages.ERROR)  # type: ignore[attr-defined]
+            return ServiceOutcome(done=False, error_code=getattr(error, "code", None))
+        (log or self.log_change)(request, obj, sentence)  # type: ignore[attr-defined]
+        if success:
+            self.message_user(request, success, messages.SUCCESS)  # type: ignore[attr-defined]
+        return ServiceOutcome(done=True)
+
+    def render_action_form(self, request: HttpRequest, form: forms.Form, *, title: Any, obj: Any = None,
+                           intro: Any = "", status: int = 200, danger: bool = False,
+                           template: str | None = None, extra: dict[str, Any] | None = None) -> HttpResponse:
+        opts = self.opts  # type: ignore[attr-defined]
+        admin_form = helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {})
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": title,
+            "subtitle": str(obj) if obj is not None else None,
+            "intro": intro,
+            "adminform": admin_form,
+            "form": form,
+            "errors": helpers.AdminErrorList(form, []) if form.is_bound else None,
+            "opts": opts,
+            "original": obj,
+            "danger": danger,
+            "media": self.media + admin_form.media,  # type: ignore[attr-defined]
+            "cancel_url": self.change_url(obj) if obj is not None else
+            reverse(f"admin:{self.console_url_name('changelist')}"),
+            **(extra or {}),
+        }
+        request.current_app = self.admin_site.name  # type: ignore[attr-defined]
+        return TemplateResponse(request, template or self.console_action_template, context, status=status)
+
+
+__all__ = ["ConsoleAction", "ConsoleActionsMixin", "ServiceOutcome", "mask_email"]

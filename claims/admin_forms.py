@@ -1,0 +1,199 @@
+"""Forms of the support console's action pages. They check the shape of the input; the services decide what is
+allowed (and say why not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+from . import roles
+from .models import Claim, DenialReason, FundedBy, InspectionResult, OfferKind, Outcome, Party
+
+# The outcomes an agent decides (claims.services.decide); withdrawn and delivered are not an agent's decision.
+DECIDE_OUTCOMES = [Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.REPLACEMENT, Outcome.REPAIR, Outcome.DISCOUNT,
+                   Outcome.DENIED]
+
+
+def agents() -> QuerySet:
+    """Everyone roles.is_agent() accepts: active staff with claims.act_as_agent, given directly, through a group
+    or as a superuser."""
+    permission = Permission.objects.filter(codename=roles.AGENT_PERMISSION.split(".")[1],
+                                           content_type__app_label="claims")
+    return (get_user_model().objects.filter(is_active=True, is_staff=True)
+            .filter(Q(is_superuser=True) | Q(user_permissions__in=permission) | Q(groups__permissions__in=permission))
+            .distinct().order_by("first_name", "last_name", "username"))
+
+
+def person_label(user: Any) -> str:
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return person_label(obj)
+
+
+class ActionForm(forms.Form):
+    """An action page's form. `obj` is what is acted on (None on pages such as recording a dispute)."""
+
+    def __init__(self, *args: Any, obj: Any = None, user: Any = None, **kwargs: Any) -> None:
+        self.obj = obj
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(ActionForm):
+    """No input: pressing the button is the decision."""
+
+
+def _text(label: Any, *, required: bool = True, rows: int = 4, help_text: Any = "") -> forms.CharField:
+    return forms.CharField(label=label, required=required, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": rows, "cols": 60}))
+
+
+def _amount(label: Any = None, *, help_text: Any = "") -> forms.DecimalField:
+    return forms.DecimalField(label=label or _("Amount"), required=False, max_digits=12, decimal_places=2,
+                              min_value=0, help_text=help_text)
+
+
+# --- claim actions -----------------------------------------------------------------------------------------
+
+
+class AssignForm(ActionForm):
+    agent = AgentChoiceField(label=_("Agent"), queryset=get_user_model().objects.none(), required=False,
+                             empty_label=_("Nobody (unassign)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents()
+        if self.obj is not None:
+            self.fields["agent"].initial = self.obj.assigned_to_id or (self.user.pk if self.user else None)
+
+
+class EscalateForm(ActionForm):
+    reason = _text(_("Why the platform steps in"), help_text=_(
+        "For example seller inaction, harassment or manipulation. The buyer and the seller are told the claim is "
+        "now with the platform."))
+
+
+class RequestInfoForm(ActionForm):
+    party = forms.ChoiceField(label=_("Ask"), widget=forms.RadioSelect,
+                              choices=[(Party.BUYER, _("the buyer")), (Party.SELLER, _("the seller"))])
+    question = _text(_("Question"), help_text=_("Sent to that party by email and shown on the claim. They have 2 "
+                                                "calendar days to answer."))
+
+
+class ProvideInfoForm(ActionForm):
+    body = _text(_("The answer"), help_text=_(
+        "An answer that reached us another way (phone, mail). Recording it ends the wait for information."))
+
+
+class DecideForm(ActionForm):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[(o.value, o.label) for o in DECIDE_OUTCOMES])
+    funded_by = forms.ChoiceField(label=_("Who pays"), required=False, widget=forms.RadioSelect,
+                                  choices=FundedBy.choices, help_text=_("Not needed for a denial."))
+    amount = _amount(help_text=_("For a refund, leave empty to refund everything still refundable. Required for a "
+                                 "partial refund or a discount."))
+    denial_reason = forms.ChoiceField(label=_("Denial reason"), required=False,
+                                      choices=[("", "—"), *DenialReason.choices],
+                                      help_text=_("Required for a denial: what the buyer protection does not cover."))
+    needs_return = forms.BooleanField(label=_("The buyer sends the item back first"), required=False, help_text=_(
+        "A refund is then paid when the return arrives. Replacement and repair always wait for the item."))
+    recover_from_seller = forms.BooleanField(
+        label=_("Recover from the seller"), required=False, initial=True,
+        help_text=_("When the platform pays, add the amount to the seller's ledger. Untick if the platform bears it."))
+    note = _text(_("Note to the buyer and the seller"), required=False,
+                 help_text=_("Optional. Shown to both parties as the platform's explanation."))
+
+
+class ReopenForm(ActionForm):
+    reason = _text(_("Why the claim is reopened"), help_text=_("The buyer and the seller are told."))
+
+
+class MessageForm(ActionForm):
+    INTERNAL, PUBLIC = "internal", "public"
+    visibility = forms.ChoiceField(
+        label=_("Visible to"), widget=forms.RadioSelect, initial=INTERNAL,
+        choices=[(INTERNAL, _("Agents only (internal note)")), (PUBLIC, _("The buyer and the seller (message)"))])
+    body = _text(_("Text"))
+
+
+class OfferForm(ActionForm):
+    kind = forms.ChoiceField(label=_("Offer"), choices=OfferKind.choices)
+    amount = _amount(help_text=_("For a partial refund or a price discount only."))
+    note = _text(_("Note to the buyer"), required=False)
+    return_instructions = _text(_("Return address or label reference"), required=False, rows=3, help_text=_(
+        "For a return for refund. Empty: the seller's return address."))
+
+
+class ReturnReceivedForm(ActionForm):
+    inspection_result = forms.ChoiceField(label=_("Inspection result"), choices=InspectionResult.choices,
+                                          widget=forms.RadioSelect)
+    note = _text(_("Inspection note"), required=False, rows=3)
+
+
+class ProviderVerdictForm(ActionForm):
+    BUYER, SELLER = "buyer", "seller"
+    winner = forms.ChoiceField(label=_("The provider decided for"), widget=forms.RadioSelect,
+                               choices=[(BUYER, _("the buyer")), (SELLER, _("the seller"))])
+    amount = _amount(help_text=_(
+        "What the provider took back, if the buyer won. Empty: everything still refundable. The seller's ledger "
+        "gets this amount and the fixed dispute fine."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["buyer_won"] = data.get("winner") == self.BUYER
+        return data
+
+
+# --- pages without one claim -------------------------------------------------------------------------------
+
+
+class ProviderDisputeForm(ActionForm):
+    order = forms.CharField(label=_("Order number"), max_length=32)
+    reference = forms.CharField(label=_("Provider's case reference"), max_length=100,
+                                help_text=_("For example the PayPal case id or the bank's chargeback reference."))
+    description = _text(_("What the dispute is about"))
+    items = forms.MultipleChoiceField(label=_("Items disputed"), required=False, widget=forms.CheckboxSelectMultiple,
+                                      help_text=_("None ticked: the whole order."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        number = (self.data.get("order") if self.is_bound else self.initial.get("order")) or ""
+        self.order_obj = Order.objects.filter(number=number.strip()).first() if number else None
+        if self.order_obj is not None:
+            self.fields["items"].choices = [(str(item.pk), f"{item.quantity} × {item.title}")
+                                            for item in self.order_obj.items.all()]
+        else:
+            del self.fields["items"]
+
+    def clean_order(self) -> Order:
+        order = Order.objects.select_related("seller").filter(number=self.cleaned_data["order"].strip()).first()
+        if order is None:
+            raise forms.ValidationError(_("There is no order with this number."))
+        return order
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["items"] = [int(pk) for pk in data.get("items") or []] or None
+        return data
+
+
+class BulkAssignForm(ActionForm):
+    claims = forms.ModelMultipleChoiceField(queryset=Claim.objects.all(), error_messages={
+        "required": _("Tick the claims to assign first.")})
+    agent = AgentChoiceField(label=_("Assign to"), queryset=get_user_model().objects.none(), required=False,
+                             empty_label=_("Nobody (unassign)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents()

@@ -1,0 +1,39 @@
+"""People of the support console: agents are made through the "agents" group (claims migration 0005), exactly as
+the demo and production set them up."""
+
+from __future__ import annotations
+
+import importlib
+
+from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from sellers.tests.factories import UserFactory
+
+AGENTS_GROUP = "agents"
+
+
+def agents_group() -> Group:
+    group = Group.objects.filter(name=AGENTS_GROUP).first()
+    if group is None:  # a transactional test flushed what the migration wrote: write it again, the same way
+        migration = importlib.import_module("claims.migrations.0005_agents_group")
+        migration.create_agents_group(django_apps, None)
+        group = Group.objects.get(name=AGENTS_GROUP)
+    return group
+
+
+def make_console_agent(**kwargs):  # type: ignore[no-untyped-def]
+    """A support agent as the console knows them: staff in the agents group."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(agents_group())
+    return get_user_model().objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+def make_plain_staff(**kwargs):  # type: ignore[no-untyped-def]
+    """Staff (may log in to the admin) without the agents group."""
+    return UserFactory(is_staff=True, **kwargs)
+
+
+def make_superuser(**kwargs):  # type: ignore[no-untyped-def]
+    return UserFactory(is_staff=True, is_superuser=True, **kwargs)
