@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from claims import services
 from claims.models import Claim
+from claims.tests.admin_factories import make_console_agent
 from claims.tests.factories import delivered_order, photo
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import SellerMembership
@@ -30,7 +31,9 @@ def seller_staff(seller):
     return staff
 
 
-def test_seller_offers_buyer_declines_and_escalates(page):
+def test_defective_claim_from_offer_to_decision(page):
+    """Buyer opens, seller offers a partial refund, buyer declines and escalates, agent asks, buyer answers,
+    agent decides a refund."""
     order = delivered_order(delivered_at=timezone.now() - dt.timedelta(days=40))
     staff = seller_staff(order.seller)
     claim = services.open_claim(order=order, buyer=order.buyer, reason="defective", description="No sound",
@@ -71,6 +74,55 @@ def test_seller_offers_buyer_declines_and_escalates(page):
         assert "Our support team now handles your claim" in page.locator(".messages").inner_text()
     claim.refresh_from_db()
     assert (claim.state, claim.escalation_cause) == ("escalated", "buyer")
+    log_out(page)
+
+    # The agent asks the buyer a question in the support console...
+    agent = make_console_agent(username="agent-journey")
+    log_in(page, agent)
+    page.goto("/admin/claims/claim/queue/?who=unassigned")
+    assert claim.number in page.locator("#content").inner_text()
+    screenshot_for_docs(page, "console-queue")
+    page.goto(f"/admin/claims/claim/{claim.pk}/change/")
+    assert_accessible(page, "console claim page")
+    screenshot_for_docs(page, "console-claim")
+    page.goto(f"/admin/claims/claim/{claim.pk}/act/request-info/")
+    page.check("input[name=party][value=buyer]")
+    page.fill("textarea[name=question]", "Does the problem happen with other headphones too?")
+    page.click("#console-action-form input[type=submit]")
+    page.wait_for_load_state()
+    claim.refresh_from_db()
+    assert (claim.state, claim.info_requested_from) == ("awaiting_info", "buyer")
+    log_out(page)
+
+    # ...the buyer answers on the claim page...
+    log_in(page, order.buyer)
+    page.goto(f"/claims/{claim.number}/")
+    assert "We need information from you" in page.locator(".deadline").inner_text()
+    page.fill("#id_info-body", "No, only with these. Other headphones work on the same phone.")
+    page.click("#info button[type=submit]")
+    page.wait_for_load_state()
+    assert "your answer was passed" in page.locator(".messages").inner_text()
+    claim.refresh_from_db()
+    assert claim.state == "escalated"
+    log_out(page)
+
+    # ...and the agent decides a refund, paid by the seller.
+    log_in(page, agent)
+    page.goto(f"/admin/claims/claim/{claim.pk}/act/decide/")
+    page.select_option("select[name=outcome]", "refund")
+    page.check("input[name=funded_by][value=seller]")
+    page.fill("textarea[name=note]", "Defect confirmed: a full refund.")
+    page.click("#console-action-form input[type=submit]")
+    page.wait_for_load_state()
+    claim.refresh_from_db()
+    assert (claim.state, claim.outcome, claim.funded_by) == ("resolved", "refund", "seller")
+    assert claim.refunds.get().amount == claim.claimed_value()
+    log_out(page)
+
+    log_in(page, order.buyer)
+    page.goto(f"/claims/{claim.number}/")
+    assert "Resolved: you are refunded" in page.locator(".deadline").inner_text()
+    assert "Defect confirmed: a full refund." in page.locator(".timeline").inner_text()
 
 
 def test_a_silent_seller_is_taken_over_by_the_deadline_sweep(page):
