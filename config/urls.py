@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from claims import roles
 from orders.webhooks import carrier_tracking
@@ -21,6 +22,10 @@ def home(request):
         return redirect("sellers:queue")
     return redirect("orders:list")
 
+
+admin.site.site_header = _("Support console")
+admin.site.site_title = _("Support console")
+admin.site.index_title = _("Claims, sellers and orders")
 
 urlpatterns = [
     path("", home, name="home"),
