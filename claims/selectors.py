@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import roles
 from .models import (
@@ -130,25 +131,25 @@ def escalation_block(claim: Claim, now: dt.datetime | None = None) -> str:
     return ""
 
 
-TRANSITION_WORDS = {
-    "open": _("Claim opened"),
-    "reply": _("The seller replied"),
-    "reject": _("The seller rejected the claim"),
-    "accept_offer": _("Offer accepted"),
-    "escalate": _("Passed to the platform"),
-    "take_over": _("The platform took over"),
-    "request_info": _("Information requested"),
-    "provide_info": _("Information provided"),
-    "info_timeout": _("Information not provided in time"),
-    "decide": _("The platform decided"),
-    "receive_return": _("Returned item received"),
-    "close": _("Closed by the buyer"),
-    "mark_delivered": _("Closed: delivered according to tracking"),
-    "force_refund": _("Full refund after 180 days"),
-    "reopen": _("Reopened by the platform"),
-    "first_reply_breach": _("The seller missed the 48-hour reply deadline"),
-    "record_provider_dispute": _("Payment-provider dispute recorded"),
-    "record_provider_verdict": _("Payment-provider verdict recorded"),
+TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of the import
+    "open": gettext_lazy("Claim opened"),
+    "reply": gettext_lazy("The seller replied"),
+    "reject": gettext_lazy("The seller rejected the claim"),
+    "accept_offer": gettext_lazy("Offer accepted"),
+    "escalate": gettext_lazy("Passed to the platform"),
+    "take_over": gettext_lazy("The platform took over"),
+    "request_info": gettext_lazy("Information requested"),
+    "provide_info": gettext_lazy("Information provided"),
+    "info_timeout": gettext_lazy("Information not provided in time"),
+    "decide": gettext_lazy("The platform decided"),
+    "receive_return": gettext_lazy("Returned item received"),
+    "close": gettext_lazy("Closed by the buyer"),
+    "mark_delivered": gettext_lazy("Closed: delivered according to tracking"),
+    "force_refund": gettext_lazy("Full refund after 180 days"),
+    "reopen": gettext_lazy("Reopened by the platform"),
+    "first_reply_breach": gettext_lazy("The seller missed the 48-hour reply deadline"),
+    "record_provider_dispute": gettext_lazy("Payment-provider dispute recorded"),
+    "record_provider_verdict": gettext_lazy("Payment-provider verdict recorded"),
 }
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from claims import roles
 from claims.admin.console import ConsoleAction, ConsoleActionsMixin
@@ -31,27 +31,39 @@ LEDGER_ON_PAGE = 20
 
 class SuspendForm(ActionForm):
     reason = forms.CharField(
-        label=_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text=_lazy("Recorded on the seller. Its claims still with the seller go to the platform at once."))
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=gettext_lazy("Recorded on the seller. Its claims still with the seller go to the platform at once."),
+    )
 
 
 class AdjustmentForm(ActionForm):
-    amount = forms.DecimalField(label=_lazy("Amount"), max_digits=12, decimal_places=2, help_text=_lazy(
-        "Positive: the seller owes the platform more. Negative: the platform owes the seller."))
-    currency = forms.CharField(label=_lazy("Currency"), max_length=3, initial="EUR")
-    note = forms.CharField(label=_lazy("Why"), max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=gettext_lazy("Positive: the seller owes the platform more. Negative: the platform owes the seller."),
+    )
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
+    note = forms.CharField(
+        label=gettext_lazy("Why"), max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
 
 
 def _verify(step: str):  # type: ignore[no-untyped-def]
-    words = {"identity": _lazy("Verified the identity."), "registration": _lazy("Verified the business registration."),
-             "tax": _lazy("Verified the tax data.")}
+    words = {
+        "identity": gettext_lazy("Verified the identity."),
+        "registration": gettext_lazy("Verified the business registration."),
+        "tax": gettext_lazy("Verified the tax data."),
+    }
 
     def run(seller: Seller, by: Any, data: dict[str, Any]) -> str:
         services.verify(seller=seller, by=by, step=step)
         return str(words[step])
+
     return run
 
 
@@ -60,8 +72,10 @@ def _not_verified(step: str):  # type: ignore[no-untyped-def]
     needs = {"identity": None, "registration": "registration_number", "tax": "tax_id"}[step]
 
     def available(seller: Seller) -> bool:
-        return getattr(seller, f"{services.VETTING_STEPS[step]}_at") is None and (not needs or bool(
-            getattr(seller, needs)))
+        return getattr(seller, f"{services.VETTING_STEPS[step]}_at") is None and (
+            not needs or bool(getattr(seller, needs))
+        )
+
     return available
 
 
@@ -81,30 +95,74 @@ def _reinstate(seller: Seller, by: Any, data: dict[str, Any]) -> str:
 
 
 def _adjust(seller: Seller, by: Any, data: dict[str, Any]) -> str:
-    entry = services.add_adjustment(seller=seller, by=by, amount=data["amount"], note=data["note"],
-                                    currency=data["currency"])
+    entry = services.add_adjustment(
+        seller=seller, by=by, amount=data["amount"], note=data["note"], currency=data["currency"]
+    )
     return _("Ledger adjustment of %(amount)s %(currency)s: %(note)s") % {
-        "amount": entry.amount, "currency": entry.currency, "note": entry.note}
+        "amount": entry.amount,
+        "currency": entry.currency,
+        "note": entry.note,
+    }
 
 
 SELLER_ACTIONS = (
-    ConsoleAction(name="verify-identity", label=_lazy("Verify identity"), run=_verify("identity"),
-                  available=_not_verified("identity"), guard=True, success=_lazy("Identity verified.")),
-    ConsoleAction(name="verify-registration", label=_lazy("Verify registration"), run=_verify("registration"),
-                  available=_not_verified("registration"), guard=True, success=_lazy("Registration verified.")),
-    ConsoleAction(name="verify-tax", label=_lazy("Verify tax data"), run=_verify("tax"),
-                  available=_not_verified("tax"), guard=True, success=_lazy("Tax data verified.")),
-    ConsoleAction(name="activate", label=_lazy("Activate"), run=_activate,
-                  available=lambda s: s.status == SellerStatus.PENDING and s.is_vetted,
-                  success=_lazy("The seller is active.")),
-    ConsoleAction(name="suspend", label=_lazy("Suspend"), run=_suspend, form=SuspendForm, danger=True,
-                  available=lambda s: s.status == SellerStatus.ACTIVE, success=_lazy("The seller is suspended."),
-                  intro=_lazy("A suspended seller answers no claims: the platform handles them.")),
-    ConsoleAction(name="reinstate", label=_lazy("Reinstate"), run=_reinstate,
-                  available=lambda s: s.status == SellerStatus.SUSPENDED, success=_lazy("The seller is active again.")),
-    ConsoleAction(name="adjust", label=_lazy("Add a ledger adjustment"), run=_adjust, form=AdjustmentForm,
-                  permission="sellers.add_ledgerentry", success=_lazy("The adjustment was added to the ledger."),
-                  intro=_lazy("The ledger is never edited: a correction is a new entry.")),
+    ConsoleAction(
+        name="verify-identity",
+        label=gettext_lazy("Verify identity"),
+        run=_verify("identity"),
+        available=_not_verified("identity"),
+        guard=True,
+        success=gettext_lazy("Identity verified."),
+    ),
+    ConsoleAction(
+        name="verify-registration",
+        label=gettext_lazy("Verify registration"),
+        run=_verify("registration"),
+        available=_not_verified("registration"),
+        guard=True,
+        success=gettext_lazy("Registration verified."),
+    ),
+    ConsoleAction(
+        name="verify-tax",
+        label=gettext_lazy("Verify tax data"),
+        run=_verify("tax"),
+        available=_not_verified("tax"),
+        guard=True,
+        success=gettext_lazy("Tax data verified."),
+    ),
+    ConsoleAction(
+        name="activate",
+        label=gettext_lazy("Activate"),
+        run=_activate,
+        available=lambda s: s.status == SellerStatus.PENDING and s.is_vetted,
+        success=gettext_lazy("The seller is active."),
+    ),
+    ConsoleAction(
+        name="suspend",
+        label=gettext_lazy("Suspend"),
+        run=_suspend,
+        form=SuspendForm,
+        danger=True,
+        available=lambda s: s.status == SellerStatus.ACTIVE,
+        success=gettext_lazy("The seller is suspended."),
+        intro=gettext_lazy("A suspended seller answers no claims: the platform handles them."),
+    ),
+    ConsoleAction(
+        name="reinstate",
+        label=gettext_lazy("Reinstate"),
+        run=_reinstate,
+        available=lambda s: s.status == SellerStatus.SUSPENDED,
+        success=gettext_lazy("The seller is active again."),
+    ),
+    ConsoleAction(
+        name="adjust",
+        label=gettext_lazy("Add a ledger adjustment"),
+        run=_adjust,
+        form=AdjustmentForm,
+        permission="sellers.add_ledgerentry",
+        success=gettext_lazy("The adjustment was added to the ledger."),
+        intro=gettext_lazy("The ledger is never edited: a correction is a new entry."),
+    ),
 )
 
 
@@ -122,9 +180,17 @@ class SellerMembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
-VETTING_FIELDS = ["identity_verified_at", "identity_verified_by", "registration_verified_at",
-                  "registration_verified_by", "tax_verified_at", "tax_verified_by", "activated_at", "suspended_at",
-                  "suspension_reason"]
+VETTING_FIELDS = [
+    "identity_verified_at",
+    "identity_verified_by",
+    "registration_verified_at",
+    "registration_verified_by",
+    "tax_verified_at",
+    "tax_verified_by",
+    "activated_at",
+    "suspended_at",
+    "suspension_reason",
+]
 # Who verified what is in the vetting panel at the top of the page; the form shows the rest.
 STATUS_FIELDS = ["activated_at", "suspended_at", "suspension_reason"]
 
@@ -139,9 +205,24 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     inlines = [WarrantyPolicyInline, SellerMembershipInline]
     fieldsets = [
-        (None, {"fields": ["display_name", "slug", "legal_name", "registration_number", "tax_id", "country", "email",
-                           "language", "is_platform", "status"]}),
-        (_lazy("Status"), {"fields": STATUS_FIELDS}),
+        (
+            None,
+            {
+                "fields": [
+                    "display_name",
+                    "slug",
+                    "legal_name",
+                    "registration_number",
+                    "tax_id",
+                    "country",
+                    "email",
+                    "language",
+                    "is_platform",
+                    "status",
+                ]
+            },
+        ),
+        (gettext_lazy("Status"), {"fields": STATUS_FIELDS}),
     ]
 
     class Media:
@@ -169,15 +250,16 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     def get_prepopulated_fields(self, request: HttpRequest, obj: Seller | None = None) -> dict[str, Any]:
         return {"slug": ["display_name"]} if obj is None else {}
 
-    @admin.display(description=_lazy("vetted"), boolean=True)
+    @admin.display(description=gettext_lazy("vetted"), boolean=True)
     def vetted(self, seller: Seller) -> bool:
         return seller.is_vetted
 
     def get_urls(self) -> list[Any]:
         return [*self.console_action_urls(), *super().get_urls()]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra = dict(extra_context or {})
         seller = Seller.objects.filter(pk=_int_or_none(unquote(object_id))).first()
         if seller is not None and self.has_view_permission(request, seller):
@@ -186,27 +268,41 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
 
     def _page_context(self, request: HttpRequest, seller: Seller) -> dict[str, Any]:
         entries = seller.ledger_entries.select_related("claim", "created_by")
-        balances = [{"currency": row["currency"], "total": Decimal(row["total"]).quantize(Decimal("0.01"))}
-                    for row in LedgerEntry.objects.filter(seller=seller).values("currency")
-                    .annotate(total=Sum("amount")).order_by("currency")]
+        balances = [
+            {"currency": row["currency"], "total": Decimal(row["total"]).quantize(Decimal("0.01"))}
+            for row in LedgerEntry.objects.filter(seller=seller)
+            .values("currency")
+            .annotate(total=Sum("amount"))
+            .order_by("currency")
+        ]
         ledger_view = request.user.has_perm("sellers.view_ledgerentry")
         return {
             "seller_page": True,
             "seller": seller,
             "vetting": [
-                {"label": _("Identity"), "at": seller.identity_verified_at, "by": person_label(
-                    seller.identity_verified_by) if seller.identity_verified_by_id else ""},
-                {"label": _("Business registration"), "at": seller.registration_verified_at, "by": person_label(
-                    seller.registration_verified_by) if seller.registration_verified_by_id else ""},
-                {"label": _("Tax data"), "at": seller.tax_verified_at, "by": person_label(
-                    seller.tax_verified_by) if seller.tax_verified_by_id else ""},
+                {
+                    "label": _("Identity"),
+                    "at": seller.identity_verified_at,
+                    "by": person_label(seller.identity_verified_by) if seller.identity_verified_by_id else "",
+                },
+                {
+                    "label": _("Business registration"),
+                    "at": seller.registration_verified_at,
+                    "by": person_label(seller.registration_verified_by) if seller.registration_verified_by_id else "",
+                },
+                {
+                    "label": _("Tax data"),
+                    "at": seller.tax_verified_at,
+                    "by": person_label(seller.tax_verified_by) if seller.tax_verified_by_id else "",
+                },
             ],
             "buttons": self.offered_actions(request, seller),
             "ledger": list(entries[:LEDGER_ON_PAGE]) if ledger_view else [],
             "balances": balances if ledger_view else [],
             "ledger_view": ledger_view,
-            "ledger_url": reverse("admin:sellers_ledgerentry_changelist") + "?" + urlencode(
-                {"seller__id__exact": seller.pk}),
+            "ledger_url": reverse("admin:sellers_ledgerentry_changelist")
+            + "?"
+            + urlencode({"seller__id__exact": seller.pk}),
             "ledger_limit": LEDGER_ON_PAGE,
         }
 
@@ -241,11 +337,10 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description=_lazy("created"), ordering="created_at")
+    @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, entry: LedgerEntry) -> str:
         return date_format(timezone.localtime(entry.created_at), "SHORT_DATETIME_FORMAT")
 
-    @admin.display(description=_lazy("amount"), ordering="amount")
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def money(self, entry: LedgerEntry) -> str:
         return f"{entry.amount} {entry.currency}"
-

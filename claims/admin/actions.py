@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .. import services
 from ..admin_forms import (
@@ -34,6 +34,7 @@ WITH_PLATFORM = {ClaimState.ESCALATED, ClaimState.AWAITING_INFO}
 def _in(*states: str, channel: str | None = None):  # type: ignore[no-untyped-def]
     def available(claim: Claim) -> bool:
         return claim.state in states and (channel is None or claim.channel == channel)
+
     return available
 
 
@@ -50,8 +51,11 @@ def _escalate(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 
 def _request_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     services.request_info(claim=claim, by=by, party=data["party"], question=data["question"])
-    return _("Asked the %(party)s for information: %(question)s") % {
-        "party": Party(data["party"]).label.lower(), "question": data["question"]}
+    asked = {
+        Party.BUYER: _("Asked the buyer for information: %(question)s"),
+        Party.SELLER: _("Asked the seller for information: %(question)s"),
+    }[data["party"]]
+    return asked % {"question": data["question"]}
 
 
 def _provide_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
@@ -60,14 +64,24 @@ def _provide_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 
 
 def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
-    decided = services.decide(claim=claim, by=by, outcome=data["outcome"], funded_by=data["funded_by"],
-                              amount=data["amount"], denial_reason=data["denial_reason"], note=data["note"],
-                              needs_return=data["needs_return"], recover_from_seller=data["recover_from_seller"])
+    decided = services.decide(
+        claim=claim,
+        by=by,
+        outcome=data["outcome"],
+        funded_by=data["funded_by"],
+        amount=data["amount"],
+        denial_reason=data["denial_reason"],
+        note=data["note"],
+        needs_return=data["needs_return"],
+        recover_from_seller=data["recover_from_seller"],
+    )
     parts = [_("Decided: %(outcome)s") % {"outcome": Outcome(data["outcome"]).label}]
     if decided.denial_reason:
         parts.append(str(DenialReason(decided.denial_reason).label))
     if decided.funded_by:
-        parts.append(_("paid by the %(who)s") % {"who": FundedBy(decided.funded_by).label.lower()})
+        parts.append(
+            {FundedBy.SELLER: _("paid by the seller"), FundedBy.PLATFORM: _("paid by the platform")}[decided.funded_by]
+        )
     if decided.refund_amount:
         parts.append(f"{decided.refund_amount} {decided.currency}")
     return "; ".join(str(p) for p in parts) + "."
@@ -85,11 +99,19 @@ def _message(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 
 
 def _offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
-    offer = services.make_offer(claim=claim, by=by, kind=data["kind"], amount=data["amount"], note=data["note"],
-                                return_instructions=data["return_instructions"])
+    offer = services.make_offer(
+        claim=claim,
+        by=by,
+        kind=data["kind"],
+        amount=data["amount"],
+        note=data["note"],
+        return_instructions=data["return_instructions"],
+    )
     amount = f" ({offer.amount} {claim.currency})" if offer.amount else ""
     return _("Offered on the platform's behalf: %(kind)s%(amount)s.") % {
-        "kind": OfferKind(offer.kind).label, "amount": amount}
+        "kind": OfferKind(offer.kind).label,
+        "amount": amount,
+    }
 
 
 def _pending_offer_of(claim: Claim):  # type: ignore[no-untyped-def]
@@ -111,64 +133,110 @@ def _receive_return(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 
 def _provider_verdict(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     services.record_provider_verdict(claim=claim, by=by, buyer_won=data["buyer_won"], amount=data["amount"])
-    return (_("Recorded the provider's verdict: the buyer won.") if data["buyer_won"]
-            else _("Recorded the provider's verdict: the seller won."))
+    return (
+        _("Recorded the provider's verdict: the buyer won.")
+        if data["buyer_won"]
+        else _("Recorded the provider's verdict: the seller won.")
+    )
 
 
 CLAIM_ACTIONS = (
     ConsoleAction(
-        name="decide", label=_lazy("Decide"), form=DecideForm, run=_decide,
+        name="decide",
+        label=gettext_lazy("Decide"),
+        form=DecideForm,
+        run=_decide,
         available=_in(ClaimState.ESCALATED, channel=Channel.PLATFORM),
-        success=_lazy("The decision was recorded; the buyer and the seller are told."),
-        intro=_lazy("The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
-                    "protection does not cover."),
+        success=gettext_lazy("The decision was recorded; the buyer and the seller are told."),
+        intro=gettext_lazy(
+            "The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
+            "protection does not cover."
+        ),
     ),
     ConsoleAction(
-        name="request-info", label=_lazy("Request information"), form=RequestInfoForm, run=_request_info,
-        available=_in(ClaimState.ESCALATED), success=_lazy("The question was sent."),
+        name="request-info",
+        label=gettext_lazy("Request information"),
+        form=RequestInfoForm,
+        run=_request_info,
+        available=_in(ClaimState.ESCALATED),
+        success=gettext_lazy("The question was sent."),
     ),
     ConsoleAction(
-        name="provider-verdict", label=_lazy("Record the provider's verdict"), form=ProviderVerdictForm,
-        run=_provider_verdict, available=_in(ClaimState.ESCALATED, channel=Channel.PAYMENT_PROVIDER),
-        success=_lazy("The verdict was recorded."),
-        intro=_lazy("The payment provider decides this dispute. When the buyer wins, the platform recovers the "
-                    "amount from the seller and the seller's ledger gets the dispute fine."),
+        name="provider-verdict",
+        label=gettext_lazy("Record the provider's verdict"),
+        form=ProviderVerdictForm,
+        run=_provider_verdict,
+        available=_in(ClaimState.ESCALATED, channel=Channel.PAYMENT_PROVIDER),
+        success=gettext_lazy("The verdict was recorded."),
+        intro=gettext_lazy(
+            "The payment provider decides this dispute. When the buyer wins, the platform recovers the "
+            "amount from the seller and the seller's ledger gets the dispute fine."
+        ),
     ),
     ConsoleAction(
-        name="offer", label=_lazy("Make an offer"), form=OfferForm, run=_offer,
-        available=_in(*WITH_PLATFORM), success=_lazy("The offer was sent to the buyer."),
-        intro=_lazy("An offer on the platform's behalf; the platform pays if the buyer accepts. A pending offer "
-                    "is replaced."),
+        name="offer",
+        label=gettext_lazy("Make an offer"),
+        form=OfferForm,
+        run=_offer,
+        available=_in(*WITH_PLATFORM),
+        success=gettext_lazy("The offer was sent to the buyer."),
+        intro=gettext_lazy(
+            "An offer on the platform's behalf; the platform pays if the buyer accepts. A pending offer is replaced."
+        ),
     ),
     ConsoleAction(
-        name="withdraw-offer", label=_lazy("Withdraw the pending offer"), run=_withdraw_offer, danger=True,
+        name="withdraw-offer",
+        label=gettext_lazy("Withdraw the pending offer"),
+        run=_withdraw_offer,
+        danger=True,
         available=lambda claim: claim.offers.filter(status=OfferStatus.PENDING).exists(),
-        success=_lazy("The offer was withdrawn."),
+        success=gettext_lazy("The offer was withdrawn."),
     ),
     ConsoleAction(
-        name="provide-info", label=_lazy("Record the answer"), form=ProvideInfoForm, run=_provide_info,
-        available=_in(ClaimState.AWAITING_INFO), success=_lazy("The answer was recorded; the claim is back with "
-                                                              "the platform."),
+        name="provide-info",
+        label=gettext_lazy("Record the answer"),
+        form=ProvideInfoForm,
+        run=_provide_info,
+        available=_in(ClaimState.AWAITING_INFO),
+        success=gettext_lazy("The answer was recorded; the claim is back with the platform."),
     ),
     ConsoleAction(
-        name="receive-return", label=_lazy("Return received"), form=ReturnReceivedForm, run=_receive_return,
-        available=_in(ClaimState.AWAITING_RETURN), success=_lazy("The return was recorded."),
+        name="receive-return",
+        label=gettext_lazy("Return received"),
+        form=ReturnReceivedForm,
+        run=_receive_return,
+        available=_in(ClaimState.AWAITING_RETURN),
+        success=gettext_lazy("The return was recorded."),
     ),
     ConsoleAction(
-        name="escalate", label=_lazy("Take over (escalate)"), form=EscalateForm, run=_escalate,
-        available=_in(*WITH_SELLER), success=_lazy("The platform now handles the claim."),
+        name="escalate",
+        label=gettext_lazy("Take over (escalate)"),
+        form=EscalateForm,
+        run=_escalate,
+        available=_in(*WITH_SELLER),
+        success=gettext_lazy("The platform now handles the claim."),
     ),
     ConsoleAction(
-        name="reopen", label=_lazy("Reopen"), form=ReopenForm, run=_reopen, available=_in(ClaimState.RESOLVED),
-        success=_lazy("The claim was reopened and is with the platform."),
+        name="reopen",
+        label=gettext_lazy("Reopen"),
+        form=ReopenForm,
+        run=_reopen,
+        available=_in(ClaimState.RESOLVED),
+        success=gettext_lazy("The claim was reopened and is with the platform."),
     ),
     ConsoleAction(
-        name="assign", label=_lazy("Assign"), form=AssignForm, run=_assign,
-        success=_lazy("The assignment was saved."),
+        name="assign",
+        label=gettext_lazy("Assign"),
+        form=AssignForm,
+        run=_assign,
+        success=gettext_lazy("The assignment was saved."),
     ),
     ConsoleAction(
-        name="message", label=_lazy("Add a note or message"), form=MessageForm, run=_message,
-        success=_lazy("Saved."),
+        name="message",
+        label=gettext_lazy("Add a note or message"),
+        form=MessageForm,
+        run=_message,
+        success=gettext_lazy("Saved."),
     ),
 )
 

@@ -24,8 +24,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from orders.models import Order, Shipment
 from sellers.models import LedgerEntry
@@ -67,10 +66,12 @@ def due_at_expression() -> Case:
 
 def overdue_q(now: dt.datetime) -> Q:
     """The same deadlines as due_at_expression, as a filter each arm of which an index on state can serve."""
-    return (Q(state=ClaimState.AWAITING_SELLER, first_reply_due_at__lt=now)
-            | Q(state=ClaimState.IN_PROGRESS, resolution_due_at__lt=now)
-            | Q(state=ClaimState.AWAITING_INFO, info_due_at__lt=now)
-            | Q(state__in=[ClaimState.ESCALATED, ClaimState.AWAITING_RETURN], hard_deadline_at__lt=now))
+    return (
+        Q(state=ClaimState.AWAITING_SELLER, first_reply_due_at__lt=now)
+        | Q(state=ClaimState.IN_PROGRESS, resolution_due_at__lt=now)
+        | Q(state=ClaimState.AWAITING_INFO, info_due_at__lt=now)
+        | Q(state__in=[ClaimState.ESCALATED, ClaimState.AWAITING_RETURN], hard_deadline_at__lt=now)
+    )
 
 
 def format_moment(moment: dt.datetime | None) -> str:
@@ -81,8 +82,12 @@ def deadline_html(due_at: dt.datetime | None, now: dt.datetime | None = None) ->
     if due_at is None:
         return "—"
     if due_at < (now or timezone.now()):
-        return format_html('<time datetime="{}">{}</time> <strong class="console-overdue">{}</strong>',
-                           due_at.isoformat(), format_moment(due_at), _("overdue"))
+        return format_html(
+            '<time datetime="{}">{}</time> <strong class="console-overdue">{}</strong>',
+            due_at.isoformat(),
+            format_moment(due_at),
+            _("overdue"),
+        )
     return format_html('<time datetime="{}">{}</time>', due_at.isoformat(), format_moment(due_at))
 
 
@@ -90,11 +95,11 @@ def deadline_html(due_at: dt.datetime | None, now: dt.datetime | None = None) ->
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = _lazy("deadline")
+    title = gettext_lazy("deadline")
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _lazy("Overdue")), ("no", _lazy("Open, on time"))]
+        return [("yes", gettext_lazy("Overdue")), ("no", gettext_lazy("Open, on time"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
@@ -105,12 +110,15 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class EscalatedFilter(admin.SimpleListFilter):
-    title = _lazy("escalated")
+    title = gettext_lazy("escalated")
     parameter_name = "escalated"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("now", _lazy("With the platform now")), ("ever", _lazy("Ever escalated")),
-                ("never", _lazy("Never escalated"))]
+        return [
+            ("now", gettext_lazy("With the platform now")),
+            ("ever", gettext_lazy("Ever escalated")),
+            ("never", gettext_lazy("Never escalated")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -124,11 +132,15 @@ class EscalatedFilter(admin.SimpleListFilter):
 
 
 class AssignedFilter(admin.SimpleListFilter):
-    title = _lazy("assigned to")
+    title = gettext_lazy("assigned to")
     parameter_name = "assigned"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("me", _lazy("Me")), ("nobody", _lazy("Nobody")), ("others", _lazy("Other agents"))]
+        return [
+            ("me", gettext_lazy("Me")),
+            ("nobody", gettext_lazy("Nobody")),
+            ("others", gettext_lazy("Other agents")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -150,8 +162,15 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
 
     # The deadline comes early: on a narrow screen the table scrolls and what is overdue must still show.
     list_display = ["number", "state", "deadline", "reason", "seller", "buyer_email", "opened", "assignee"]
-    list_filter = ["state", "reason", ("seller", admin.RelatedFieldListFilter), "channel", OverdueFilter,
-                   EscalatedFilter, AssignedFilter]
+    list_filter = [
+        "state",
+        "reason",
+        ("seller", admin.RelatedFieldListFilter),
+        "channel",
+        OverdueFilter,
+        EscalatedFilter,
+        AssignedFilter,
+    ]
     # Rows render from these joins alone: no query per row (tests/test_admin.py counts them).
     list_select_related = ["seller", "buyer", "assigned_to"]
     show_full_result_count = False
@@ -159,22 +178,80 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = "opened_at"
     search_fields = ["number", "order__number", "buyer__email", "order__shipments__tracking_number"]
-    search_help_text = _lazy("Exact claim number, order number, buyer email or tracking number.")
+    search_help_text = gettext_lazy("Exact claim number, order number, buyer email or tracking number.")
     actions = ["assign_to_me"]
 
     fieldsets = [
-        (None, {"fields": ["number", "state", "reason", "channel", "provider_reference", "desired_outcome",
-                           "discovered_on", "description", "order", "buyer_contact", "seller", "assignee"]}),
-        (_lazy("Deadlines"), {"fields": ["deadline_now", "opened_at", "first_reply_due_at", "first_reply_breached",
-                                         "resolution_due_at", "info_requested_from", "info_due_at",
-                                         "hard_deadline_at"]}),
-        (_lazy("Decision"), {"fields": ["outcome", "funded_by", "refund_amount", "denial_reason", "decision_note",
-                                        "rejected", "rejection_code", "escalation_cause", "inspection_result",
-                                        "buyer_missed_info", "seller_missed_info"]}),
-        (_lazy("Milestones"), {"classes": ["collapse"], "fields": [
-            "first_replied_at", "escalated_at", "info_requested_at", "decided_at", "return_received_at",
-            "resolved_at", "reopened_at", "last_activity_at", "next_deadline_at"]}),
-        (_lazy("Policy values when opened"), {"classes": ["collapse"], "fields": ["policy"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "state",
+                    "reason",
+                    "channel",
+                    "provider_reference",
+                    "desired_outcome",
+                    "discovered_on",
+                    "description",
+                    "order",
+                    "buyer_contact",
+                    "seller",
+                    "assignee",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Deadlines"),
+            {
+                "fields": [
+                    "deadline_now",
+                    "opened_at",
+                    "first_reply_due_at",
+                    "first_reply_breached",
+                    "resolution_due_at",
+                    "info_requested_from",
+                    "info_due_at",
+                    "hard_deadline_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Decision"),
+            {
+                "fields": [
+                    "outcome",
+                    "funded_by",
+                    "refund_amount",
+                    "denial_reason",
+                    "decision_note",
+                    "rejected",
+                    "rejection_code",
+                    "escalation_cause",
+                    "inspection_result",
+                    "buyer_missed_info",
+                    "seller_missed_info",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Milestones"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "first_replied_at",
+                    "escalated_at",
+                    "info_requested_at",
+                    "decided_at",
+                    "return_received_at",
+                    "resolved_at",
+                    "reopened_at",
+                    "last_activity_at",
+                    "next_deadline_at",
+                ],
+            },
+        ),
+        (gettext_lazy("Policy values when opened"), {"classes": ["collapse"], "fields": ["policy"]}),
     ]
     readonly_fields = ["buyer_contact", "deadline_now", "assignee"]
 
@@ -205,30 +282,34 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(due_at=due_at_expression())
 
-    @admin.display(description=_lazy("buyer"), ordering="buyer__email")
+    @admin.display(description=gettext_lazy("buyer"), ordering="buyer__email")
     def buyer_email(self, claim: Claim) -> str:
         return mask_email(claim.buyer.email)
 
-    @admin.display(description=_lazy("opened"), ordering="opened_at")
+    @admin.display(description=gettext_lazy("opened"), ordering="opened_at")
     def opened(self, claim: Claim) -> str:
         local = timezone.localtime(claim.opened_at)
-        return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(),
-                           date_format(local, "SHORT_DATETIME_FORMAT"), date_format(local, "SHORT_DATE_FORMAT"))
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            local.isoformat(),
+            date_format(local, "SHORT_DATETIME_FORMAT"),
+            date_format(local, "SHORT_DATE_FORMAT"),
+        )
 
-    @admin.display(description=_lazy("next deadline"), ordering="due_at")
+    @admin.display(description=gettext_lazy("next deadline"), ordering="due_at")
     def deadline(self, claim: Claim) -> str:
         return deadline_html(claim.due_at)  # type: ignore[attr-defined]
 
-    @admin.display(description=_lazy("assigned to"), ordering="assigned_to__username")
+    @admin.display(description=gettext_lazy("assigned to"), ordering="assigned_to__username")
     def assignee(self, claim: Claim) -> str:
         return person_label(claim.assigned_to) if claim.assigned_to_id else "—"
 
-    @admin.display(description=_lazy("buyer"))
+    @admin.display(description=gettext_lazy("buyer"))
     def buyer_contact(self, claim: Claim) -> str:
         buyer = claim.buyer
         return format_html("{} &lt;{}&gt;", buyer.get_full_name() or buyer.get_username(), buyer.email)
 
-    @admin.display(description=_lazy("deadline that matters now"))
+    @admin.display(description=gettext_lazy("deadline that matters now"))
     def deadline_now(self, claim: Claim) -> str:
         return deadline_html(getattr(claim, "due_at", None))
 
@@ -241,8 +322,9 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             return queryset, False
         variants = list({term, term.upper()})
         order_ids = list(Order.objects.filter(number__in=variants).values_list("pk", flat=True)[:100])
-        order_ids += list(Shipment.objects.filter(tracking_number__in=variants)
-                          .values_list("order_id", flat=True)[:100])
+        order_ids += list(
+            Shipment.objects.filter(tracking_number__in=variants).values_list("order_id", flat=True)[:100]
+        )
         condition = Q(number__in=variants) | Q(order_id__in=order_ids)
         if "@" in term:
             buyer_ids = list(get_user_model().objects.filter(email__iexact=term).values_list("pk", flat=True)[:20])
@@ -250,13 +332,15 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
         return queryset.filter(condition), False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra = {"console_queue_url": reverse("admin:claims_claim_queue")
-                 if self.has_console_permission(request) else None,
-                 "console_dispute_url": reverse("admin:claims_claim_record_dispute")
-                 if self.has_record_dispute_permission(request) else None}
+        extra = {
+            "console_queue_url": reverse("admin:claims_claim_queue") if self.has_console_permission(request) else None,
+            "console_dispute_url": reverse("admin:claims_claim_record_dispute")
+            if self.has_record_dispute_permission(request)
+            else None,
+        }
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
-    @admin.action(description=_lazy("Assign the selected claims to me"), permissions=["console"])
+    @admin.action(description=gettext_lazy("Assign the selected claims to me"), permissions=["console"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._assign_many(request, list(queryset.values_list("pk", flat=True)), request.user)
 
@@ -267,8 +351,11 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             outcome = self.run_service(request, claim, lambda claim=claim: self._assign_one(claim, request.user, agent))
             done += outcome.done
         if done:
-            self.message_user(request, ngettext("%(count)d claim assigned.", "%(count)d claims assigned.", done)
-                              % {"count": done}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d claim assigned.", "%(count)d claims assigned.", done) % {"count": done},
+                messages.SUCCESS,
+            )
 
     @staticmethod
     def _assign_one(claim: Claim, by: Any, agent: Any) -> str:
@@ -287,8 +374,9 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra = dict(extra_context or {})
         if self.has_view_permission(request):
             claim = _detail_queryset().filter(pk=_int_or_none(unquote(object_id))).first()
@@ -308,27 +396,40 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             "claim": claim,
             "can_act": can_act,
             "buttons": [a for a in self.offered_actions(request, claim) if a["action"].name in BUTTON_ACTIONS]
-            if can_act else [],
+            if can_act
+            else [],
             "evidence": list(claim.evidence.all()),
             "thread": thread,
-            "transitions": [{"log": t, "words": TRANSITION_WORDS.get(t.name, t.name),
-                             "from": _state_label(t.from_state), "to": _state_label(t.to_state)}
-                            for t in claim.transitions.all()],
+            "transitions": [
+                {
+                    "log": t,
+                    "words": TRANSITION_WORDS.get(t.name, t.name),
+                    "from": _state_label(t.from_state),
+                    "to": _state_label(t.to_state),
+                }
+                for t in claim.transitions.all()
+            ],
             "deadline": deadline_html(claim.due_at),  # type: ignore[attr-defined]
             "queue_url": reverse("admin:claims_claim_queue") if can_act else None,
         }
         if can_act:
-            context.update({
-                "assign_form": AssignForm(obj=claim, user=request.user, auto_id="id_assign_%s"),
-                "assign_url": self.console_action_url(claim, "assign"),
-                "message_form": MessageForm(obj=claim, user=request.user, auto_id="id_message_%s"),
-                "message_url": self.console_action_url(claim, "message"),
-            })
+            context.update(
+                {
+                    "assign_form": AssignForm(obj=claim, user=request.user, auto_id="id_assign_%s"),
+                    "assign_url": self.console_action_url(claim, "assign"),
+                    "message_form": MessageForm(obj=claim, user=request.user, auto_id="id_message_%s"),
+                    "message_url": self.console_action_url(claim, "message"),
+                }
+            )
         return context
 
     # --- the escalated queue ----------------------------------------------------------------------------
 
-    QUEUE_VIEWS = {"me": _lazy("Assigned to me"), "unassigned": _lazy("Unassigned"), "all": _lazy("All")}
+    QUEUE_VIEWS = {
+        "me": gettext_lazy("Assigned to me"),
+        "unassigned": gettext_lazy("Unassigned"),
+        "all": gettext_lazy("All"),
+    }
 
     def queue_view(self, request: HttpRequest) -> HttpResponse:
         """The claims with the platform (escalated, awaiting information), the most urgent first."""
@@ -337,16 +438,38 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
         who = request.GET.get("who", "me")
         who = who if who in self.QUEUE_VIEWS else "me"
         base = Claim.objects.filter(state__in=QUEUE_STATES)
-        scoped = {"me": base.filter(assigned_to=request.user), "unassigned": base.filter(assigned_to__isnull=True),
-                  "all": base}
-        queryset = (scoped[who].select_related("seller", "buyer", "assigned_to").annotate(due_at=due_at_expression())
-                    .order_by(F("due_at").asc(nulls_last=True), "escalated_at", "pk"))
+        scoped = {
+            "me": base.filter(assigned_to=request.user),
+            "unassigned": base.filter(assigned_to__isnull=True),
+            "all": base,
+        }
+        queryset = (
+            scoped[who]
+            .select_related("seller", "buyer", "assigned_to")
+            .annotate(due_at=due_at_expression())
+            .order_by(F("due_at").asc(nulls_last=True), "escalated_at", "pk")
+        )
         page = Paginator(queryset, 50).get_page(request.GET.get("page"))
         now = timezone.now()
-        rows = [{"claim": c, "buyer": mask_email(c.buyer.email), "deadline": deadline_html(c.due_at, now),
-                 "assignee": person_label(c.assigned_to) if c.assigned_to_id else ""} for c in page.object_list]
-        tabs = [{"key": key, "label": label, "count": scoped[key].count(), "url": "?" + urlencode({"who": key}),
-                 "current": key == who} for key, label in self.QUEUE_VIEWS.items()]
+        rows = [
+            {
+                "claim": c,
+                "buyer": mask_email(c.buyer.email),
+                "deadline": deadline_html(c.due_at, now),
+                "assignee": person_label(c.assigned_to) if c.assigned_to_id else "",
+            }
+            for c in page.object_list
+        ]
+        tabs = [
+            {
+                "key": key,
+                "label": label,
+                "count": scoped[key].count(),
+                "url": "?" + urlencode({"who": key}),
+                "current": key == who,
+            }
+            for key, label in self.QUEUE_VIEWS.items()
+        ]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Escalated queue"),
@@ -391,24 +514,40 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
                 created: list[Claim] = []
 
                 def record() -> str:
-                    created.append(services.record_provider_dispute(
-                        order=data["order"], by=request.user, reference=data["reference"],
-                        description=data["description"], items=data["items"]))
+                    created.append(
+                        services.record_provider_dispute(
+                            order=data["order"],
+                            by=request.user,
+                            reference=data["reference"],
+                            description=data["description"],
+                            items=data["items"],
+                        )
+                    )
                     return _("Recorded payment-provider dispute %(reference)s on order %(order)s.") % {
-                        "reference": data["reference"], "order": data["order"].number}
+                        "reference": data["reference"],
+                        "order": data["order"].number,
+                    }
 
-                outcome = self.run_service(request, None, record,
-                                           success=_("The dispute was recorded; the seller is told."),
-                                           log=lambda req, _obj, sentence: self.log_addition(req, created[0], sentence))
+                outcome = self.run_service(
+                    request,
+                    None,
+                    record,
+                    success=_("The dispute was recorded; the seller is told."),
+                    log=lambda req, _obj, sentence: self.log_addition(req, created[0], sentence),
+                )
                 if outcome.done:
                     return HttpResponseRedirect(self.change_url(created[0]))
         else:
             form = ProviderDisputeForm(user=request.user, initial={"order": request.GET.get("order", "")})
         return self.render_action_form(
-            request, form, title=_("Record a payment-provider dispute"),
+            request,
+            form,
+            title=_("Record a payment-provider dispute"),
             status=400 if request.method == "POST" else 200,
-            intro=_("The provider (PayPal, the card issuer, the bank) decides; the claim waits with the platform "
-                    "until you record the verdict. If the buyer wins, the seller's ledger gets the fine."),
+            intro=_(
+                "The provider (PayPal, the card issuer, the bank) decides; the claim waits with the platform "
+                "until you record the verdict. If the buyer wins, the seller's ledger gets the fine."
+            ),
             template="admin/claims/claim/record_dispute.html",
             extra={"order_found": form.order_obj is not None},
         )
@@ -427,18 +566,23 @@ def _int_or_none(value: str) -> int | None:
 
 def _detail_queryset() -> QuerySet:
     """Everything the claim page shows, in a fixed number of queries."""
-    return (Claim.objects.annotate(due_at=due_at_expression())
-            .select_related("order", "seller", "buyer", "assigned_to")
-            .prefetch_related(
-                Prefetch("items", queryset=ClaimItem.objects.select_related("order_item")),
-                Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by", "message")
-                         .order_by("created_at", "id")),
-                Prefetch("messages", queryset=Message.objects.select_related("author").order_by("created_at", "id")),
-                Prefetch("offers", queryset=Offer.objects.select_related("made_by").order_by("created_at", "id")),
-                "refunds",
-                Prefetch("ledger_entries", queryset=LedgerEntry.objects.select_related("created_by")),
-                Prefetch("transitions", queryset=ClaimTransition.objects.select_related("actor")
-                         .order_by("created_at", "id")),
-                Prefetch("emails", queryset=OutboundEmail.objects.order_by("created_at", "id")),
-                "order__shipments",
-            ))
+    return (
+        Claim.objects.annotate(due_at=due_at_expression())
+        .select_related("order", "seller", "buyer", "assigned_to")
+        .prefetch_related(
+            Prefetch("items", queryset=ClaimItem.objects.select_related("order_item")),
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("uploaded_by", "message").order_by("created_at", "id"),
+            ),
+            Prefetch("messages", queryset=Message.objects.select_related("author").order_by("created_at", "id")),
+            Prefetch("offers", queryset=Offer.objects.select_related("made_by").order_by("created_at", "id")),
+            "refunds",
+            Prefetch("ledger_entries", queryset=LedgerEntry.objects.select_related("created_by")),
+            Prefetch(
+                "transitions", queryset=ClaimTransition.objects.select_related("actor").order_by("created_at", "id")
+            ),
+            Prefetch("emails", queryset=OutboundEmail.objects.order_by("created_at", "id")),
+            "order__shipments",
+        )
+    )
