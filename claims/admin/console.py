@@ -75,7 +75,8 @@ class ConsoleActionsMixin:
     # --- permission -------------------------------------------------------------------------------------
 
     def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        raise NotImplementedError
+        """Who may use the action pages at all; each ModelAdmin says. Nobody, unless it does."""
+        return False
 
     def may_run(self, request: HttpRequest, action: ConsoleAction, obj: Any = None) -> bool:
         if not self.has_console_permission(request, obj):
