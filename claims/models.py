@@ -342,7 +342,9 @@ class Claim(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=ClaimState.ESCALATED,
                 target=RETURN_VALUE(ClaimState.RESOLVED, ClaimState.AWAITING_RETURN),
-                permission=roles.is_agent_for)
+                permission=roles.is_agent_for,
+                # A payment-provider dispute is decided by the provider: record_provider_verdict.
+                conditions=[lambda claim: claim.channel == Channel.PLATFORM])
     def decide(self, *, outcome: str, funded_by: str, amount: Decimal | None, denial_reason: str,
                note: str, needs_return: bool, at: dt.datetime) -> str:
         self.outcome = outcome

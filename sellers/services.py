@@ -39,6 +39,9 @@ def verify(*, seller: Seller, by: Any, step: str) -> Seller:
         if step == "tax" and not seller.tax_id:
             raise ValidationError(_("The seller has no tax id to verify."))
         prefix = VETTING_STEPS[step]
+        if getattr(seller, f"{prefix}_at"):
+            # The first check stays on record; a second click must not overwrite who checked and when.
+            raise ValidationError(_("This was already verified."))
         setattr(seller, f"{prefix}_at", timezone.now())
         setattr(seller, f"{prefix}_by", by)
         seller.save(update_fields=[f"{prefix}_at", f"{prefix}_by"])

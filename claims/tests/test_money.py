@@ -275,3 +275,14 @@ def test_nothing_left_to_refund_is_refused_clearly_after_a_reopen():
         services.decide(claim=world.claim, by=world.agent, outcome="refund", funded_by="platform")
     services.decide(claim=world.claim, by=world.agent, outcome="denied", denial_reason="as_described")
     assert world.refresh().refunds.count() == 1
+
+
+def test_payment_provider_disputes_are_decided_by_the_provider_not_by_an_agent():
+    order = delivered_order()
+    agent = make_agent()
+    claim = services.record_provider_dispute(order=order, by=agent, reference="PP-1", description="Chargeback")
+    with pytest.raises(ClaimError) as refusal:
+        services.decide(claim=claim, by=agent, outcome="refund", funded_by="platform")
+    assert refusal.value.code == "state"
+    claim.refresh_from_db()
+    assert claim.state == "escalated" and not claim.refunds.exists()

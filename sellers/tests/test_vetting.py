@@ -93,3 +93,13 @@ def test_suspending_a_seller_hands_its_open_claims_to_the_platform():
     claim = world.refresh()
     assert (claim.state, claim.escalation_cause) == ("escalated", "seller_suspended")
     assert claim.transitions.last().name == "take_over"
+
+
+def test_a_vetting_step_is_recorded_once():
+    agent, other = make_agent(), make_agent()
+    seller = pending_seller()
+    services.verify(seller=seller, by=agent, step="identity")
+    with pytest.raises(ValidationError, match="already verified"):
+        services.verify(seller=seller, by=other, step="identity")
+    seller.refresh_from_db()
+    assert seller.identity_verified_by == agent
