@@ -147,7 +147,9 @@ def decline_offer(request: HttpRequest, number: str, offer_id: int) -> HttpRespo
 def escalate(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = EscalateForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        return render(request, "claims/detail.html", {**_detail_context(claim), "escalate_form": form}, status=400)
+    reason = form.cleaned_data["reason"]
     return _run(request, number, lambda: services.escalate(claim=claim, by=request.user, reason=reason),
                 _("Our support team now handles your claim. We will tell you what happens next."))
 

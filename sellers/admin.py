@@ -25,6 +25,7 @@ from claims.admin_forms import ActionForm, person_label
 
 from . import services
 from .models import LedgerEntry, Seller, SellerMembership, SellerStatus, WarrantyPolicy
+from .services import CURRENCY_CODE
 
 LEDGER_ON_PAGE = 20
 
@@ -50,7 +51,10 @@ class AdjustmentForm(ActionForm):
     )
 
     def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].strip().upper()
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not CURRENCY_CODE.fullmatch(currency):
+            raise forms.ValidationError(gettext_lazy("Enter a three-letter currency code such as EUR."))
+        return currency
 
 
 def _verify(step: str):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from claims import roles
 
 from .models import LedgerEntry, LedgerKind, Seller, SellerStatus, WarrantyPolicy
 
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217
 VETTING_STEPS = {"identity": "identity_verified", "registration": "registration_verified", "tax": "tax_verified"}
 
 
@@ -106,5 +108,7 @@ def add_adjustment(*, seller: Seller, by: Any, amount: Decimal, note: str, curre
         raise ValidationError(_("Please say why the ledger is adjusted."))
     if amount == 0:
         raise ValidationError(_("An adjustment of zero changes nothing."))
+    if not CURRENCY_CODE.fullmatch(currency):
+        raise ValidationError(_("Enter a three-letter currency code such as EUR."))
     return LedgerEntry.objects.create(seller=seller, kind=LedgerKind.ADJUSTMENT, amount=amount, currency=currency,
                                       note=note.strip(), created_by=by)

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from orders.models import Order
 from sellers.models import LedgerEntry, LedgerKind
@@ -50,6 +51,7 @@ from ._base import (
     _refundable,
     _refuse_if_already_claimed,
     _set_items_open,
+    _state_error,
 )
 
 # --- agent ----------------------------------------------------------------------------------------------
@@ -111,6 +113,8 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
     needs_return = bool(needs_return) and outcome != Outcome.DENIED
     with transaction.atomic():
         claim = _lock(claim)
+        if not can_proceed(claim.decide):
+            raise _state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
         refundable = _refundable(claim)
         value: Decimal | None = None
         if outcome in MONEY_OUTCOMES and refundable <= 0:

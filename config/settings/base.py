@@ -148,8 +148,11 @@ BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / ".broker")
 CELERY_BROKER_URL = env.str("REDIS_URL", default="filesystem://")
 # A web request must not hang on a broker that is down: publishing gives up quickly and the email waits in
 # the outbox for the re-send task.
+# A task taken by a worker that then dies is handed out again after visibility_timeout (acks_late); it must
+# exceed the longest task, and an email is re-sent sooner anyway by the outbox task.
 REDIS_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1,
-                           "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+                           "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+                           "visibility_timeout": 600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),

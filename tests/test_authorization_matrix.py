@@ -1,0 +1,373 @@
+"""Who may open which page: every URL pattern of the site, for seven people, against one explicit table.
+
+The patterns come from a walk of the URL resolver, so a new page fails `test_every_url_pattern_is_classified`
+until it is given a class below. Each pattern is turned into a concrete URL for one seeded world (a claim in
+progress with an offer and a photo; the admin objects around it), and requested as each role: GET, or — for
+views that refuse GET with 405 even to a superuser — POST with an empty body (CSRF checks off, as the test
+client does). Each request runs in a transaction that is rolled back, so a POST that acts (closing the claim,
+accepting the offer) never changes the world the next request sees.
+
+Besides the status, no response to a person outside the claim (anonymous, another buyer, another seller's
+staff) and no refusal to anyone may contain the claim number, the buyer's email or the claim's description.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from claims import services
+from claims.models import Claim
+from claims.tests.admin_factories import agents_group, make_console_agent, make_superuser
+from claims.tests.factories import OPENED_AT, claim_world
+from sellers import services as seller_services
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "buyer", "other_buyer", "staff", "other_staff", "agent", "superuser"]
+# The people who may see this claim's data somewhere on the site (not necessarily on every page).
+ENTITLED = {"buyer", "staff", "agent", "superuser"}
+DESCRIPTION = "Hinge cracked on the left side, unit marked 7F3A-QX."
+BUYER_EMAIL = "matrix.buyer.q7x@example.org"
+
+# --- what a response is, in the words of the table ---------------------------------------------------------
+#   "200", "400", "403", "404", "405" the status code
+#   "login"        302 to the site's login page (settings.LOGIN_URL)
+#   "admin-login"  302 to the admin's login page
+#   "302"          any other redirect
+#   "ACT"          (expectation only) the view ran for this person on an empty POST: 200, a 302 back to the page
+#                  (not to a login), or 400 with the form's errors; never a refusal
+ACT = "ACT"
+ACT_TOKENS = {"200", "302", "400"}
+LOGIN, ADMIN = "login", "admin-login"
+
+# --- the table: pattern class -> status per role -------------------------------------------------------------
+
+
+def row(*cells: str) -> dict[str, str]:
+    return dict(zip(ROLES, cells, strict=True))
+
+
+EXPECTED: dict[str, dict[str, str]] = {
+    #                               anonymous   buyer       other_buyer staff       other_staff agent       superuser
+    "home":                     row(LOGIN,      "302",      "302",      "302",      "302",      "302",      "302"),
+    "public":                   row("200",      "200",      "200",      "200",      "200",      "200",      "200"),
+    "public: set language":     row("302",      "302",      "302",      "302",      "302",      "302",      "302"),
+    "public: log out":          row(LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN),
+    "public: webhook":          row("403",      "403",      "403",      "403",      "403",      "403",      "403"),
+    "own account":              row(LOGIN,      "200",      "200",      "200",      "200",      "200",      "200"),
+    "buyer page":               row(LOGIN,      "200",      "404",      "404",      "404",      "404",      "404"),
+    "buyer action":             row(LOGIN,      ACT,        "404",      "404",      "404",      "404",      "404"),
+    # another seller's staff see their own dashboard (without this claim)
+    "seller dashboard":         row(LOGIN,      "403",      "403",      "200",      "200",      "403",      "403"),
+    "seller claim page":        row(LOGIN,      "404",      "404",      "200",      "404",      "404",      "404"),
+    "seller action":            row(LOGIN,      "404",      "404",      ACT,        "404",      "404",      "404"),
+    "evidence":                 row(LOGIN,      "200",      "404",      "200",      "404",      "200",      "200"),
+    "admin login page":         row("200",      "200",      "200",      "200",      "200",      "302",      "302"),
+    # the admin's logout sends people outside the admin to its index (which asks them to log in)
+    "admin log out":            row("302",      "302",      "302",      "302",      "302",      LOGIN,      LOGIN),
+    "admin: any staff":         row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "200",      "200"),
+    "admin: agents may":        row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "200",      "200"),
+    "admin: agents may (POST)": row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      ACT,        ACT),
+    "admin: superuser only":    row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "403",      "200"),
+    # claims and ledger entries are never added or deleted in the console, not even by a superuser
+    "admin: nobody":            row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "403",      "403"),
+    "admin: redirect":          row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "302",      "302"),
+    "admin: not found":         row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "404",      "404"),
+}
+
+# --- every pattern, by URL name (or route when it has none) --------------------------------------------------
+CLASSES: dict[str, list[str]] = {
+    "home": ["home"],
+    "public": ["login", "password_reset", "password_reset_done", "password_reset_confirm",
+               "password_reset_complete"],
+    "public: set language": ["set_language"],
+    "public: log out": ["logout"],
+    "public: webhook": ["carrier_webhook"],  # authenticated by its HMAC signature, never by a session
+    "own account": ["orders:list", "password_change", "password_change_done"],
+    "buyer page": ["orders:detail", "claims:get_help", "claims:detail"],
+    "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
+                     "claims:accept_offer", "claims:decline_offer"],
+    "seller dashboard": ["sellers:queue", "sellers:performance"],
+    "seller claim page": ["sellers:claim"],
+    "seller action": ["sellers:reply", "sellers:offer", "sellers:withdraw_offer", "sellers:reject",
+                      "sellers:tracking", "sellers:return_received", "sellers:provide_info"],
+    "evidence": ["claims:evidence", "claims:evidence_thumbnail"],
+    "admin login page": ["admin:login"],
+    "admin log out": ["admin:logout"],
+    # What the admin shows every staff user it lets in (agents are staff): no model permission involved, or
+    # (autocomplete) one the agents group has.
+    "admin: any staff": ["admin:index", "admin:password_change", "admin:password_change_done", "admin:jsi18n",
+                         "admin:autocomplete", "admin:app_list"],
+    "admin: agents may": [
+        "admin:claims_claim_changelist", "admin:claims_claim_change", "admin:claims_claim_history",
+        "admin:claims_claim_queue", "admin:claims_claim_record_dispute", "admin:claims_claim_act",
+        "admin:sellers_seller_changelist", "admin:sellers_seller_change", "admin:sellers_seller_history",
+        "admin:sellers_seller_act",
+        "admin:sellers_ledgerentry_changelist", "admin:sellers_ledgerentry_change",
+        "admin:sellers_ledgerentry_history",
+        "admin:orders_order_changelist", "admin:orders_order_change", "admin:orders_order_history",
+    ],
+    "admin: agents may (POST)": ["admin:claims_claim_bulk_assign"],
+    "admin: superuser only": [
+        *[f"admin:auth_{model}_{view}" for model in ("group", "user")
+          for view in ("changelist", "add", "change", "history", "delete")],
+        "admin:auth_user_password_change",
+        "admin:sellers_seller_add", "admin:sellers_seller_delete",
+        "admin:orders_order_add", "admin:orders_order_delete",
+    ],
+    "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
+                      "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete"],
+    # ModelAdmin's "<object_id>/" sends staff on to the change page.
+    "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
+        "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order")],
+    # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
+    "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
+}
+CLASS_OF = {key: cls for cls, keys in CLASSES.items() for key in keys}
+
+# Static files: served by the web server in production, and by django.contrib.staticfiles only with DEBUG
+# (no pattern then). Should a static pattern appear, it is public.
+STATIC_PREFIX = settings.STATIC_URL.lstrip("/")
+
+
+# --- the resolver walk ---------------------------------------------------------------------------------------
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str | None]]:
+    """(full route, namespaced name or None) of every URLPattern, recursing into every URLResolver."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield prefix + str(entry.pattern), name
+        else:  # pragma: no cover - Django has no third kind
+            raise TypeError(entry)
+
+
+def site_patterns() -> list[tuple[str, str | None]]:
+    """Every pattern once (login and password_reset are defined twice: ours first, Django's shadowed)."""
+    return list(dict.fromkeys(walk(get_resolver().url_patterns)))
+
+
+def key_of(route: str, name: str | None) -> str:
+    return name or route
+
+
+def class_of(route: str, name: str | None) -> str | None:
+    if STATIC_PREFIX and route.startswith(STATIC_PREFIX):
+        return "public"
+    return CLASS_OF.get(key_of(route, name))
+
+
+PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
+
+
+def parameters(route: str) -> list[str]:
+    return [a or b for a, b in PARAMETER.findall(route)]
+
+
+# --- the world -----------------------------------------------------------------------------------------------
+
+NOW = OPENED_AT + dt.timedelta(days=1)
+
+
+class World:
+    def __init__(self) -> None:
+        base = claim_world("in_progress", description=DESCRIPTION)
+        self.claim: Claim = base.claim
+        self.order = self.claim.order
+        self.seller = self.claim.seller
+        base.buyer.email = BUYER_EMAIL
+        base.buyer.save(update_fields=["email"])
+        self.people: dict[str, Any] = {
+            "anonymous": None, "buyer": base.buyer, "other_buyer": base.other_buyer, "staff": base.staff,
+            "other_staff": base.other_staff, "agent": make_console_agent(), "superuser": make_superuser(),
+        }
+        with time_machine.travel(OPENED_AT + dt.timedelta(hours=2), tick=False):
+            self.offer = services.make_offer(claim=self.claim, by=base.staff, kind="partial_refund",
+                                             amount=Decimal("20.00"))
+        self.evidence = self.claim.evidence.filter(kind="photo").first()
+        self.ledger_entry = seller_services.add_adjustment(seller=self.seller, by=self.people["agent"],
+                                                           amount=Decimal("5.00"), note="Matrix adjustment")
+        self.group = agents_group()
+        # Every URL is about this claim's people and things; another buyer's order number is no secret here.
+        self.admin_objects = {"auth/group": self.group, "auth/user": base.buyer, "claims/claim": self.claim,
+                              "sellers/seller": self.seller, "sellers/ledgerentry": self.ledger_entry,
+                              "orders/order": self.order}
+        self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
+
+    def admin_object(self, route: str) -> Any:
+        for prefix, obj in self.admin_objects.items():
+            if route.startswith(f"admin/{prefix}/"):
+                return obj
+        raise LookupError(f"no object for the admin route {route}")
+
+    def value(self, route: str, name: str | None, parameter: str) -> Any:
+        """The concrete value of one URL parameter, chosen by its name (and the route it is in)."""
+        if parameter == "number":
+            return self.order.number if route.startswith("orders/") else self.claim.number
+        if parameter == "offer_id":
+            return self.offer.pk
+        if parameter == "pk":
+            return self.evidence.pk
+        if parameter == "object_id":
+            if name == "admin:view_on_site":
+                return self.claim.pk
+            return self.admin_object(route).pk
+        if parameter == "action":  # one action each console page offers in this world's state
+            return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend"}[route.split("<")[0]]
+        if parameter == "content_type_id":
+            return ContentType.objects.get_for_model(Claim).pk
+        if parameter == "id":  # auth.User's password page
+            return self.people["buyer"].pk
+        if parameter == "app_label":
+            return "claims"
+        if parameter == "uidb64":
+            return urlsafe_base64_encode(force_bytes(self.people["buyer"].pk))
+        if parameter == "token":
+            return "bad-token"  # a reset link that is not valid: the page says so
+        if parameter == "url":
+            return "no-such-page/"
+        if parameter == "path":  # a static file, should static files ever get a pattern
+            return "css/admin-console.css"
+        raise LookupError(f"no value for the URL parameter {parameter!r} of {route}")
+
+    def url(self, route: str, name: str | None) -> str:
+        kwargs = {p: self.value(route, name, p) for p in parameters(route)}
+        if name:
+            path = reverse(name, kwargs=kwargs)
+        else:
+            path = "/" + PARAMETER.sub(lambda m: str(kwargs[m.group(1) or m.group(2)]), route)
+            path = path.replace("^", "").replace("$", "")
+        return path + QUERY.get(key_of(route, name), "")
+
+
+# The autocomplete endpoint needs its parameters; the order form's seller field is one agents may use.
+QUERY = {"admin:autocomplete": "?app_label=orders&model_name=order&field_name=seller&term=Seller"}
+
+
+# --- requests ------------------------------------------------------------------------------------------------
+
+
+def token(response: Any) -> str:
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = response["Location"]
+        if location.startswith(reverse("admin:login")):
+            return "admin-login"
+        if location.startswith(resolve_url(settings.LOGIN_URL)):
+            return "login"
+        return "302"
+    return str(response.status_code)
+
+
+def matches(expected: str, got: str) -> bool:
+    return got in ACT_TOKENS if expected == ACT else got == expected
+
+
+def body_of(response: Any) -> bytes:
+    if getattr(response, "streaming", False):
+        # Reading it to the end closes it (the test client's wrapper); closing it again would fire
+        # request_finished with close_old_connections connected and close the test's connection on PostgreSQL.
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def request_as(world: World, role: str, method: str, url: str) -> tuple[str, bytes]:
+    """One request in a transaction that is rolled back: whatever it did is undone for the next one."""
+    with transaction.atomic():
+        client = Client()  # CSRF checks off, like Client's default
+        if world.people[role] is not None:
+            client.force_login(world.people[role])
+        response = client.post(url) if method == "POST" else client.get(url)
+        result = token(response), body_of(response)
+        transaction.set_rollback(True)
+    return result
+
+
+def method_for(world: World, url: str) -> str:
+    """POST for views that refuse GET (405) even to a logged-in superuser; GET for everything else."""
+    got, _body = request_as(world, "superuser", "GET", url)
+    return "POST" if got == "405" else "GET"
+
+
+# --- the tests -----------------------------------------------------------------------------------------------
+
+
+def test_every_url_pattern_is_classified():
+    unclassified = [f"{route}  (name={name})" for route, name in site_patterns() if class_of(route, name) is None]
+    assert not unclassified, ("URL patterns without a class in tests/test_authorization_matrix.py (CLASSES); "
+                              "add each one with the statuses it must give:\n  " + "\n  ".join(unclassified))
+
+
+def test_the_table_names_only_patterns_that_exist():
+    existing = {key_of(route, name) for route, name in site_patterns()}
+    stale = sorted(set(CLASS_OF) - existing)
+    assert not stale, f"classified patterns that no longer exist: {stale}"
+    assert set(CLASSES) == set(EXPECTED), set(CLASSES) ^ set(EXPECTED)
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    width = max(len(r["label"]) for r in rows)
+    lines = [f"{'pattern [method] (class)':<{width}}  " + "  ".join(f"{role:>11}" for role in ROLES)]
+    for row in rows:
+        cells = []
+        for role in ROLES:
+            got, expected = row["got"][role], row["expected"][role]
+            cells.append(f"{got:>11}" if matches(expected, got) else f"{'!' + got + '≠' + expected:>11}")
+        lines.append(f"{row['label']:<{width}}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def test_authorization_matrix():
+    with time_machine.travel(NOW, tick=False):
+        world = World()
+        rows, mismatches, leaks, unknown = [], [], [], []
+        seen: dict[str, set[str]] = {role: set() for role in ROLES}  # what each role was shown somewhere
+        for route, name in site_patterns():
+            cls = class_of(route, name)
+            if cls is None:
+                unknown.append(key_of(route, name))  # reported by test_every_url_pattern_is_classified
+                continue
+            url = world.url(route, name)
+            method = method_for(world, url)
+            row = {"label": f"{key_of(route, name)} [{method}] ({cls})", "got": {}, "expected": EXPECTED[cls]}
+            for role in ROLES:
+                got, body = request_as(world, role, method, url)
+                row["got"][role] = got
+                if not matches(EXPECTED[cls][role], got):
+                    mismatches.append(f"{method} {url} as {role}: got {got}, expected {EXPECTED[cls][role]} ({cls})")
+                refused = got in ("login", "admin-login", "403", "404", "405")
+                seen[role] |= {what for what, secret in world.secrets.items() if secret.encode() in body}
+                if role not in ENTITLED or refused:
+                    for what, secret in world.secrets.items():
+                        if secret.encode() in body:
+                            leaks.append(f"{method} {url} as {role} ({got}) shows the {what}")
+            rows.append(row)
+    report = render(rows)
+    print(report)
+    assert not mismatches and not leaks, (
+        "\n".join(["Status mismatches:", *mismatches, "", "Leaks:", *leaks, "", "The whole matrix (!got≠expected):",
+                   report]))
+    assert not unknown and len(rows) == len(site_patterns())
+    # The leak check looks for the right words: the people entitled to the claim do see them.
+    assert {"claim number", "description"} <= seen["buyer"] & seen["staff"] & seen["agent"] & seen["superuser"], seen
+    assert "buyer email" in seen["agent"] & seen["superuser"], seen
