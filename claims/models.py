@@ -223,8 +223,11 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             # out of the index, so its size follows the open claims, not the history.
             models.Index(fields=["next_deadline_at", "id"], condition=Q(next_deadline_at__isnull=False),
                          name="claim_next_deadline_idx"),
-            # The seller queue: one seller's open claims, most urgent first, read 25 at a time.
+            # The seller queue: one seller's open claims, most urgent first, read 25 at a time; the columns its
+            # counts (open, needs you, overdue, new activity) read are included, so they come from the index alone.
             models.Index(fields=["seller", "next_deadline_at", "opened_at", "id"], condition=Q(state__in=OPEN_STATES),
+                         include=["state", "first_reply_breached", "first_reply_due_at", "resolution_due_at",
+                                  "info_requested_from", "info_due_at", "last_activity_at"],
                          name="claim_seller_queue_idx"),
             # The console's claim list and date hierarchy: newest first.
             models.Index(fields=["-opened_at", "-id"], name="claim_newest_idx"),

@@ -44,6 +44,7 @@ from ..models import (
 from ..selectors import TRANSITION_WORDS
 from .actions import BUTTON_ACTIONS, CLAIM_ACTIONS
 from .console import ConsoleActionsMixin, mask_email
+from .paginator import EstimatedCountPaginator
 
 QUEUE_STATES = [ClaimState.ESCALATED, ClaimState.AWAITING_INFO]
 
@@ -159,6 +160,7 @@ class AssignedFilter(admin.SimpleListFilter):
 @admin.register(Claim)
 class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = CLAIM_ACTIONS
+    paginator = EstimatedCountPaginator
 
     # The deadline comes early: on a narrow screen the table scrolls and what is overdue must still show.
     list_display = ["number", "state", "deadline", "reason", "seller", "buyer_email", "opened", "assignee"]
