@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -283,6 +284,14 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(due_at=due_at_expression())
+
+    def action_checkbox(self, obj: Claim) -> str:
+        """The same checkbox as Django's, written directly: a widget rendered through templates for every row
+        is a third of the list's time."""
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+                           helpers.ACTION_CHECKBOX_NAME, obj.pk,
+                           format_html(_("Select this object for an action - {}"), str(obj)))
+
 
     @admin.display(description=gettext_lazy("buyer"), ordering="buyer__email")
     def buyer_email(self, claim: Claim) -> str:
