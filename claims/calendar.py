@@ -50,5 +50,27 @@ def add_business_days(
     return target.astimezone(dt.UTC)
 
 
+def add_calendar_days(moment: dt.datetime, days: int, *, time_zone: str) -> dt.datetime:
+    """`moment` plus `days` calendar days in the marketplace's zone, at the same local clock time, in UTC.
+
+    "2 days" and "180 days" are days on the marketplace's calendar, not 24-hour blocks: across a daylight-saving
+    change the deadline still falls at the clock time it was set at (hours, like the 48-hour first reply, stay
+    elapsed time). Gaps and folds are handled as in `add_business_days`."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    zone = ZoneInfo(time_zone)
+    local = moment.astimezone(zone)
+    target = dt.datetime.combine(local.date() + dt.timedelta(days=days), local.time(), tzinfo=zone)
+    return _normalised(target, zone).astimezone(dt.UTC)
+
+
+def _normalised(target: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A wall-clock time that does not exist (spring-forward gap) moves forward by the gap."""
+    round_trip = target.astimezone(dt.UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != target.replace(tzinfo=None):
+        return round_trip
+    return target
+
+
 def local_date(moment: dt.datetime, *, time_zone: str) -> dt.date:
     return moment.astimezone(ZoneInfo(time_zone)).date()

@@ -103,6 +103,12 @@ def check_eligibility(
             raise ClaimError(_("You ordered %(ordered)d of “%(item)s”; choose between 1 and %(ordered)d.")
                              % {"ordered": item.quantity, "item": item.title})
 
+    for item, _quantity in items:
+        if item.line_total > 0 and item.refundable_amount <= 0:
+            raise ClaimError(_("“%(item)s” has already been refunded in full, so there is nothing left to claim on it. "
+                               "If something is still wrong with your order, please contact our support team.")
+                             % {"item": item.title})
+
     today = local_date(now, time_zone=policy.time_zone)
     received_on = receipt_date(order, policy=policy)
     order_items = [item for item, _quantity in items]

@@ -73,6 +73,10 @@ class Outcome(models.TextChoices):
 # Outcomes paid out as money to the buyer; replacement and repair always wait for the item to come back.
 MONEY_OUTCOMES = {Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.DISCOUNT}
 RETURN_OUTCOMES = {Outcome.REPLACEMENT, Outcome.REPAIR}
+# A justified warranty claim extends the warranty by the time in the claim (seller's warranty policy: "Upon
+# resolving a justified warranty claim, the warranty period is extended by the duration of the claim process").
+# Every outcome that gave the buyer something is justified; these are the ones that did not.
+UNJUSTIFIED_OUTCOMES = {Outcome.DENIED, Outcome.WITHDRAWN, Outcome.DELIVERED}
 
 
 class FundedBy(models.TextChoices):
@@ -202,6 +206,8 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     resolution_reminded_at = models.DateTimeField(null=True, blank=True)
     # Tracking showed delivery to the order's address while this (not_received) claim was open.
     delivery_seen_at = models.DateTimeField(null=True, blank=True)
+    # Days of this claim already added to the claimed items' warranty (a reopened claim adds only the rest).
+    warranty_days_credited = models.PositiveIntegerField(default=0)
     # The earliest moment the deadline sweep has something to do for this claim (null: nothing).
     next_deadline_at = models.DateTimeField(null=True, blank=True)
 
@@ -248,13 +254,10 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         return self.state != ClaimState.RESOLVED
 
     def claimed_value(self) -> Decimal:
-        """The price of what is claimed; the whole order total (shipping included) when all of it is."""
-        claim_items = list(self.items.select_related("order_item"))
-        order_items = list(self.order.items.all())
-        claimed = {ci.order_item_id: ci.quantity for ci in claim_items}
-        if all(claimed.get(oi.id, 0) >= oi.quantity for oi in order_items):
-            return self.order.total
-        return sum((ci.order_item.unit_price * ci.quantity for ci in claim_items), Decimal("0.00"))
+        """The price of what is claimed; with the shipping when every item of the order is claimed in full."""
+        from .money import refund_room
+
+        return refund_room(self).claimed_value
 
     def refresh_next_deadline(self) -> None:
         """Keep the indexed column the sweep reads in step with the state and the deadlines."""
@@ -408,6 +411,8 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.refund_amount = None
         self.denial_reason = ""
         self.inspection_result = ""
+        # What closed it no longer does: an old delivery scan must not close a reopened not-received claim.
+        self.delivery_seen_at = None
 
     def _settle(self, needs_return: bool, at: dt.datetime) -> str:
         if needs_return:
@@ -559,7 +564,11 @@ class Offer(models.Model):
 
 
 class RefundStatus(models.TextChoices):
+    """A refund's payout: pending → submitted (handed to the payment provider) → paid, or failed with the reason.
+    A failed payout goes back to pending when it is retried."""
+
     PENDING = "pending", _("Pending payout")
+    SUBMITTED = "submitted", _("Submitted for payout")
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Failed")
 
@@ -570,15 +579,60 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3)
     funded_by = models.CharField(max_length=10, choices=FundedBy.choices)
     status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    # The payment provider's reference of the payout (set when it is paid).
     payment_reference = models.CharField(max_length=100, blank=True)
+    # Which payout provider handles it (settings.REFUND_PROVIDER when the refund was made: manual or webhook).
+    provider = models.CharField(max_length=20, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
+        indexes = [models.Index(fields=["status", "created_at"], name="refund_status_idx")]
+        permissions = [("manage_payouts", "Can work the payout queue and record seller settlements")]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.get_funded_by_display()})"
+
+
+class RefundLine(AppendOnlyModel):
+    """What one refund paid for: an order item, or the order's shipping (order_item empty). The sum of a
+    refund's lines is its amount; each line moved the item's (or the order's shipping) refunded total once."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="lines")
+    order_item = models.ForeignKey("orders.OrderItem", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="refund_lines")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_line_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} for {self.order_item_id or 'shipping'}"
+
+
+class RefundEvent(AppendOnlyModel):
+    """Every change of a refund's payout status: who, when, from what to what, and why. Append-only."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class ClaimTransition(AppendOnlyModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +35,14 @@ class Event:
     subject: Any
     intro: Any
     template: str = "claim_event"
+    # Builds the email's detail paragraph from the context, in the recipient's language.
+    detail: Callable[[dict[str, Any]], str] | None = None
+
+
+def _refund_detail(ctx: dict[str, Any]) -> str:
+    from .selectors import refund_sentence
+
+    return refund_sentence(ctx["refund"])
 
 
 # The words of every notification. %(number)s and the claim's context are filled in when rendered.
@@ -79,6 +87,11 @@ EVENTS: dict[str, Event] = {
                                   _("The buyer is waiting for your first reply. Please answer before the deadline.")),
     "reminder_resolution": Event(_("Reminder: claim %(number)s must be resolved within 24 hours"),
                                  _("If the claim is not resolved by the deadline, the platform takes over.")),
+    "refund_paid": Event(_("Claim %(number)s: your refund has been sent"),
+                         _("Your refund has been sent to you."), detail=_refund_detail),
+    "refund_failed": Event(_("Claim %(number)s: we could not send your refund"),
+                           _("Your refund could not be paid out. You don't need to do anything: our finance team "
+                             "is on it."), detail=_refund_detail),
     "first_reply_breached": Event(_("Claim %(number)s: no reply from the seller in 48 hours"),
                                   _("The seller did not reply within 48 hours. This is recorded, and the buyer may "
                                     "now ask the platform to step in.")),
@@ -122,6 +135,8 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
         with translation.override(language):
             ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
                    "intro": spec.intro % {"number": claim.number, "order": claim.order.number}, **(context or {})}
+            if spec.detail is not None:
+                ctx["detail"] = spec.detail(ctx)
             subject = str(spec.subject) % {"number": claim.number}
             text = render_to_string(f"emails/{spec.template}.txt", ctx)
             html = render_to_string(f"emails/{spec.template}.html", ctx)

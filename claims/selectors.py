@@ -25,6 +25,8 @@ from .models import (
     OfferStatus,
     Outcome,
     Party,
+    Refund,
+    RefundStatus,
 )
 
 
@@ -119,6 +121,39 @@ def outcome_sentence(claim: Claim) -> str:
         Outcome.WITHDRAWN: _("You closed this claim."),
         Outcome.DELIVERED: _("Closed: tracking shows your order was delivered to your address."),
     }.get(claim.outcome, _("Resolved."))
+
+
+def payment_method_words(order: Any) -> str:
+    """How the buyer recognises where a refund goes: "card ending 4242", "your PayPal account"."""
+    from orders.models import PaymentMethod
+
+    if order.payment_method == PaymentMethod.CARD:
+        return (_("card ending %(last4)s") % {"last4": order.card_last4}) if order.card_last4 else _("your card")
+    return {
+        PaymentMethod.PAYPAL: _("your PayPal account"),
+        PaymentMethod.BANK_TRANSFER: _("your bank account"),
+    }.get(order.payment_method, _("your original payment method"))
+
+
+def refund_sentence(refund: Refund) -> str:
+    """What the buyer is told about one refund: how and when the money arrives, or what happens next."""
+    from django.conf import settings
+
+    claim = refund.claim
+    amount = f"{refund.amount} {refund.currency}"
+    where = payment_method_words(claim.order)
+    if refund.status == RefundStatus.PAID:
+        low, high = settings.REFUND_ARRIVAL_BUSINESS_DAYS
+        return _("%(amount)s sent to your original payment method, %(where)s, on %(day)s; it usually arrives within "
+                 "%(low)d–%(high)d business days.") % {
+            "amount": amount, "where": where, "day": date_format(timezone.localtime(refund.paid_at), "DATE_FORMAT"),
+            "low": low, "high": high}
+    if refund.status == RefundStatus.FAILED:
+        return _("We could not send %(amount)s to %(where)s (%(reason)s). Our finance team will try again or "
+                 "contact you about another way to pay you; you don't need to do anything.") % {
+            "amount": amount, "where": where, "reason": refund.failure_reason}
+    return _("%(amount)s is being paid back to %(where)s. We will email you as soon as it has been sent.") % {
+        "amount": amount, "where": where}
 
 
 def escalation_block(claim: Claim, now: dt.datetime | None = None) -> str:

@@ -62,6 +62,7 @@ def _detail_context(claim, **extra):  # type: ignore[no-untyped-def]
     return {
         "claim": claim,
         "deadline": selectors.buyer_deadline(claim),
+        "refunds": [(refund, selectors.refund_sentence(refund)) for refund in claim.refunds.all()],
         "timeline": selectors.timeline(claim),
         "offer": selectors.pending_offer(claim),
         "can_escalate": claim.buyer_may_escalate(),

@@ -136,6 +136,9 @@ class LedgerKind(models.TextChoices):
     REFUND_RECOVERY = "refund_recovery", _("Refund recovered from the seller")
     DISPUTE_FINE = "dispute_fine", _("Payment-provider dispute fine")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    # Money that moved between the seller and the platform: a payment received from the seller, or what it owed
+    # offset against its payouts. Negative: it lowers what the seller owes.
+    SETTLEMENT = "settlement", _("Settlement")
 
 
 class AppendOnlyQuerySet(models.QuerySet):

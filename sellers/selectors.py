@@ -260,23 +260,16 @@ def claim_for_staff(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
 class ClaimMoney:
     claimed: Decimal
     refunded: Decimal
-
-    @property
-    def refundable(self) -> Decimal:
-        return max(self.claimed - self.refunded, Decimal("0.00"))
+    refundable: Decimal
 
 
 def claim_money(claim: Claim) -> ClaimMoney:
-    """What the claim is worth, from the prefetched items and refunds (the engine's own rule)."""
-    claimed_items = list(claim.items.all())
-    order_items = list(claim.order.items.all())
-    claimed_qty = {ci.order_item_id: ci.quantity for ci in claimed_items}
-    if all(claimed_qty.get(oi.id, 0) >= oi.quantity for oi in order_items):
-        claimed = claim.order.total
-    else:
-        claimed = sum((ci.order_item.unit_price * ci.quantity for ci in claimed_items), Decimal("0.00"))
-    refunded = sum((r.amount for r in claim.refunds.all()), Decimal("0.00"))
-    return ClaimMoney(claimed=claimed, refunded=refunded)
+    """What the claim is worth, what has been refunded on what it covers (by any claim) and what is left: the
+    engine's own rule (claims.money)."""
+    from claims.money import refund_room
+
+    room = refund_room(claim)
+    return ClaimMoney(claimed=room.claimed_value, refunded=room.refunded, refundable=room.total)
 
 
 def return_address(claim: Claim) -> str:
@@ -308,6 +301,7 @@ class LedgerTotals:
     recovered: Decimal
     fines: Decimal
     adjustments: Decimal
+    settlements: Decimal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,10 +425,11 @@ def _ledger_totals(seller: Seller, since: dt.datetime | None) -> list[LedgerTota
         recovered=Sum("amount", filter=in_period & Q(kind=LedgerKind.REFUND_RECOVERY)),
         fines=Sum("amount", filter=in_period & Q(kind=LedgerKind.DISPUTE_FINE)),
         adjustments=Sum("amount", filter=in_period & Q(kind=LedgerKind.ADJUSTMENT)),
+        settlements=Sum("amount", filter=in_period & Q(kind=LedgerKind.SETTLEMENT)),
     ))
     def money(value: Decimal | None) -> Decimal:
         # SQLite sums decimals without their scale; every backend shows cents.
         return (value or Decimal(0)).quantize(Decimal("0.01"))
 
     return [LedgerTotals(row["currency"], money(row["balance"]), money(row["recovered"]), money(row["fines"]),
-                         money(row["adjustments"])) for row in rows]
+                         money(row["adjustments"]), money(row["settlements"])) for row in rows]

@@ -9,6 +9,7 @@ emails) in the same transaction.
     parties    what sellers and buyers do
     agents     what support agents do
     deadlines  the system's transitions and enforce_deadlines (SPEC section 9)
+    payouts    refund payouts: mark_refund_paid, mark_refund_failed (SPEC section 9), retry, submit
 """
 
 from ..models import ClaimTransition
@@ -30,10 +31,12 @@ from .parties import (
     reply,
     withdraw_offer,
 )
+from .payouts import mark_refund_failed, mark_refund_paid, retry_refund, submit_refund
 
 __all__ = [
     "ClaimTransition", "_lock", "accept_offer", "add_tracking", "assign", "close", "decide", "decline_offer",
-    "enforce_deadlines", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered", "mark_seen",
+    "enforce_deadlines", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered",
+    "mark_refund_failed", "mark_refund_paid", "mark_seen", "retry_refund", "submit_refund",
     "note_delivery", "open_claim", "post_message", "provide_info", "receive_return", "record_provider_dispute",
     "record_provider_verdict", "reject", "reopen", "reply", "request_info", "take_over", "withdraw_offer",
 ]

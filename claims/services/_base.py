@@ -27,6 +27,7 @@ from ..eligibility import MAX_DESCRIPTION_LENGTH, trial_ends_on
 from ..errors import ClaimError
 from ..models import (
     RETURN_OUTCOMES,
+    UNJUSTIFIED_OUTCOMES,
     Claim,
     ClaimItem,
     ClaimTransition,
@@ -37,7 +38,10 @@ from ..models import (
     OfferStatus,
     Party,
     Refund,
+    RefundEvent,
+    RefundLine,
 )
+from ..money import refund_room
 from ..policy import Policy
 
 logger = logging.getLogger(__name__)
@@ -193,24 +197,49 @@ def _money(value: Any, *, what: str) -> Decimal:
     return amount
 
 
-def _already_refunded(claim: Claim) -> Decimal:
-    return sum((r.amount for r in claim.refunds.all()), Decimal("0.00"))
-
-
 def _refundable(claim: Claim) -> Decimal:
-    return claim.claimed_value() - _already_refunded(claim)
+    """What is left to refund on the claim, with the order row locked until the caller's transaction ends."""
+    return refund_room(claim, lock=True).total
+
+
+def _too_much(claim: Claim, left: Decimal) -> ClaimError:
+    if left <= 0:
+        return ClaimError(_("Everything claimed has already been refunded."), code="state")
+    return ClaimError(_("The refund cannot be more than %(max)s %(cur)s: that is what is left of what the buyer paid "
+                        "for the items of this claim.") % {"max": left, "cur": claim.currency}, code="invalid")
 
 
 def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | None, recover: bool = True) -> Refund:
-    """Record a refund to the buyer. When the platform pays in the seller's place, the ledger recovers it."""
+    """Record a refund to the buyer, split over the claimed items (and the shipping) it pays for, and hand it to
+    the payout provider after commit. When the platform pays in the seller's place, the ledger recovers it.
+    Never more than is left of what was paid: checked under the order's row lock, and again by the database."""
+    from django.conf import settings
+
+    from orders.services import book_refund
+
+    room = refund_room(claim, lock=True)
+    if amount <= 0 or amount > room.total:
+        raise _too_much(claim, room.total)
+    now = timezone.now()
     refund = Refund.objects.create(claim=claim, amount=amount, currency=claim.currency, funded_by=funded_by,
-                                   created_at=timezone.now())
+                                   provider=settings.REFUND_PROVIDER, created_at=now)
+    lines = room.allocate(amount)
+    RefundLine.objects.bulk_create([RefundLine(refund=refund, order_item=item, amount=share) for item, share in lines])
+    try:
+        with transaction.atomic():
+            book_refund(order=claim.order, lines=lines)
+    except IntegrityError as exc:  # pragma: no cover - the row lock above makes this the database's backstop
+        raise _too_much(claim, Decimal("0.00")) from exc
+    RefundEvent.objects.create(refund=refund, from_status="", to_status=refund.status, actor=by, created_at=now)
     if funded_by == FundedBy.PLATFORM and recover and not claim.seller.is_platform:
         LedgerEntry.objects.create(
             seller=claim.seller, kind=LedgerKind.REFUND_RECOVERY, amount=amount, currency=claim.currency,
             claim=claim, refund=refund, created_by=by,
             note=_("Refund for claim %(number)s paid by the platform") % {"number": claim.number},
         )
+    from .payouts import dispatch_after_commit
+
+    dispatch_after_commit(refund)
     return refund
 
 
@@ -225,21 +254,25 @@ def _set_items_open(claim: Claim, is_open: bool) -> None:
 
 def _after_resolution(claim: Claim, *, by: User | None) -> None:
     """What every move into `resolved` implies: the items are free for a new claim, pending offers lapse,
-    and a justified repair or replacement extends the warranty."""
+    and a justified claim extends the warranty."""
     _set_items_open(claim, False)
     claim.offers.filter(status=OfferStatus.PENDING).update(status=OfferStatus.WITHDRAWN,
                                                            answered_at=claim.resolved_at)
-    if claim.outcome in RETURN_OUTCOMES:
+    if claim.outcome and claim.outcome not in UNJUSTIFIED_OUTCOMES:
         _extend_warranty(claim)
 
 
 def _extend_warranty(claim: Claim) -> None:
-    """A repair or replacement leaves at least 6 months of warranty, the days spent in the claim are added to
-    it, and inside the trial period the trial runs at least 14 more days from getting the item back."""
+    """A justified claim adds the days spent in it to the claimed items' warranty (a reopened claim only the days
+    not added yet). A repair or replacement also leaves at least 6 months of warranty, and inside the trial period
+    the trial runs at least 14 more days from getting the item back."""
     policy = Policy.from_snapshot(claim.policy)
     opened_on = local_date(claim.opened_at, time_zone=policy.time_zone)
     resolved_on = local_date(claim.resolved_at or timezone.now(), time_zone=policy.time_zone)
-    days_in_claim = (resolved_on - opened_on).days
+    new_days = max((resolved_on - opened_on).days - claim.warranty_days_credited, 0)
+    repaired = claim.outcome in RETURN_OUTCOMES
+    if not new_days and not repaired:
+        return
     minimum = resolved_on + relativedelta(months=policy.warranty_months_after_repair)
     trial_floor = resolved_on + dt.timedelta(days=policy.trial_days_after_repair)
     from ..eligibility import receipt_date
@@ -248,14 +281,19 @@ def _extend_warranty(claim: Claim) -> None:
     trial_days = _trial_days(claim.seller_id)
     for claim_item in claim.items.select_related("order_item"):
         item = OrderItem.objects.select_for_update().get(pk=claim_item.order_item_id)
-        item.warranty_extension_days += days_in_claim
-        item.warranty_minimum_until = max(item.warranty_minimum_until or minimum, minimum)
-        fields = ["warranty_extension_days", "warranty_minimum_until"]
-        trial_end = trial_ends_on(item, received_on, trial_days=trial_days)
-        if trial_end is not None and opened_on <= trial_end:
-            item.trial_minimum_until = max(item.trial_minimum_until or trial_floor, trial_floor)
-            fields.append("trial_minimum_until")
+        item.warranty_extension_days += new_days
+        fields = ["warranty_extension_days"]
+        if repaired:
+            item.warranty_minimum_until = max(item.warranty_minimum_until or minimum, minimum)
+            fields.append("warranty_minimum_until")
+            trial_end = trial_ends_on(item, received_on, trial_days=trial_days)
+            if trial_end is not None and opened_on <= trial_end:
+                item.trial_minimum_until = max(item.trial_minimum_until or trial_floor, trial_floor)
+                fields.append("trial_minimum_until")
         item.save(update_fields=fields)
+    if new_days:
+        claim.warranty_days_credited += new_days
+        Claim.objects.filter(pk=claim.pk).update(warranty_days_credited=claim.warranty_days_credited)
 
 
 def _trial_days(seller_id: int) -> int:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from orders.models import Order
 from sellers.models import LedgerEntry, LedgerKind
 
 from .. import roles
+from ..calendar import add_calendar_days
 from ..errors import ClaimError
 from ..models import (
     MONEY_OUTCOMES,
@@ -67,7 +67,7 @@ def request_info(*, claim: Claim, by: User, party: str, question: str) -> Claim:
         now = timezone.now()
         policy = Policy.from_snapshot(claim.policy)
         log = _fire(claim, "request_info", by, reason=question, party=party,
-                    due_at=now + dt.timedelta(days=policy.info_days), at=now)
+                    due_at=add_calendar_days(now, policy.info_days, time_zone=policy.time_zone), at=now)
         _post(claim, by=by, party=Party.AGENT, body=question)
         notify(claim, "info_requested", to=[party], key=log.pk, context={"detail": question})
     return claim

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,7 @@ from orders.models import Order
 from ..errors import ClaimError
 from ..models import (
     Claim,
+    ClaimItem,
     ClaimState,
     ClaimTransition,
     EscalationCause,
@@ -84,11 +85,17 @@ def info_timeout(*, claim: Claim | int) -> Claim:
     return claim
 
 
+def _closed_by_a_delivery(claim: Claim) -> bool:
+    """Confirmed tracking shows the order delivered to its address, and the claim is about a parcel: a scan
+    says nothing about digital items (a licence key that never came)."""
+    return claim.order.is_delivered_to_order_address() and claim.items.filter(order_item__is_digital=False).exists()
+
+
 def mark_delivered(*, claim: Claim | int) -> Claim:
     """Tracking shows delivery to the order's address: a not-received claim closes by itself."""
     with transaction.atomic():
         claim = _lock(claim)
-        if not claim.order.is_delivered_to_order_address():
+        if not _closed_by_a_delivery(claim):
             raise ClaimError(_("Tracking does not show delivery to the order's address."), code="state")
         _mark_delivered_locked(claim)
     return claim
@@ -106,13 +113,16 @@ def force_refund(*, claim: Claim | int) -> Claim:
 def note_delivery(*, order: Order) -> int:
     """Tracking of the order changed. When it shows delivery to the order's address, the open not-received
     claims become due for the sweep, which closes them; when a carrier withdraws that, they are no longer due.
-    Returns how many claims changed."""
+    Only confirmed tracking counts (Order.confirmed_shipments), and claims about digital items only are left
+    alone. Returns how many claims changed."""
     delivered = order.is_delivered_to_order_address()
     now = timezone.now()
     changed = 0
     with transaction.atomic():
         claims = (Claim.objects.select_for_update(of=("self",)).select_related("seller", "order")
                   .filter(order=order, reason=Reason.NOT_RECEIVED, delivery_seen_at__isnull=delivered).open())
+        if delivered:
+            claims = claims.filter(Exists(ClaimItem.objects.filter(claim=OuterRef("pk"), order_item__is_digital=False)))
         for claim in claims:
             claim.delivery_seen_at = now if delivered else None
             claim.refresh_next_deadline()
@@ -168,10 +178,10 @@ def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
         _force_refund_locked(claim)
         return ["forced_refund"]
     if claim.reason == Reason.NOT_RECEIVED and claim.delivery_seen_at and claim.delivery_seen_at <= now:
-        if claim.order.is_delivered_to_order_address():
+        if _closed_by_a_delivery(claim):
             _mark_delivered_locked(claim)
             return ["delivered"]
-        claim.delivery_seen_at = None  # the carrier corrected its tracking
+        claim.delivery_seen_at = None  # the carrier corrected its tracking (or the claim is about digital items)
     actions = []
     if claim.state == ClaimState.AWAITING_INFO and claim.info_due_at and claim.info_due_at <= now:
         _info_timeout_locked(claim)

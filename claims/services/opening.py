@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from sellers.models import SellerStatus
 
-from ..calendar import add_business_days
+from ..calendar import add_business_days, add_calendar_days
 from ..eligibility import check_eligibility
 from ..errors import ClaimError
 from ..models import (
@@ -95,7 +95,7 @@ def _set_deadlines(claim: Claim, now: dt.datetime, policy: Policy) -> None:
     claim.first_reply_due_at = now + dt.timedelta(hours=policy.first_reply_hours)
     claim.resolution_due_at = add_business_days(now, policy.resolution_business_days, time_zone=policy.time_zone,
                                                 country=policy.country, subdivision=policy.subdivision)
-    claim.hard_deadline_at = now + dt.timedelta(days=policy.hard_deadline_days)
+    claim.hard_deadline_at = add_calendar_days(now, policy.hard_deadline_days, time_zone=policy.time_zone)
     claim.refresh_next_deadline()
 
 

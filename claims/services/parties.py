@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -200,7 +201,7 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
         offer = _pending_offer(claim, offer)
         now = timezone.now()
         funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
-        amount = offer.amount if offer.outcome in MONEY_OUTCOMES else None
+        amount = _offer_amount_now(claim, offer)
         _fire(claim, "accept_offer", by, reason=offer.get_kind_display(), outcome=offer.outcome,
               funded_by=funded_by if offer.outcome in MONEY_OUTCOMES else "", amount=amount,
               needs_return=offer.kind in OFFER_KINDS_NEEDING_RETURN, at=now)
@@ -215,6 +216,24 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
                 _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by)
             _after_resolution(claim, by=by)
     return claim
+
+
+def _offer_amount_now(claim: Claim, offer: Offer) -> Decimal | None:
+    """What accepting the offer pays, against what is left to refund now (another claim on the same item may have
+    been refunded since the offer was made): a full refund pays what is left; a partial one must still fit."""
+    if offer.outcome not in MONEY_OUTCOMES:
+        return None
+    left = _refundable(claim)
+    if left <= 0:
+        raise ClaimError(_("Everything claimed has already been refunded, so this offer can no longer be accepted."),
+                         code="state")
+    if offer.kind in (OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
+        return min(offer.amount or left, left)
+    if offer.amount is None or offer.amount > left:
+        raise ClaimError(_("This offer is worth more than is left to refund (%(max)s %(cur)s) after another refund "
+                           "on the same items. Please decline it and ask for a new one.")
+                         % {"max": left, "cur": claim.currency}, code="state")
+    return offer.amount
 
 
 def decline_offer(*, offer: Offer, by: User) -> Offer:
@@ -246,8 +265,11 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
                     inspection_result=inspection_result, at=now)
         notify(claim, "return_received", to=[Party.BUYER], key=log.pk,
                context={"detail": InspectionResult(inspection_result).label})
-        if claim.outcome in MONEY_OUTCOMES and claim.refund_amount and not claim.refunds.exists():
-            _pay_refund(claim, claim.refund_amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
+        if claim.outcome in MONEY_OUTCOMES and claim.refund_amount:
+            # The refund decided for this return (after a reopen: the new decision's), within what is left.
+            amount = min(claim.refund_amount, _refundable(claim))
+            if amount > 0:
+                _pay_refund(claim, amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
         if note or files:
             _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT,
                   body=note or InspectionResult(inspection_result).label, files=files, stored=stored)
@@ -266,7 +288,7 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
     files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
     if not tracking_number and not files:
         raise ClaimError(_("Enter a tracking number or attach a proof of shipment."))
-    from orders.services import record_shipment
+    from orders.services import TrackingError, record_shipment
 
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
@@ -276,9 +298,14 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
                                                                        ClaimState.IN_PROGRESS):
             raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
         if tracking_number:
-            record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
-                            shipped_at=shipped_at or timezone.now(), source="seller")
-            body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": carrier, "number": tracking_number}
+            # Seller-reported until the carrier confirms it: it closes nothing and moves no date by itself.
+            try:
+                shipment = record_shipment(order=claim.order, carrier=carrier, tracking_number=tracking_number,
+                                           shipped_at=shipped_at or timezone.now(), source="seller")
+            except TrackingError as error:  # another order's parcel, a date before the order or in the future
+                raise ClaimError(str(error)) from error
+            body = _("Shipment tracking: %(carrier)s %(number)s") % {"carrier": shipment.carrier,
+                                                                     "number": shipment.tracking_number}
         else:
             body = _("Proof of shipment attached.")
         if claim.state == ClaimState.AWAITING_SELLER:

@@ -11,7 +11,13 @@ import pytest
 import time_machine
 
 from claims import services
-from claims.calendar import add_business_days, add_business_days_to_date, is_business_day, local_date
+from claims.calendar import (
+    add_business_days,
+    add_business_days_to_date,
+    add_calendar_days,
+    is_business_day,
+    local_date,
+)
 from claims.models import Claim
 from claims.policy import Policy
 from claims.tests.factories import delivered_order, photo
@@ -267,8 +273,9 @@ def test_open_claim_deadlines_on_plain_weekdays():
     assert claim.opened_at == opened
     assert claim.first_reply_due_at == berlin(2026, 3, 12, 10, 0)
     assert claim.resolution_due_at == berlin(2026, 3, 17, 10, 0)
-    assert claim.hard_deadline_at == opened + dt.timedelta(days=180)
-    assert claim.hard_deadline_at == berlin(2026, 9, 6, 11, 0)  # 180 days of real time: CEST, so 11:00
+    # 180 calendar days in Berlin, at the clock time it was opened (CET then, CEST at the end): 10:00 both times.
+    assert claim.hard_deadline_at == berlin(2026, 9, 6, 10, 0)
+    assert claim.hard_deadline_at == opened + dt.timedelta(days=180) - dt.timedelta(hours=1)
     assert claim.next_deadline_at is not None
     assert claim.next_deadline_at <= claim.first_reply_due_at  # the sweep looks at it in time
 
@@ -279,7 +286,7 @@ def test_open_claim_deadlines_across_a_weekend():
     claim = Claim.objects.get(pk=open_at(opened).pk)
     assert claim.first_reply_due_at == berlin(2026, 3, 15, 15, 20)  # Sunday: real time, weekends count
     assert claim.resolution_due_at == berlin(2026, 3, 20, 15, 20)  # next Friday
-    assert claim.hard_deadline_at == opened + dt.timedelta(days=180)
+    assert claim.hard_deadline_at == berlin(2026, 9, 9, 15, 20)
 
 
 @pytest.mark.django_db
@@ -289,7 +296,7 @@ def test_open_claim_deadlines_across_holidays():
     assert claim.first_reply_due_at == berlin(2026, 12, 25, 9, 0)  # holidays count for the 48 hours
     # 24 Dec (1), 25/26 Dec holidays and weekend, 28 (2), 29 (3), 30 (4), 31 (5)
     assert claim.resolution_due_at == berlin(2026, 12, 31, 9, 0)
-    assert claim.hard_deadline_at == dt.datetime(2027, 6, 21, 8, 0, tzinfo=UTC)
+    assert claim.hard_deadline_at == berlin(2027, 6, 21, 9, 0)  # 09:00 CEST, the clock time it was opened
 
 
 @pytest.mark.django_db
@@ -302,9 +309,9 @@ def test_open_claim_deadlines_across_easter_and_the_spring_dst_change():
     # Mon 30 (1), Tue 31 (2), Wed 1 (3), Thu 2 (4), Good Friday, weekend, Easter Monday, Tue 7 (5): 10:00 CEST.
     assert claim.resolution_due_at == dt.datetime(2026, 4, 7, 8, 0, tzinfo=UTC)
     assert claim.resolution_due_at.astimezone(BERLIN).hour == 10
-    # 180 days of real time ends in summer time: 11:00 CEST.
-    assert claim.hard_deadline_at == dt.datetime(2026, 9, 23, 9, 0, tzinfo=UTC)
-    assert claim.hard_deadline_at.astimezone(BERLIN).hour == 11
+    # 180 calendar days end in summer time at the local clock time it was opened: 10:00 CEST.
+    assert claim.hard_deadline_at == dt.datetime(2026, 9, 23, 8, 0, tzinfo=UTC)
+    assert claim.hard_deadline_at.astimezone(BERLIN).hour == 10
 
 
 @pytest.mark.django_db
@@ -380,7 +387,7 @@ def test_changing_settings_never_moves_the_deadlines_of_open_claims(settings):
     after = Claim.objects.get(pk=first.pk)
     assert after.policy == before.policy
     assert (after.first_reply_due_at, after.resolution_due_at, after.hard_deadline_at) == (
-        berlin(2026, 3, 12, 10, 0), berlin(2026, 3, 17, 10, 0), opened + dt.timedelta(days=180))
+        berlin(2026, 3, 12, 10, 0), berlin(2026, 3, 17, 10, 0), berlin(2026, 9, 6, 10, 0))
     snapshot = Policy.from_snapshot(after.policy)
     assert snapshot.resolution_business_days == 5
     assert snapshot.first_reply_hours == 48
@@ -399,7 +406,7 @@ def test_changing_settings_never_moves_the_deadlines_of_open_claims(settings):
     assert second.policy["country"] == "SK"
     assert second.first_reply_due_at == opened + dt.timedelta(hours=24)
     assert second.resolution_due_at == berlin(2026, 3, 24, 10, 0)
-    assert second.hard_deadline_at == opened + dt.timedelta(days=90)
+    assert second.hard_deadline_at == berlin(2026, 6, 8, 10, 0)
 
 
 @pytest.mark.django_db
@@ -412,3 +419,26 @@ def test_an_old_snapshot_falls_back_to_current_settings_only_for_values_it_lacks
     policy = Policy.from_snapshot(data)
     assert policy.reminder_hours == 12
     assert policy.resolution_business_days == 5
+
+
+# --- calendar days: the marketplace's calendar, the clock time kept --------------------------------------
+
+
+@pytest.mark.parametrize("start, days, end", [
+    # Across spring forward (29 March 2026): 2 days from Saturday 11:00 CET end Monday 11:00 CEST (47 hours).
+    (berlin(2026, 3, 28, 11, 0), 2, berlin(2026, 3, 30, 11, 0)),
+    # Across fall back (25 October 2026): Saturday 11:00 CEST to Monday 11:00 CET (49 hours).
+    (berlin(2026, 10, 24, 11, 0), 2, berlin(2026, 10, 26, 11, 0)),
+    # A clock time the target day does not have (02:30 on 29 March) moves forward by the gap, as a wall clock.
+    (berlin(2026, 3, 27, 2, 30), 2, berlin(2026, 3, 29, 3, 30)),
+    # Weekends and holidays count: these are calendar days, not business days.
+    (berlin(2026, 12, 23, 9, 0), 2, berlin(2026, 12, 25, 9, 0)),
+    (berlin(2026, 3, 10, 10, 0), 180, berlin(2026, 9, 6, 10, 0)),
+])
+def test_calendar_days_end_at_the_same_local_clock_time(start, days, end):
+    assert add_calendar_days(start, days, time_zone="Europe/Berlin") == end
+
+
+def test_calendar_days_refuse_a_naive_moment():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        add_calendar_days(dt.datetime(2026, 3, 1, 10, 0), 2, time_zone="Europe/Berlin")  # noqa: DTZ001

@@ -104,7 +104,7 @@ def test_an_unanswered_information_request_times_out():
 
 def test_the_final_deadline_forces_a_full_refund_paid_by_the_platform():
     world = claim_world("escalated")
-    final = OPENED_AT + dt.timedelta(days=180)
+    final = OPENED_AT + dt.timedelta(days=180) - dt.timedelta(hours=1)  # 180 Berlin days: CET to CEST
     assert world.claim.hard_deadline_at == final
     assert sweep(final - dt.timedelta(seconds=1)) == {}
     assert sweep(final) == {"forced_refund": 1}

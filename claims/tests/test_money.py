@@ -78,6 +78,7 @@ def test_forced_refund_pays_what_is_left_and_recovers_it():
 def test_whole_order_refund_includes_shipping_but_an_item_refund_does_not():
     order = delivered_order(items=2)
     order.total = Decimal("403.90")  # two items at 199.00 plus 5.90 shipping
+    order.shipping_amount = Decimal("5.90")
     order.save()
     first, second = order.items.all()
     whole = open_defective_claim(order=order)
@@ -229,7 +230,8 @@ def test_denied_claims_pay_nothing_and_name_the_exclusion():
 
 
 def test_reopened_claim_cannot_collide_with_a_newer_claim_on_the_same_item():
-    world = claim_world("resolved")
+    world = claim_world("escalated")
+    services.decide(claim=world.claim, by=world.agent, outcome="denied", denial_reason="normal_wear")
     order = world.claim.order
     newer = open_defective_claim(order=order, at=LATER)
     with pytest.raises(ClaimError, match="Another claim is open"):

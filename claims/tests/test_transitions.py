@@ -721,13 +721,13 @@ def test_every_transition_of_the_lifecycle_has_a_row() -> None:
     assert transitions - covered == set()
 
 
-def test_information_deadline_is_two_days_in_real_time_across_the_clock_change() -> None:
-    """The deadline rules say 2 days in real time (like 48 hours and 180 days; only the 5 business days keep
-    the local clock time). Asked on Saturday 24 October 2026 at 11:00 in Berlin, the party has 48 hours:
-    clocks go back an hour in between, so that is Monday 26 October at 10:00 local time."""
+def test_information_deadline_is_two_calendar_days_across_the_clock_change() -> None:
+    """2 days are calendar days in the marketplace's zone, ending at the clock time of the request (hours, like the
+    48-hour first reply, stay elapsed time). Asked on Saturday 24 October 2026 at 11:00 in Berlin, the party has
+    until Monday 26 October at 11:00 local time, although clocks go back an hour in between (49 hours)."""
     asked_at = dt.datetime(2026, 10, 24, 9, 0, tzinfo=dt.UTC)  # 11:00 CEST
     s = Scene(claim_world("escalated", at=asked_at - dt.timedelta(hours=3)))
     with time_machine.travel(asked_at, tick=False):
         services.request_info(claim=s.claim, by=s.world.agent, party="buyer", question="Which charger did you use?")
     claim = s.world.refresh()
-    assert claim.info_due_at == dt.datetime(2026, 10, 26, 9, 0, tzinfo=dt.UTC)  # 10:00 CET
+    assert claim.info_due_at == dt.datetime(2026, 10, 26, 10, 0, tzinfo=dt.UTC)  # 11:00 CET

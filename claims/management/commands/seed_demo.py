@@ -29,7 +29,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from claims import services
-from claims.calendar import add_business_days
+from claims.calendar import add_business_days, add_calendar_days
 from claims.models import (
     Claim,
     ClaimState,
@@ -43,7 +43,7 @@ from claims.models import (
 )
 from claims.policy import Policy
 from orders.models import BuyerKind, Order, PaymentMethod, Shipment, ShipmentSource
-from orders.services import create_order, record_shipment
+from orders.services import apply_carrier_update, create_order, record_shipment
 from sellers import services as seller_services
 from sellers.models import MembershipRole, Seller, SellerMembership, WarrantyPolicy
 
@@ -64,6 +64,8 @@ LOGINS = [
     DemoLogin("admin", "Ada", "Admin", "superuser", "/admin/: everything, incl. users and groups"),
     DemoLogin("agent", "Julia", "Neumann", "support agent",
               "/admin/: escalated queue (2 claims assigned to her), awaiting-info case, ledger, seller vetting"),
+    DemoLogin("finance", "Paul", "Krüger", "finance (payouts)",
+              "/admin/: the payout queue (pending and failed refunds, CSV export and import), seller settlements"),
     DemoLogin("seller", "Lukas", "Hoffmann", "seller owner: TechHaven Berlin",
               "seller dashboard: one claim overdue for a first reply, one fresh claim, return pending"),
     DemoLogin("seller_staff", "Mia", "Schulz", "seller staff: TechHaven Berlin", "same queue as `seller`"),
@@ -291,6 +293,18 @@ class _Seeder:
             agent.user_permissions.add(Permission.objects.get(codename="act_as_agent",
                                                               content_type__app_label="claims"))
         self.users["agent"] = User.objects.get(pk=agent.pk)  # fresh instance: no stale permission cache
+        finance = self.users["finance"]
+        if not finance.is_staff:
+            finance.is_staff = True
+            finance.save(update_fields=["is_staff"])
+        # The "finance" group (claims migration 0008): the payout queue and seller settlements.
+        finance_group = Group.objects.filter(name="finance").first()
+        if finance_group is not None:
+            finance.groups.add(finance_group)
+        else:
+            finance.user_permissions.add(Permission.objects.get(codename="manage_payouts",
+                                                                content_type__app_label="claims"))
+        self.users["finance"] = User.objects.get(pk=finance.pk)
 
     @property
     def agent(self) -> Any:
@@ -359,6 +373,7 @@ class _Seeder:
             ship_by=None if digital else (placed_at + dt.timedelta(days=2)).date(),
             estimated_delivery=None if digital else (placed_at + dt.timedelta(days=4)).date(),
             payment_method=payment,
+            card_last4=f"{4242 + len(self.orders) * 7 % 5000:04d}" if payment == PaymentMethod.CARD else "",
             payment_reference=f"{'PAYID-' if payment == PaymentMethod.PAYPAL else 'pi_3Demo'}{number[-4:]}7731",
             **ADDRESSES[buyer],
         )
@@ -471,7 +486,7 @@ class _Seeder:
             "resolution_due_at": add_business_days(opened_at, policy.resolution_business_days,
                                                    time_zone=policy.time_zone, country=policy.country,
                                                    subdivision=policy.subdivision),
-            "hard_deadline_at": opened_at + dt.timedelta(days=policy.hard_deadline_days),
+            "hard_deadline_at": add_calendar_days(opened_at, policy.hard_deadline_days, time_zone=policy.time_zone),
         }
         fields.update({key: value(fields) if callable(value) else value for key, value in moments.items()})
         for key, value in fields.items():
@@ -630,9 +645,12 @@ class _Seeder:
         claim = self.open("DEMO-1013", reason="not_received", desired="replacement", description=(
             "Tracking shows the parcel at the depot since last week; no delivery attempt."))
         s.reply(claim=claim, by=seller2, body="DHL confirms a new delivery attempt for today.")
-        Shipment.objects.filter(order=self.orders["DEMO-1013"]).update(
-            delivered_at=self.now - dt.timedelta(minutes=50), delivered_to_order_address=True,
-            source=ShipmentSource.CARRIER)
+        shipment = Shipment.objects.get(order=self.orders["DEMO-1013"])
+        # The carrier's events (as its webhook reports them) confirm the seller-reported shipment: the depot scan
+        # the buyer saw, then today's delivery.
+        for status, at in (("in_transit", self.at(14, 7, 45)), ("delivered", self.now - dt.timedelta(minutes=50))):
+            apply_carrier_update(carrier=shipment.carrier, tracking_number=shipment.tracking_number, status=status,
+                                 occurred_at=at, delivered_to_order_address=status == "delivered")
         s.mark_delivered(claim=claim)
 
         # 14. resolved by the forced refund at 180 days: parcel delivered to a Packstation not on the order;
@@ -667,6 +685,8 @@ class _Seeder:
         decided = self.now - dt.timedelta(days=2, hours=4)
         self.backdate(claim, opened, messages=[decided], first_reply_breached=True,
                       escalated_at=lambda f: f["resolution_due_at"], decided_at=decided, resolved_at=decided)
+        # Finance paid it out the next day: the buyer reads where the money went and when it arrives.
+        s.mark_refund_paid(refund=claim.refunds.get(), reference="re_3Demo1015PaidOut", by=self.u("finance"))
 
         # 16. payment-provider dispute (PayPal) lost by the seller: refund and the fixed fine on the ledger.
         claim = s.record_provider_dispute(
@@ -676,6 +696,9 @@ class _Seeder:
         s.post_message(claim=claim, by=agent, internal=True,
                        body="PayPal case opened; seller's evidence forwarded to PayPal on day 3.")
         s.record_provider_verdict(claim=claim, by=agent, buyer_won=True)
+        # The payout to the buyer's PayPal account bounced: it waits in the finance team's queue for a retry.
+        s.mark_refund_failed(refund=claim.refunds.get(), by=self.u("finance"),
+                             reason="PayPal account closed; ask the buyer for another account")
 
         # 17. resolved, repair: a first-party (marketplace) sale, repaired and sent back.
         claim = self.open("DEMO-1017", reason="defective", desired="repair", discovered=4, description=(
