@@ -1,5 +1,6 @@
-"""Orders in the support console: read-only for agents (what a claim is checked against), editable by
-superusers, who may create orders by hand. Payment-provider disputes are recorded from here."""
+"""Orders in the support console: read-only for everyone, superusers too. Orders, their items and shipments are
+written only by the order services (warranty copied from the seller's policy, totals checked, tracking changes
+seen by the claims), so the admin is no back door around them. Payment-provider disputes are recorded from here."""
 
 from __future__ import annotations
 
@@ -19,20 +20,36 @@ from claims import roles
 from claims.admin.console import mask_email
 
 from .models import Order, OrderItem, Shipment
+from .services import normalise_tracking_number
 
 
-class OrderItemInline(admin.TabularInline):
+class ReadOnlyMixin:
+    """Shown, never added, changed or deleted here (see the module's docstring)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderItemInline(ReadOnlyMixin, admin.TabularInline):
     model = OrderItem
     extra = 0
 
 
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
     model = Shipment
     extra = 0
+    fields = ["carrier", "tracking_number", "shipped_at", "delivered_at", "delivered_to_order_address", "source",
+              "confirmed_at", "last_event_at"]
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["number", "seller", "buyer_email", "buyer_kind", "placed_at", "total", "currency",
                     "estimated_delivery"]
     list_filter = ["buyer_kind", "payment_method", ("seller", admin.RelatedFieldListFilter)]
@@ -44,20 +61,14 @@ class OrderAdmin(admin.ModelAdmin):
     autocomplete_fields = ["buyer", "seller"]
     inlines = [OrderItemInline, ShipmentInline]
     date_hierarchy = "placed_at"
-    readonly_fields = ["claims_on_order"]
+    readonly_fields = ["claims_on_order", "buyer_contact"]
 
     @admin.display(description=_("buyer"), ordering="buyer__email")
     def buyer_email(self, order: Order) -> str:
         return mask_email(order.buyer.email)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and not self.has_change_permission(request, obj):
-            readonly.append("buyer_contact")
-        return readonly
-
     def get_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
-        """Who only views orders sees the buyer's name and email, not a link to the user admin."""
+        """The buyer's name and email in place of a link to the user admin."""
         fields = list(super().get_fields(request, obj))
         if "buyer_contact" in fields:
             fields.remove("buyer_contact")
@@ -82,7 +93,7 @@ class OrderAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        variants = list({term, term.upper()})
+        variants = list({term, term.upper(), normalise_tracking_number(term)})
         order_ids = list(Shipment.objects.filter(tracking_number__in=variants).values_list("order_id", flat=True)[:100])
         condition = Q(number__in=variants) | Q(payment_reference__in=variants) | Q(pk__in=order_ids)
         if "@" in term:

@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,6 +31,11 @@ class Order(models.Model):
     placed_at = models.DateTimeField(_("placed at"))
     currency = models.CharField(max_length=3, default="EUR")
     total = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    # The part of `total` that paid for shipping (total = items + shipping). A claim on every item of the order
+    # may refund it; `shipping_refunded` is what has been, kept within it by the database.
+    shipping_amount = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=Decimal("0.00"),
+                                          validators=[MinValueValidator(Decimal("0"))])
+    shipping_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     ship_by = models.DateField(_("dispatch by"), null=True, blank=True)
     estimated_delivery = models.DateField(_("estimated delivery"), null=True, blank=True)
 
@@ -45,10 +52,18 @@ class Order(models.Model):
     )
     payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
     payment_reference = models.CharField(max_length=100, blank=True)
+    # What the buyer recognises their payment method by ("card ending 4242"); never a full card number.
+    card_last4 = models.CharField(_("card ending"), max_length=4, blank=True)
 
     class Meta:
         ordering = ["-placed_at"]
         indexes = [models.Index(fields=["buyer", "-placed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shipping_refunded__gte=0) & Q(shipping_refunded__lte=F("shipping_amount")),
+                name="shipping_refunded_within_paid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -59,19 +74,26 @@ class Order(models.Model):
                  f"{self.delivery_postal_code} {self.delivery_city}", self.delivery_country]
         return "\n".join(line for line in lines if line)
 
+    def confirmed_shipments(self) -> list[Shipment]:
+        """The shipments a carrier event or the platform confirmed. Only these close claims and move dates: what
+        a seller merely reported proves nothing by itself."""
+        return [s for s in self.shipments.all() if s.confirmed_at is not None]
+
     def delivered_at(self) -> dt.datetime | None:
-        """When the buyer received the goods: the last shipment delivered to the order's address."""
+        """When the buyer received the goods: the last confirmed shipment delivered to the order's address."""
         times = [
-            s.delivered_at for s in self.shipments.all() if s.delivered_at and s.delivered_to_order_address
+            s.delivered_at for s in self.confirmed_shipments() if s.delivered_at and s.delivered_to_order_address
         ]
         return max(times) if times else None
 
     def handed_to_carrier_at(self) -> dt.datetime | None:
-        times = [s.shipped_at for s in self.shipments.all() if s.shipped_at]
+        """The first confirmed hand-over to a carrier."""
+        times = [s.shipped_at for s in self.confirmed_shipments() if s.shipped_at]
         return min(times) if times else None
 
     def is_delivered_to_order_address(self) -> bool:
-        return any(s.delivered_at and s.delivered_to_order_address for s in self.shipments.all())
+        """Confirmed tracking shows a delivery to the order's address."""
+        return any(s.delivered_at and s.delivered_to_order_address for s in self.confirmed_shipments())
 
 
 class Condition(models.TextChoices):
@@ -98,10 +120,19 @@ class OrderItem(models.Model):
     warranty_minimum_until = models.DateField(null=True, blank=True)
     warranty_extension_days = models.PositiveIntegerField(default=0)
     trial_minimum_until = models.DateField(null=True, blank=True)
+    # Everything refunded for this item across all claims. Written only by orders.services.book_refund, in the
+    # transaction that records the refund; the database refuses more than was paid for the item.
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(quantity__gte=1), name="item_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("unit_price") * F("quantity")),
+                name="item_refunded_within_paid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -110,11 +141,17 @@ class OrderItem(models.Model):
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
 
+    @property
+    def refundable_amount(self) -> Decimal:
+        """What is left to refund on this item: price × quantity paid minus every refund for it so far."""
+        return max(self.line_total - self.refunded_amount, Decimal("0.00"))
+
 
 class ShipmentSource(models.TextChoices):
     CARRIER = "carrier", _("Carrier webhook")
     SELLER = "seller", _("Seller")
     AGENT = "agent", _("Support agent")
+    SHOP = "shop", _("The marketplace's shop")
 
 
 class Shipment(models.Model):
@@ -125,10 +162,39 @@ class Shipment(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     delivered_to_order_address = models.BooleanField(default=False)
     source = models.CharField(max_length=10, choices=ShipmentSource.choices, default=ShipmentSource.SELLER)
+    # Set when a carrier event (or the platform: an agent, the shop) confirmed the shipment. Until then what the
+    # seller entered is only seller-reported: it closes no claim by itself and moves no receipt date.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the latest carrier event applied to this shipment happened (the carrier's clock): older events that
+    # arrive later are ignored.
+    last_event_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["shipped_at", "id"]
+        constraints = [
+            # One parcel belongs to one order: a seller cannot claim another buyer's parcel as its own.
+            models.UniqueConstraint(Lower("carrier"), "tracking_number", name="one_shipment_per_tracking_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
+
+
+class CarrierEvent(models.Model):
+    """Every carrier webhook event received, by its id: a repeat is acknowledged and ignored."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    carrier = models.CharField(max_length=50)
+    tracking_number = models.CharField(max_length=64)
+    status = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    result = models.CharField(max_length=30, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.status} {self.carrier} {self.tracking_number}"

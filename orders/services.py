@@ -7,11 +7,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from sellers.models import Seller, WarrantyPolicy
 
-from .models import BuyerKind, Order, OrderItem, Shipment
+from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, ShipmentSource
 
 
 def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datetime, items: Iterable[dict[str, Any]],
@@ -24,7 +30,8 @@ def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datet
     with transaction.atomic():
         total = sum((Decimal(str(i["unit_price"])) * i.get("quantity", 1) for i in items), Decimal("0.00")) + shipping
         order = Order.objects.create(number=number, buyer=buyer, seller=seller, placed_at=placed_at,
-                                     buyer_kind=buyer_kind, currency=currency, total=total, **fields)
+                                     buyer_kind=buyer_kind, currency=currency, total=total, shipping_amount=shipping,
+                                     **fields)
         for data in items:
             data = dict(data)
             condition = data.setdefault("condition", "new")
@@ -36,26 +43,160 @@ def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datet
     return order
 
 
+def book_refund(*, order: Order, lines: Iterable[tuple[OrderItem | None, Decimal]]) -> None:
+    """Add a refund's lines to what has been refunded per item (and of the shipping, `None`). Called in the
+    transaction that records the refund, with the order row locked; the check constraints refuse more than was
+    paid (an IntegrityError the caller turns into words)."""
+    for item, amount in lines:
+        if item is None:
+            Order.objects.filter(pk=order.pk).update(shipping_refunded=F("shipping_refunded") + amount)
+        else:
+            OrderItem.objects.filter(pk=item.pk, order_id=order.pk).update(
+                refunded_amount=F("refunded_amount") + amount)
+
+
+# --- shipments and tracking ------------------------------------------------------------------------------------
+
+
+class TrackingError(ValidationError):
+    """A shipment or tracking change refused. The message is written for the person who entered it (a seller's
+    staff, an agent); being a ValidationError, forms and the claim services can show it as is."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message, code=code)
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+# Who confirms a shipment: the carrier's own events and the platform (an agent, the marketplace's shop). What a
+# seller enters stays seller-reported until one of them confirms it.
+CONFIRMING_SOURCES = frozenset({ShipmentSource.CARRIER, ShipmentSource.AGENT, ShipmentSource.SHOP})
+DELIVERED = "delivered"
+
+
+class CarrierEventResult:
+    """What became of a carrier event (`CarrierEvent.result`)."""
+
+    APPLIED = "applied"
+    IGNORED_OUT_OF_ORDER = "ignored_out_of_order"  # older than the shipment's latest applied event
+    IGNORED_BEFORE_ORDER = "ignored_before_order"  # before the order was placed: not this order's parcel
+    UNKNOWN_SHIPMENT = "unknown_shipment"  # no shipment with this carrier and number (yet)
+
+
+def normalise_tracking_number(value: str) -> str:
+    """How a tracking number is stored and matched: no whitespace anywhere, upper case ("jjd 0003 9000 7" and
+    "JJD000390007" are one parcel)."""
+    return "".join(str(value).split()).upper()
+
+
+def normalise_carrier(value: str) -> str:
+    """Carriers are matched case-insensitively; the name is kept as written, without stray whitespace."""
+    return " ".join(str(value).split())
+
+
+def _shipment_by_tracking(carrier: str, number: str) -> Shipment | None:
+    """The shipment with this (carrier, tracking number), locked; the unique index answers it."""
+    return (Shipment.objects.select_for_update(of=("self",)).select_related("order")
+            .alias(carrier_key=Lower("carrier")).filter(carrier_key=carrier.lower(), tracking_number=number).first())
+
+
+def _check_dates(order: Order, *, shipped_at: dt.datetime | None, delivered_at: dt.datetime | None) -> None:
+    """Ship and delivery dates lie between the order's placing and now."""
+    now = timezone.now()
+    placed = date_format(timezone.localtime(order.placed_at), "DATE_FORMAT")
+    if shipped_at is not None:
+        if shipped_at < order.placed_at:
+            raise TrackingError(_("The parcel cannot have been handed to the carrier before the order was placed on "
+                                  "%(placed)s. Please check the date.") % {"placed": placed})
+        if shipped_at > now:
+            raise TrackingError(_("The date the parcel was handed to the carrier cannot be in the future."))
+    if delivered_at is not None:
+        if delivered_at < order.placed_at or (shipped_at is not None and delivered_at < shipped_at):
+            raise TrackingError(_("The delivery cannot be before the order was placed on %(placed)s or before the "
+                                  "parcel was handed to the carrier. Please check the date.") % {"placed": placed})
+        if delivered_at > now:
+            raise TrackingError(_("The delivery date cannot be in the future."))
+
+
 def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped_at: dt.datetime | None,
                     delivered_at: dt.datetime | None = None, delivered_to_order_address: bool = False,
-                    source: str = "seller") -> Shipment:
+                    source: str = ShipmentSource.SELLER) -> Shipment:
+    """A parcel of the order, as the seller, an agent, the shop or the carrier reports it.
+
+    The tracking number is normalised. The same carrier and number on this order is that shipment again (updated,
+    never duplicated); on another order it is refused, so nobody can borrow another buyer's parcel. What the seller
+    enters stays seller-reported (`confirmed_at` empty) until a carrier event confirms it, and changes nothing a
+    carrier or the platform already confirmed. Raises TrackingError with a sentence for the person."""
+    if source not in ShipmentSource.values:
+        raise ValueError(f"unknown shipment source {source!r}")
+    carrier, number = normalise_carrier(carrier), normalise_tracking_number(tracking_number)
+    if not carrier or not number:
+        raise TrackingError(_("Please give both the carrier and the tracking number."))
+    if len(carrier) > Shipment._meta.get_field("carrier").max_length or \
+            len(number) > Shipment._meta.get_field("tracking_number").max_length:
+        raise TrackingError(_("The carrier or the tracking number is longer than any we know. Please check it."))
+    _check_dates(order, shipped_at=shipped_at, delivered_at=delivered_at)
+    confirming = source in CONFIRMING_SOURCES
+    now = timezone.now()
     with transaction.atomic():
-        shipment = Shipment.objects.create(order=order, carrier=carrier, tracking_number=tracking_number,
-                                           shipped_at=shipped_at, delivered_at=delivered_at,
-                                           delivered_to_order_address=delivered_to_order_address, source=source)
+        shipment, created = _shipment_by_tracking(carrier, number), False
+        if shipment is None:
+            try:
+                with transaction.atomic():
+                    shipment = Shipment.objects.create(
+                        order=order, carrier=carrier, tracking_number=number, shipped_at=shipped_at,
+                        delivered_at=delivered_at,
+                        delivered_to_order_address=delivered_at is not None and delivered_to_order_address,
+                        source=source, confirmed_at=now if confirming else None,
+                        last_event_at=(delivered_at or shipped_at) if source == ShipmentSource.CARRIER else None)
+                created = True
+            except IntegrityError:
+                shipment = _shipment_by_tracking(carrier, number)  # entered by someone else a moment ago
+                if shipment is None:
+                    raise
+        if shipment.order_id != order.pk:
+            raise TrackingError(_("This tracking number is already registered for another order. Please check it."),
+                                code="tracking_taken")
+        if not created:
+            if shipment.confirmed_at is not None and not confirming:
+                return shipment  # the carrier's (or the platform's) word stands; the seller's entry changes none of it
+            if shipped_at is not None:
+                shipment.shipped_at = shipped_at
+            if delivered_at is not None:
+                shipment.delivered_at, shipment.delivered_to_order_address = delivered_at, delivered_to_order_address
+            shipment.source = source
+            if confirming and shipment.confirmed_at is None:
+                shipment.confirmed_at = now
+            shipment.save()
         _tracking_changed(order)
     return shipment
 
 
 def update_tracking(*, shipment: Shipment, delivered_at: dt.datetime | None, delivered_to_order_address: bool,
-                    source: str) -> Shipment:
-    """A tracking update from the carrier, the seller or an agent."""
+                    source: str, occurred_at: dt.datetime | None = None) -> Shipment:
+    """A tracking update from the carrier, an agent, the shop or the seller. The carrier and the platform confirm
+    the shipment; a seller may change only a shipment nobody confirmed yet, and it stays seller-reported.
+    `occurred_at` is the carrier's time of the event (kept as the shipment's latest event)."""
+    if source not in ShipmentSource.values:
+        raise ValueError(f"unknown shipment source {source!r}")
+    confirming = source in CONFIRMING_SOURCES
     with transaction.atomic():
-        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        shipment = Shipment.objects.select_for_update(of=("self",)).select_related("order").get(pk=shipment.pk)
+        if shipment.confirmed_at is not None and not confirming:
+            raise TrackingError(_("The carrier has confirmed this shipment, so its tracking can no longer be changed "
+                                  "by hand. Please contact support if it is wrong."), code="state")
+        _check_dates(shipment.order, shipped_at=None, delivered_at=delivered_at)
         shipment.delivered_at = delivered_at
-        shipment.delivered_to_order_address = delivered_to_order_address
+        shipment.delivered_to_order_address = delivered_at is not None and delivered_to_order_address
         shipment.source = source
-        shipment.save(update_fields=["delivered_at", "delivered_to_order_address", "source", "updated_at"])
+        if confirming and shipment.confirmed_at is None:
+            shipment.confirmed_at = timezone.now()
+        if source == ShipmentSource.CARRIER and occurred_at is not None:
+            shipment.last_event_at = max(occurred_at, shipment.last_event_at or occurred_at)
+        if confirming and delivered_at is not None and shipment.shipped_at and shipment.shipped_at > delivered_at:
+            shipment.shipped_at = delivered_at  # it cannot have left after it arrived
+        shipment.save()
         _tracking_changed(shipment.order)
     return shipment
 
@@ -66,10 +207,74 @@ def _tracking_changed(order: Order) -> None:
     note_delivery(order=Order.objects.prefetch_related("shipments").get(pk=order.pk))
 
 
-def apply_carrier_update(*, tracking_number: str, delivered_at: dt.datetime | None,
-                         delivered_to_order_address: bool) -> list[Shipment]:
-    """A carrier's tracking event for every shipment with this number (usually one)."""
-    shipments = list(Shipment.objects.filter(tracking_number=tracking_number))
-    return [update_tracking(shipment=shipment, delivered_at=delivered_at,
-                            delivered_to_order_address=delivered_to_order_address, source="carrier")
-            for shipment in shipments]
+def _apply_carrier_event_locked(shipment: Shipment, *, status: str, occurred_at: dt.datetime,
+                                delivered_to_order_address: bool) -> str:
+    """One carrier event on a shipment the caller holds locked. The latest event (by the carrier's clock)
+    describes the parcel: "delivered" is a delivery (to the order's address or not, as the carrier says); any
+    later event of another status (delivery_failed, returned, back in transit) withdraws it."""
+    if occurred_at < shipment.order.placed_at:
+        return CarrierEventResult.IGNORED_BEFORE_ORDER
+    if shipment.last_event_at is not None and occurred_at < shipment.last_event_at:
+        return CarrierEventResult.IGNORED_OUT_OF_ORDER
+    if shipment.confirmed_at is None or shipment.shipped_at is None:
+        # The carrier's first word replaces the seller's date: it had the parcel by then, and only
+        # carrier-confirmed dates move a receipt date.
+        shipment.shipped_at = occurred_at
+        shipment.confirmed_at = shipment.confirmed_at or timezone.now()
+    shipment.last_event_at = occurred_at
+    shipment.source = ShipmentSource.CARRIER
+    if status == DELIVERED:
+        shipment.delivered_at, shipment.delivered_to_order_address = occurred_at, delivered_to_order_address
+    else:
+        shipment.delivered_at, shipment.delivered_to_order_address = None, False
+    shipment.save()
+    _tracking_changed(shipment.order)
+    return CarrierEventResult.APPLIED
+
+
+def apply_carrier_update(*, tracking_number: str, delivered_at: dt.datetime | None = None,
+                         delivered_to_order_address: bool = False, carrier: str | None = None,
+                         status: str | None = None, occurred_at: dt.datetime | None = None) -> list[Shipment]:
+    """A carrier's tracking event for its shipment, matched on (carrier, normalised tracking number); without a
+    carrier (older callers) on the number alone. Without a status, a `delivered_at` is a delivery at that time and
+    none withdraws one. Returns the shipments it changed: none when unknown, before the order or out of order."""
+    status = status or (DELIVERED if delivered_at else "")
+    occurred_at = occurred_at or delivered_at or timezone.now()
+    number = normalise_tracking_number(tracking_number)
+    with transaction.atomic():
+        shipments = Shipment.objects.select_for_update(of=("self",)).select_related("order").filter(
+            tracking_number=number)
+        if carrier is not None:
+            shipments = shipments.alias(carrier_key=Lower("carrier")).filter(
+                carrier_key=normalise_carrier(carrier).lower())
+        return [shipment for shipment in shipments
+                if _apply_carrier_event_locked(shipment, status=status, occurred_at=occurred_at,
+                                               delivered_to_order_address=delivered_to_order_address)
+                == CarrierEventResult.APPLIED]
+
+
+def record_carrier_event(*, event_id: str, carrier: str, tracking_number: str, status: str, occurred_at: dt.datetime,
+                         delivered_to_order_address: bool = False) -> tuple[CarrierEvent, bool]:
+    """A carrier webhook event, handled once per event id. Returns (the event, whether it was handled now); a
+    repeat changes nothing, except that an event we could not match (no such shipment yet) is matched again when
+    the carrier retries it. The event's `result` says what became of it (CarrierEventResult)."""
+    carrier, number = normalise_carrier(carrier), normalise_tracking_number(tracking_number)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = CarrierEvent.objects.create(event_id=event_id, carrier=carrier, tracking_number=number,
+                                                    status=status, occurred_at=occurred_at)
+        except IntegrityError:
+            event = CarrierEvent.objects.select_for_update().get(event_id=event_id)
+            if event.result != CarrierEventResult.UNKNOWN_SHIPMENT:
+                return event, False
+        shipment = _shipment_by_tracking(event.carrier, event.tracking_number)
+        if shipment is None:
+            event.result = CarrierEventResult.UNKNOWN_SHIPMENT
+        else:
+            event.shipment = shipment
+            event.result = _apply_carrier_event_locked(
+                shipment, status=event.status, occurred_at=event.occurred_at or occurred_at,
+                delivered_to_order_address=delivered_to_order_address)
+        event.save(update_fields=["shipment", "result"])
+    return event, True

@@ -8,6 +8,7 @@ per-user "seen" markers aside) and the files under MEDIA_ROOT are compared befor
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -291,7 +292,8 @@ POSTER = {"buyer page": "buyer", "buyer action": "buyer", "seller dashboard": "s
           "seller action": "staff", "evidence": "buyer", "own account": "buyer", "home": "buyer",
           "public": "anonymous", "public: set language": "buyer", "public: log out": "buyer",
           "admin login page": "anonymous", "admin log out": "superuser"}
-CSRF_EXEMPT = {"carrier_webhook"}  # authenticated by its HMAC signature (see the webhook tests below)
+CSRF_EXEMPT = {"carrier_webhook"}  # authenticated by its signature headers (see the webhook tests below)
+CSRF_EXEMPT |= {"payments_webhook"}  # authenticated by its Standard Webhooks signature (see below)
 
 
 def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(settings):
@@ -333,11 +335,13 @@ def test_the_same_posts_with_a_token_do_get_through(client):
 # --- the carrier webhook ------------------------------------------------------------------------------------
 
 SECRET = "carrier-shared-secret"
+EVENT_AT = OPENED_AT + 26 * H  # the delivery below happened at 09:15 UTC on 11 March; this is 11:00
 
 
 @pytest.fixture
 def not_received(settings):
     settings.CARRIER_WEBHOOK_SECRET = SECRET
+    settings.CARRIER_WEBHOOK_SECRETS = []
     order = OrderFactory(estimated_delivery=dt.date(2026, 3, 4))
     OrderItemFactory(order=order)
     shipment = ShipmentFactory(order=order, tracking_number="JJD000390007")
@@ -350,35 +354,39 @@ def not_received(settings):
     return claim, shipment, other_shipment
 
 
-def signed(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed(body: bytes, *, event_id: str = "evt_1", secret: str = SECRET) -> dict[str, str]:
+    """Standard Webhooks headers for this body, signed now, as docs/carrier-webhook.md tells carriers."""
+    timestamp = str(int(dt.datetime.now(dt.UTC).timestamp()))
+    mac = hmac.new(secret.encode(), f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return {"webhook-id": event_id, "webhook-timestamp": timestamp,
+            "webhook-signature": "v1," + base64.b64encode(mac).decode()}
 
 
-def post_event(client, body: bytes, signature: str):  # type: ignore[no-untyped-def]
-    return client.post(reverse("carrier_webhook"), body, content_type="application/json",
-                       headers={"X-Carrier-Signature": signature})
+def post_event(client, body: bytes, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    return client.post(reverse("carrier_webhook"), body, content_type="application/json", headers=headers)
 
 
-ORIGINAL = {"tracking_number": "JJD000390007", "status": "delivered", "delivered_at": "2026-03-11T10:15:00+01:00",
-            "delivered_to_order_address": False}
+ORIGINAL = {"carrier": "DHL", "tracking_number": "JJD000390007", "status": "delivered",
+            "occurred_at": "2026-03-11T10:15:00+01:00", "delivered_to_order_address": False}
 
 
 @pytest.mark.parametrize("tamper", [
     pytest.param({"delivered_to_order_address": True}, id="delivered to the order address"),
     pytest.param({"tracking_number": "JJD000390008"}, id="another parcel"),
-    pytest.param({"delivered_at": "2026-03-10T10:15:00+01:00"}, id="an earlier delivery time"),
+    pytest.param({"carrier": "DPD"}, id="another carrier"),
+    pytest.param({"occurred_at": "2026-03-11T11:15:00+01:00"}, id="a later delivery time"),
     pytest.param({"status": "in_transit"}, id="another status"),
 ])
 def test_a_replayed_body_with_a_tampered_field_is_refused(client, settings, not_received, tamper):
     claim, shipment, other_shipment = not_received
     body = json.dumps(ORIGINAL).encode()
-    signature = signed(body)
-    with time_machine.travel(OPENED_AT + 24 * H, tick=False):
-        assert post_event(client, body, signature).status_code == 200  # the genuine event
+    with time_machine.travel(EVENT_AT, tick=False):
+        headers = signed(body)
+        assert post_event(client, body, headers).status_code == 200  # the genuine event
         before = everything(settings)
         forged = json.dumps({**ORIGINAL, **tamper}).encode()
-        response = post_event(client, forged, signature)  # the captured signature with an edited body
-        assert response.status_code == 403 and response.json() == {"error": "bad signature"}
+        response = post_event(client, forged, headers)  # the captured headers with an edited body
+        assert response.status_code == 401 and response.json() == {"error": "bad signature"}
         assert_unchanged(before, settings)
         assert "delivered" not in services.enforce_deadlines()
     claim.refresh_from_db()
@@ -386,37 +394,94 @@ def test_a_replayed_body_with_a_tampered_field_is_refused(client, settings, not_
     assert claim.state == "awaiting_seller" and other_shipment.delivered_at is None
 
 
-@pytest.mark.parametrize("header", [
-    pytest.param(lambda body: "", id="no signature"),
-    pytest.param(lambda body: signed(body).removeprefix("sha256="), id="without the sha256= prefix"),
-    pytest.param(lambda body: signed(body).upper(), id="upper-case hex"),
-    pytest.param(lambda body: "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest(), id="sha1"),
-    pytest.param(lambda body: signed(body, secret=""), id="signed with an empty secret"),
-    pytest.param(lambda body: signed(body)[:-2], id="truncated"),
-    pytest.param(lambda body: signed(body + b"\n"), id="signature of another body"),
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key != name}
+
+
+def _mac(key: bytes, data: bytes, digest: Any = hashlib.sha256) -> bytes:
+    return hmac.new(key, data, digest).digest()
+
+
+BAD_SIGNATURE = {"error": "bad signature"}
+MISSING = {"error": "webhook-id, webhook-timestamp and webhook-signature headers are required"}
+
+
+@pytest.mark.parametrize("forge, answer", [
+    pytest.param(lambda body, h: _without(h, "webhook-signature"), MISSING, id="no signature"),
+    pytest.param(lambda body, h: _without(h, "webhook-timestamp"), MISSING, id="no timestamp"),
+    pytest.param(lambda body, h: _without(h, "webhook-id"), MISSING, id="no event id"),
+    pytest.param(lambda body, h: {"X-Carrier-Signature": "sha256=" + hmac.new(
+        SECRET.encode(), body, hashlib.sha256).hexdigest()}, MISSING, id="the old body-only scheme"),
+    pytest.param(lambda body, h: {**h, "webhook-signature": "v1," + hmac.new(SECRET.encode(), (
+        f"{h['webhook-id']}.{h['webhook-timestamp']}.").encode() + body, hashlib.sha256).hexdigest()}, BAD_SIGNATURE,
+        id="hex instead of base64"),
+    pytest.param(lambda body, h: {**h, "webhook-signature": "v1," + base64.b64encode(_mac(SECRET.encode(), (
+        f"{h['webhook-id']}.{h['webhook-timestamp']}.").encode() + body, hashlib.sha1)).decode()}, BAD_SIGNATURE,
+        id="sha1"),
+    pytest.param(lambda body, h: {**h, "webhook-signature": "v1," + base64.b64encode(_mac(
+        SECRET.encode(), body)).decode()}, BAD_SIGNATURE, id="the body alone signed"),
+    pytest.param(lambda body, h: signed(body, secret="x"), BAD_SIGNATURE, id="signed with another secret"),
+    pytest.param(lambda body, h: {**h, "webhook-signature": h["webhook-signature"][:-4]}, BAD_SIGNATURE,
+                 id="truncated"),
+    pytest.param(lambda body, h: {**signed(body + b"\n"), "webhook-id": h["webhook-id"]}, BAD_SIGNATURE,
+                 id="signature of another body"),
+    pytest.param(lambda body, h: {**h, "webhook-id": "evt_2"}, BAD_SIGNATURE, id="another event id"),
+    pytest.param(lambda body, h: {**h, "webhook-timestamp": h["webhook-timestamp"] + "000"},
+                 {"error": "webhook-timestamp is more than 5 minutes from our clock: sign every attempt anew, with "
+                           "the current time"}, id="milliseconds"),
 ])
-def test_bad_signatures_are_refused(client, settings, not_received, header):
-    _claim, shipment, _other = not_received
+def test_bad_signatures_are_refused(client, settings, not_received, forge, answer):
     body = json.dumps({**ORIGINAL, "delivered_to_order_address": True}).encode()
-    before = everything(settings)
-    response = post_event(client, body, header(body))
-    assert response.status_code == 403 and response.json() == {"error": "bad signature"}
-    assert_unchanged(before, settings)
+    with time_machine.travel(EVENT_AT, tick=False):
+        before = everything(settings)
+        response = post_event(client, body, forge(body, signed(body)))
+        assert response.status_code == 401 and response.json() == answer
+        assert_unchanged(before, settings)
 
 
 def test_an_exact_replay_acts_once(client, settings, not_received):
     claim, shipment, _other = not_received
     body = json.dumps({**ORIGINAL, "delivered_to_order_address": True}).encode()
-    with time_machine.travel(OPENED_AT + 24 * H, tick=False):
-        assert post_event(client, body, signed(body)).status_code == 200
+    with time_machine.travel(EVENT_AT, tick=False):
+        headers = signed(body)
+        assert post_event(client, body, headers).status_code == 200
         assert services.enforce_deadlines() == {"delivered": 1}
         before = everything(settings)
-        assert post_event(client, body, signed(body)).status_code == 200  # the same event again
+        response = post_event(client, body, headers)  # the same request again, within the 5 minutes
+        assert response.status_code == 200 and response.json() == {"event_id": "evt_1", "result": "duplicate"}
         assert services.enforce_deadlines() == {}
-    after = everything(settings)
-    assert after["counts"] == before["counts"]
-    assert list(ClaimTransition.objects.filter(claim=claim, name="mark_delivered")) != []
+        assert_unchanged(before, settings)
+    with time_machine.travel(EVENT_AT + H, tick=False):
+        assert post_event(client, body, headers).status_code == 401  # and later: the timestamp is too old
     assert ClaimTransition.objects.filter(claim=claim, name="mark_delivered").count() == 1
+
+
+# --- the payments webhook -----------------------------------------------------------------------------------
+
+PAYMENTS_SECRET = "whsec_" + base64.b64encode(b"hostile-input-shop-secret-0123456").decode()
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param({"status": "paid", "reference": "re_attacker"}, id="failed turned into paid"),
+    pytest.param({"refund_id": "OTHER"}, id="another refund"),
+    pytest.param({"reason": "paid in cash, nothing owed"}, id="another reason"),
+])
+def test_a_payments_confirmation_with_a_tampered_body_is_refused(client, settings, tamper):
+    from claims.payout_webhook import signed_headers
+
+    settings.PAYMENTS_WEBHOOK_SECRETS = [PAYMENTS_SECRET]
+    refund, other = (claim_world("resolved").claim.refunds.get() for _ in range(2))
+    genuine = {"refund_id": f"refund_{refund.pk}", "status": "failed", "reason": "card expired"}
+    body = json.dumps(genuine)
+    headers = signed_headers("msg_1", body, secret=PAYMENTS_SECRET)  # captured with the genuine body
+    forged = json.dumps({**genuine, **tamper}).replace('"OTHER"', f'"refund_{other.pk}"')
+    before = everything(settings)
+    response = client.post(reverse("payments_webhook"), forged, content_type="application/json", headers=headers)
+    assert response.status_code == 401 and response.json() == {"error": "bad signature"}
+    assert_unchanged(before, settings)
+    response = client.post(reverse("payments_webhook"), body, content_type="application/json", headers=headers)
+    assert response.status_code == 200  # the control: the genuine body with the same headers goes through
+    assert Refund.objects.get(pk=refund.pk).status == "failed" and Refund.objects.get(pk=other.pk).status == "pending"
 
 
 # --- the upload corpus through the Get-help page -------------------------------------------------------------

@@ -112,17 +112,17 @@ def undelivered_order(*, estimated_delivery: dt.date | None = ESTIMATED, ship_by
 
 
 def shop_order(*, condition: str = "new", buyer_kind: str = "consumer", seller=None, delivered_at=DELIVERED_AT,
-               shipped_at=SHIPPED_AT):
+               shipped_at=SHIPPED_AT, placed_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)):
     """An order written the way the shop writes it: the warranty months are copied from the seller's policy."""
     order = create_order(
         number=f"S-{next(_SHOP_NUMBERS)}", buyer=UserFactory(), seller=seller or SellerFactory(),
-        placed_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), buyer_kind=buyer_kind,
+        placed_at=placed_at, buyer_kind=buyer_kind,
         items=[{"title": f"Phone ({condition})", "unit_price": Decimal("300.00"), "condition": condition}],
         delivery_name="Erika Mustermann", delivery_line1="Hauptstraße 1", delivery_postal_code="10115",
         delivery_city="Berlin", ship_by=D(2026, 3, 3), estimated_delivery=D(2026, 3, 5),
     )
     record_shipment(order=order, carrier="DHL", tracking_number=f"JJD{order.pk}", shipped_at=shipped_at,
-                    delivered_at=delivered_at, delivered_to_order_address=delivered_at is not None)
+                    delivered_at=delivered_at, delivered_to_order_address=delivered_at is not None, source="shop")
     return order
 
 
@@ -465,7 +465,9 @@ def test_defective_warranty_follows_the_sellers_policy():
 
 def test_defective_warranty_counts_from_the_delivery_day_in_berlin():
     # Delivered at 00:30 on 1 March 2026 in Berlin (still 28 February in UTC).
-    order = shop_order(condition="used", delivered_at=dt.datetime(2026, 2, 28, 23, 30, tzinfo=UTC))
+    order = shop_order(condition="used", delivered_at=dt.datetime(2026, 2, 28, 23, 30, tzinfo=UTC),
+                       placed_at=dt.datetime(2026, 2, 25, 9, 0, tzinfo=UTC),
+                       shipped_at=dt.datetime(2026, 2, 26, 10, 0, tzinfo=UTC))
     refused("before the item was delivered", order, when=berlin(D(2026, 3, 10)), reason="defective",
             discovered_on=D(2026, 2, 28))
     opened(order, when=berlin(D(2027, 3, 1)), reason="defective", discovered_on=D(2027, 3, 1))

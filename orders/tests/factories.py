@@ -42,8 +42,14 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
 
 
 class ShipmentFactory(factory.django.DjangoModelFactory):
+    """A shipment the carrier confirmed (what closes claims and moves dates); `seller_reported=True` for one the
+    seller only entered."""
+
     class Meta:
         model = Shipment
+
+    class Params:
+        seller_reported = factory.Trait(source="seller", confirmed_at=None)
 
     order = factory.SubFactory(OrderFactory)
     carrier = "DHL"
@@ -51,3 +57,5 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
     shipped_at = factory.LazyFunction(lambda: dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC))
     delivered_at = None
     delivered_to_order_address = False
+    source = "carrier"
+    confirmed_at = factory.LazyFunction(lambda: dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC))
