@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import notifications, services
+from . import notifications, payout_webhook, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +18,18 @@ def deliver_email(email_id: int) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_pending_emails() -> int:
     return notifications.deliver_pending()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def submit_refund_payout(self, refund_id: int) -> str:
+    """POST one refund to the shop's payment system (claims.payout_webhook); retried with backoff when told to.
+    The number of POSTs is capped by the service (REFUND_WEBHOOK_MAX_ATTEMPTS), not by Celery."""
+    delivery = payout_webhook.deliver_refund(refund_id, attempt=self.request.retries + 1)
+    if delivery.retry_in is not None:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def submit_pending_refunds() -> int:
+    return payout_webhook.resubmit_pending()
