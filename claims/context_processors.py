@@ -8,6 +8,7 @@ def site(request):
     user = getattr(request, "user", None)
     nav = {"is_agent": False, "is_seller_staff": False}
     if user is not None and user.is_authenticated:
-        nav["is_agent"] = roles.is_agent(user)
+        # "Support console" in the header: agents, and the finance team (payout queue, settlements).
+        nav["is_agent"] = roles.is_agent(user) or roles.may_manage_payouts(user)
         nav["is_seller_staff"] = user.seller_memberships.exists()
     return {"site_name": settings.SITE_NAME, "nav": nav}

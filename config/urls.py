@@ -6,17 +6,18 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from claims import roles
+from claims.webhooks import payments_confirmation
 from orders.webhooks import carrier_tracking
 
 from .views import LoginView
 
 
 def home(request):
-    """Where a person starts: agents in the support console, seller staff in the seller dashboard, everyone else
-    with their orders."""
+    """Where a person starts: agents and the finance team in the support console, seller staff in the seller
+    dashboard, everyone else with their orders."""
     if not request.user.is_authenticated:
         return redirect("login")
-    if roles.is_agent(request.user):
+    if roles.is_agent(request.user) or roles.may_manage_payouts(request.user):
         return redirect("admin:index")
     if request.user.seller_memberships.exists():
         return redirect("sellers:queue")
@@ -37,6 +38,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include("orders.urls")),
     path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
+    path("webhooks/payments/", payments_confirmation, name="payments_webhook"),
     path("seller/", include("sellers.urls")),
     path("", include("claims.urls")),
 ]

@@ -1,6 +1,8 @@
 """Sellers in the support console: vetting (verify identity, registration and tax data; activate; suspend;
 reinstate) and the ledger. Status and vetting records move only through sellers.services, from action pages
-(claims/admin/console.py); the ledger is read-only and corrected by adjustments, which are new entries."""
+(claims/admin/console.py); the ledger is read-only and corrected by adjustments, which are new entries. The finance
+team records settlements (a payment received from the seller, or what it owed offset against its payouts) here too.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from claims.admin_forms import ActionForm, person_label
 
 from . import services
 from .models import LedgerEntry, Seller, SellerMembership, SellerStatus, WarrantyPolicy
-from .services import CURRENCY_CODE
+from .services import CURRENCY_CODE, SETTLEMENT_NOTE_LIMIT, SettlementMethod
 
 LEDGER_ON_PAGE = 20
 
@@ -48,6 +50,31 @@ class AdjustmentForm(ActionForm):
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
     note = forms.CharField(
         label=gettext_lazy("Why"), max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not CURRENCY_CODE.fullmatch(currency):
+            raise forms.ValidationError(gettext_lazy("Enter a three-letter currency code such as EUR."))
+        return currency
+
+
+class SettlementForm(ActionForm):
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount received"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=gettext_lazy("What the seller paid, or what was offset, as a positive number. It is booked as a "
+                               "negative entry: it lowers what the seller owes."),
+    )
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
+    method = forms.ChoiceField(label=gettext_lazy("How"), choices=SettlementMethod.choices,
+                               initial=SettlementMethod.PAYMENT_RECEIVED, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=gettext_lazy("Note or payment reference"), max_length=SETTLEMENT_NOTE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=gettext_lazy("The seller sees it on its statement, e.g. the bank transfer's reference."),
     )
 
     def clean_currency(self) -> str:
@@ -109,6 +136,18 @@ def _adjust(seller: Seller, by: Any, data: dict[str, Any]) -> str:
     }
 
 
+def _settle(seller: Seller, by: Any, data: dict[str, Any]) -> str:
+    entry = services.record_settlement(seller=seller, by=by, amount=data["amount"], note=data["note"],
+                                       method=data["method"], currency=data["currency"])
+    return _("Settlement of %(amount)s %(currency)s: %(note)s") % {
+        "amount": -entry.amount,
+        "currency": entry.currency,
+        "note": entry.note,
+    }
+
+
+SETTLE = "settle"
+
 SELLER_ACTIONS = (
     ConsoleAction(
         name="verify-identity",
@@ -166,6 +205,16 @@ SELLER_ACTIONS = (
         permission="sellers.add_ledgerentry",
         success=gettext_lazy("The adjustment was added to the ledger."),
         intro=gettext_lazy("The ledger is never edited: a correction is a new entry."),
+    ),
+    ConsoleAction(
+        name=SETTLE,
+        label=gettext_lazy("Record a settlement"),
+        run=_settle,
+        form=SettlementForm,
+        permission="sellers.add_ledgerentry",
+        success=gettext_lazy("The settlement was added to the ledger; the seller sees it on its statement."),
+        intro=gettext_lazy("A payment received from the seller, or what it owed offset against its payouts. It "
+                           "cannot be more than the seller owes; anything else is an adjustment."),
     ),
 )
 
@@ -234,6 +283,13 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
 
     def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return roles.is_agent(request.user) and request.user.has_perm("sellers.change_seller")
+
+    def may_run(self, request: HttpRequest, action: ConsoleAction, obj: Any = None) -> bool:
+        """Settlements are the finance team's (who are not agents); everything else is the agents'."""
+        if action.name == SETTLE:
+            return (roles.may_manage_payouts(request.user) and self.has_view_permission(request, obj)
+                    and request.user.has_perm(action.permission))
+        return super().may_run(request, action, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Seller | None = None) -> list[str]:
         """Status and vetting records move only through the services. Data already verified is not edited

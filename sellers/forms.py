@@ -160,12 +160,18 @@ class TrackingForm(forms.Form):
             raise forms.ValidationError(_("Enter a tracking number or attach a proof of shipment."))
         return data
 
-    def shipped_at(self) -> dt.datetime | None:
+    def shipped_at(self, *, not_before: dt.datetime | None = None) -> dt.datetime | None:
+        """The day entered as a moment. `not_before` (the order's placing) keeps a hand-over on the day of the
+        order after it; a day before it stays before it and is refused by the shipment service."""
         shipped_on = self.cleaned_data.get("shipped_on")
         if not shipped_on:
             return None
-        # A date without a time: noon local time keeps it on the same calendar day in every zone we show.
-        return timezone.make_aware(dt.datetime.combine(shipped_on, dt.time(12, 0)))
+        # A date without a time: noon local time keeps it on the same calendar day in every zone we show; on the
+        # day of the order or today it is moved inside what is possible (after the order, not in the future).
+        moment = min(timezone.make_aware(dt.datetime.combine(shipped_on, dt.time(12, 0))), timezone.now())
+        if not_before is not None and timezone.localdate(not_before) == shipped_on:
+            moment = max(moment, not_before)
+        return moment
 
     def proof_files(self) -> list[Any]:
         return _with_kind(self.cleaned_data.get("proof") or [], EvidenceKind.PROOF_OF_SHIPMENT)

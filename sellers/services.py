@@ -1,15 +1,18 @@
-"""Seller vetting and the seller ledger. Vetting steps record who checked what and when."""
+"""Seller vetting and the seller ledger. Vetting steps record who checked what and when; the ledger is only ever
+added to (adjustments by agents, settlements by the finance team)."""
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
 from claims import roles
@@ -112,3 +115,73 @@ def add_adjustment(*, seller: Seller, by: Any, amount: Decimal, note: str, curre
         raise ValidationError(_("Enter a three-letter currency code such as EUR."))
     return LedgerEntry.objects.create(seller=seller, kind=LedgerKind.ADJUSTMENT, amount=amount, currency=currency,
                                       note=note.strip(), created_by=by)
+
+
+class SettlementMethod(models.TextChoices):
+    """How what a seller owed was settled (written into the entry's note: the ledger has no column for it)."""
+
+    PAYMENT_RECEIVED = "payment_received", gettext_lazy("Payment received")
+    OFFSET = "offset", gettext_lazy("Offset against payouts")
+
+
+SETTLEMENT_NOTE_LIMIT = 400  # the method's words go in front, within the note's 500 characters
+MAX_AMOUNT = Decimal("9999999999.99")  # the ledger's 12 digits, 2 of them decimals
+
+
+def _received_amount(value: Any) -> Decimal:
+    """What was received, as typed: a positive amount in cents (12.5 and 12.50 are fine, 12.505 is not)."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ValidationError(_("Enter the amount received, like 120.00."), code="invalid") from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationError(_("Enter the amount received as a positive number, like 120.00."), code="invalid")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(_("An amount has at most two decimal places (cents)."), code="invalid")
+    if amount > MAX_AMOUNT:
+        raise ValidationError(_("This amount is too large."), code="invalid")
+    return amount.quantize(Decimal("0.01"))
+
+
+def record_settlement(*, seller: Seller, amount: Decimal | str, note: str, by: Any,
+                      method: str = SettlementMethod.PAYMENT_RECEIVED, currency: str = "EUR") -> LedgerEntry:
+    """The seller paid what it owed, or it was offset against the seller's payouts: a new ledger entry of kind
+    settlement whose amount is what was received, negated (it lowers what the seller owes).
+
+    For the finance team (claims.roles.may_manage_payouts and sellers.add_ledgerentry). In EUR or a currency the
+    seller's ledger already holds, and never more than the seller owes in it: an overpayment or anything else is
+    an adjustment, so a mistyped amount cannot turn into money the platform owes. The seller row is locked, so
+    two settlements recorded at once are checked against each other."""
+    if not (roles.may_manage_payouts(by) and by.has_perm("sellers.add_ledgerentry")):
+        raise ValidationError(_("Only the finance team can record settlements."), code="forbidden")
+    received = _received_amount(amount)
+    if method not in SettlementMethod.values:
+        raise ValidationError(_("Choose how the amount was settled."), code="invalid")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError(_("Please add a note or the payment's reference."), code="invalid")
+    if len(note) > SETTLEMENT_NOTE_LIMIT:
+        raise ValidationError(_("Please keep the note under %(max)d characters.") % {"max": SETTLEMENT_NOTE_LIMIT},
+                              code="invalid")
+    currency = (currency or "").strip().upper()
+    if not CURRENCY_CODE.fullmatch(currency):
+        raise ValidationError(_("Enter a three-letter currency code such as EUR."), code="invalid")
+    with transaction.atomic():
+        seller = _lock(seller)
+        entries = LedgerEntry.objects.filter(seller=seller)
+        if currency != "EUR" and not entries.filter(currency=currency).exists():
+            raise ValidationError(_("The seller's ledger has no entries in %(currency)s; settle in EUR or in a "
+                                    "currency of its ledger.") % {"currency": currency}, code="invalid")
+        owed = entries.filter(currency=currency).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+        owed = Decimal(owed).quantize(Decimal("0.01"))
+        if owed <= 0:
+            raise ValidationError(_("The seller owes nothing in %(currency)s, so there is nothing to settle.")
+                                  % {"currency": currency}, code="state")
+        if received > owed:
+            raise ValidationError(_("The seller owes %(owed)s %(currency)s; a settlement cannot be more. Record "
+                                    "anything else as an adjustment.") % {"owed": owed, "currency": currency},
+                                  code="invalid")
+        return LedgerEntry.objects.create(
+            seller=seller, kind=LedgerKind.SETTLEMENT, amount=-received, currency=currency, created_by=by,
+            note=f"{SettlementMethod(method).label}: {note}",
+        )

@@ -1,11 +1,31 @@
-from django.urls import path
+import datetime as dt
+
+from django.urls import path, register_converter
 
 from . import views
+
+
+class MonthConverter:
+    """YYYY-MM in a URL, as the first day of that month."""
+
+    regex = r"[0-9]{4}-(?:0[1-9]|1[0-2])"
+
+    def to_python(self, value: str) -> dt.date:
+        return dt.date(int(value[:4]), int(value[5:7]), 1)
+
+    def to_url(self, value: dt.date | str) -> str:
+        return value.strftime("%Y-%m") if isinstance(value, dt.date) else str(value)
+
+
+register_converter(MonthConverter, "month")
 
 app_name = "sellers"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("performance/", views.performance, name="performance"),
+    path("statements/", views.statements, name="statements"),
+    path("statements/<month:month>/", views.statement, name="statement"),
+    path("statements/<month:month>.csv", views.statement_csv, name="statement_csv"),
     path("claims/<str:number>/", views.claim_detail, name="claim"),
     path("claims/<str:number>/reply/", views.reply, name="reply"),
     path("claims/<str:number>/offer/", views.make_offer, name="offer"),

@@ -1,4 +1,5 @@
-"""The seller dashboard: the claims queue, the claim page with the seller's actions, and performance figures.
+"""The seller dashboard: the claims queue, the claim page with the seller's actions, performance figures, and the
+balance with monthly statements (page and CSV).
 
 Views check the shape of the input with forms, call one claim service, and show its ClaimError as a form error
 (with nothing changed). Every state change is a POST. A claim of a seller the person does not work for is a
@@ -7,6 +8,7 @@ Views check the shape of the input with forms, call one claim service, and show 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +30,7 @@ from claims.models import WITH_SELLER_STATES, Claim, ClaimState, Offer, Party, R
 from claims.selectors import pending_offer, timeline
 
 from . import selectors
+from . import statements as statement_selectors
 from .forms import (
     InfoAnswerForm,
     OfferForm,
@@ -198,7 +201,8 @@ def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: TrackingForm) -> object:
         data = form.cleaned_data
         return services.add_tracking(claim=claim, by=request.user, carrier=data["carrier"],
-                                     tracking_number=data["tracking_number"], shipped_at=form.shipped_at(),
+                                     tracking_number=data["tracking_number"],
+                                     shipped_at=form.shipped_at(not_before=claim.order.placed_at),
                                      evidence=form.proof_files())
 
     return _act(request, number, "tracking", run,
@@ -267,3 +271,84 @@ def duration_text(duration: dt.timedelta | None) -> str:
     if hours:
         return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     return _("%(minutes)d min") % {"minutes": minutes}
+
+
+# --- balance and statements --------------------------------------------------------------------------------
+
+LEDGER_PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def statements(request: HttpRequest) -> HttpResponse:
+    """What the seller owes the platform (or is owed) now, every ledger entry, and the months to print."""
+    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    seller = membership.seller
+    page = Paginator(statement_selectors.ledger_entries(seller), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    balances = statement_selectors.balances(seller)
+    return render(request, "sellers/statements.html", {
+        "seller": seller, "membership": membership, "memberships": memberships, "page": page,
+        "balances": [b for b in balances if b.amount], "months": statement_selectors.activity_months(seller),
+        "current_month": statement_selectors.current_month(),
+    })
+
+
+def _statement_for(request: HttpRequest, month: dt.date):  # type: ignore[no-untyped-def]
+    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    if month > statement_selectors.current_month():
+        raise Http404  # a month that has not begun has no statement
+    return membership, memberships, statement_selectors.monthly_statement(membership.seller, month)
+
+
+@login_required
+@require_GET
+def statement(request: HttpRequest, month: dt.date) -> HttpResponse:
+    """One month's statement, printable: opening balance, the month's entries, closing balance, and the refunds
+    the seller funded that were paid out in the month."""
+    membership, memberships, sheet = _statement_for(request, month)
+    following = sheet.end.date()
+    return render(request, "sellers/statement.html", {
+        "seller": membership.seller, "membership": membership, "memberships": memberships,
+        "statement": sheet, "previous_month": statement_selectors.previous_month(sheet.month),
+        "next_month": following if following <= statement_selectors.current_month() else None,
+        "generated_at": timezone.now(),
+    })
+
+
+CSV_COLUMNS = ["date", "type", "description", "claim", "order", "amount", "currency", "balance"]
+
+
+@login_required
+@require_GET
+def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
+    """The statement as CSV: an opening and a closing row per currency around the month's entries, then the
+    refunds the seller funded (not ledger entries: no balance). Dates are the marketplace's local time; the
+    column names are a fixed format, the descriptions are in the reader's language."""
+    membership, _memberships, statement = _statement_for(request, month)
+    name = f"statement-{membership.seller.slug}-{statement.month:%Y-%m}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    cell = statement_selectors.csv_text
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for section in statement.currencies:
+        writer.writerow([f"{statement.month:%Y-%m-%d}", "opening_balance", _("Opening balance"), "", "", "",
+                         section.currency, section.opening])
+        for line in section.lines:
+            entry = line.entry
+            description = entry.get_kind_display() + (f" – {entry.note}" if entry.note else "")
+            writer.writerow([
+                f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}", entry.kind, cell(description),
+                entry.claim.number if entry.claim_id else "",
+                cell(entry.claim.order.number) if entry.claim_id else "",
+                entry.amount, entry.currency, line.balance_after,
+            ])
+        writer.writerow([f"{statement.last_day:%Y-%m-%d}", "closing_balance", _("Closing balance"), "", "", "",
+                         section.currency, section.closing])
+    for refund in statement.funded_refunds:
+        writer.writerow([
+            f"{timezone.localtime(refund.paid_at):%Y-%m-%d %H:%M}", "seller_funded_refund",
+            _("Refund you funded, paid out to the buyer"), refund.claim.number, cell(refund.claim.order.number),
+            refund.amount, refund.currency, "",
+        ])
+    return response

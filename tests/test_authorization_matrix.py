@@ -32,15 +32,16 @@ from django.utils.http import urlsafe_base64_encode
 
 from claims import services
 from claims.models import Claim
-from claims.tests.admin_factories import agents_group, make_console_agent, make_superuser
+from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world
 from sellers import services as seller_services
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "buyer", "other_buyer", "staff", "other_staff", "agent", "superuser"]
+ROLES = ["anonymous", "buyer", "other_buyer", "staff", "other_staff", "agent", "finance", "superuser"]
 # The people who may see this claim's data somewhere on the site (not necessarily on every page).
-ENTITLED = {"buyer", "staff", "agent", "superuser"}
+# Finance see claims read-only in the console (the claim of a refund they pay out).
+ENTITLED = {"buyer", "staff", "agent", "finance", "superuser"}
 DESCRIPTION = "Hinge cracked on the left side, unit marked 7F3A-QX."
 BUYER_EMAIL = "matrix.buyer.q7x@example.org"
 
@@ -63,31 +64,36 @@ def row(*cells: str) -> dict[str, str]:
 
 
 EXPECTED: dict[str, dict[str, str]] = {
-    #                               anonymous   buyer       other_buyer staff       other_staff agent       superuser
-    "home":                     row(LOGIN,      "302",      "302",      "302",      "302",      "302",      "302"),
-    "public":                   row("200",      "200",      "200",      "200",      "200",      "200",      "200"),
-    "public: set language":     row("302",      "302",      "302",      "302",      "302",      "302",      "302"),
-    "public: log out":          row(LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN,      LOGIN),
-    "public: webhook":          row("403",      "403",      "403",      "403",      "403",      "403",      "403"),
-    "own account":              row(LOGIN,      "200",      "200",      "200",      "200",      "200",      "200"),
-    "buyer page":               row(LOGIN,      "200",      "404",      "404",      "404",      "404",      "404"),
-    "buyer action":             row(LOGIN,      ACT,        "404",      "404",      "404",      "404",      "404"),
+    #                               anonymous buyer     other     staff     other     agent     finance   superuser
+    #                                                   buyer               staff
+    "home":                     row(LOGIN,    "302",    "302",    "302",    "302",    "302",    "302",    "302"),
+    "public":                   row("200",    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
+    "public: set language":     row("302",    "302",    "302",    "302",    "302",    "302",    "302",    "302"),
+    "public: log out":          row(LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN),
+    "public: webhook":          row("401",    "401",    "401",    "401",    "401",    "401",    "401",    "401"),
+    "own account":              row(LOGIN,    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
+    "buyer page":               row(LOGIN,    "200",    "404",    "404",    "404",    "404",    "404",    "404"),
+    "buyer action":             row(LOGIN,    ACT,      "404",    "404",    "404",    "404",    "404",    "404"),
     # another seller's staff see their own dashboard (without this claim)
-    "seller dashboard":         row(LOGIN,      "403",      "403",      "200",      "200",      "403",      "403"),
-    "seller claim page":        row(LOGIN,      "404",      "404",      "200",      "404",      "404",      "404"),
-    "seller action":            row(LOGIN,      "404",      "404",      ACT,        "404",      "404",      "404"),
-    "evidence":                 row(LOGIN,      "200",      "404",      "200",      "404",      "200",      "200"),
-    "admin login page":         row("200",      "200",      "200",      "200",      "200",      "302",      "302"),
+    "seller dashboard":         row(LOGIN,    "403",    "403",    "200",    "200",    "403",    "403",    "403"),
+    "seller claim page":        row(LOGIN,    "404",    "404",    "200",    "404",    "404",    "404",    "404"),
+    "seller action":            row(LOGIN,    "404",    "404",    ACT,      "404",    "404",    "404",    "404"),
+    "evidence":                 row(LOGIN,    "200",    "404",    "200",    "404",    "200",    "404",    "200"),
+    "admin login page":         row("200",    "200",    "200",    "200",    "200",    "302",    "302",    "302"),
     # the admin's logout sends people outside the admin to its index (which asks them to log in)
-    "admin log out":            row("302",      "302",      "302",      "302",      "302",      LOGIN,      LOGIN),
-    "admin: any staff":         row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "200",      "200"),
-    "admin: agents may":        row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "200",      "200"),
-    "admin: agents may (POST)": row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      ACT,        ACT),
-    "admin: superuser only":    row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "403",      "200"),
-    # claims and ledger entries are never added or deleted in the console, not even by a superuser
-    "admin: nobody":            row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "403",      "403"),
-    "admin: redirect":          row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "302",      "302"),
-    "admin: not found":         row(ADMIN,      ADMIN,      ADMIN,      ADMIN,      ADMIN,      "404",      "404"),
+    "admin log out":            row("302",    "302",    "302",    "302",    "302",    LOGIN,    LOGIN,    LOGIN),
+    "admin: any staff":         row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "200",    "200",    "200"),
+    # read-only for the finance team (view permissions of the finance group), acting for agents
+    "admin: console staff may": row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "200",    "200",    "200"),
+    "admin: agents may":        row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "200",    "403",    "200"),
+    # the payout queue: agents have no claims.view_refund, and changes need claims.roles.may_manage_payouts
+    "admin: finance may":       row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "403",    "200",    "200"),
+    "admin: agents may (POST)": row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    ACT,      "403",    ACT),
+    "admin: superuser only":    row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "403",    "403",    "200"),
+    # claims, ledger entries and orders are never added or deleted in the console, not even by a superuser
+    "admin: nobody":            row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "403",    "403",    "403"),
+    "admin: redirect":          row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "302",    "302",    "302"),
+    "admin: not found":         row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "404",    "404",    "404"),
 }
 
 # --- every pattern, by URL name (or route when it has none) --------------------------------------------------
@@ -97,12 +103,14 @@ CLASSES: dict[str, list[str]] = {
                "password_reset_complete"],
     "public: set language": ["set_language"],
     "public: log out": ["logout"],
-    "public: webhook": ["carrier_webhook"],  # authenticated by its HMAC signature, never by a session
+    # authenticated by their Standard Webhooks signature headers, never by a session
+    "public: webhook": ["carrier_webhook", "payments_webhook"],
     "own account": ["orders:list", "password_change", "password_change_done"],
     "buyer page": ["orders:detail", "claims:get_help", "claims:detail"],
     "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
                      "claims:accept_offer", "claims:decline_offer"],
-    "seller dashboard": ["sellers:queue", "sellers:performance"],
+    "seller dashboard": ["sellers:queue", "sellers:performance", "sellers:statements", "sellers:statement",
+                         "sellers:statement_csv"],
     "seller claim page": ["sellers:claim"],
     "seller action": ["sellers:reply", "sellers:offer", "sellers:withdraw_offer", "sellers:reject",
                       "sellers:tracking", "sellers:return_received", "sellers:provide_info"],
@@ -113,14 +121,22 @@ CLASSES: dict[str, list[str]] = {
     # (autocomplete) one the agents group has.
     "admin: any staff": ["admin:index", "admin:password_change", "admin:password_change_done", "admin:jsi18n",
                          "admin:autocomplete", "admin:app_list"],
-    "admin: agents may": [
+    "admin: console staff may": [
         "admin:claims_claim_changelist", "admin:claims_claim_change", "admin:claims_claim_history",
-        "admin:claims_claim_queue", "admin:claims_claim_record_dispute", "admin:claims_claim_act",
         "admin:sellers_seller_changelist", "admin:sellers_seller_change", "admin:sellers_seller_history",
-        "admin:sellers_seller_act",
         "admin:sellers_ledgerentry_changelist", "admin:sellers_ledgerentry_change",
         "admin:sellers_ledgerentry_history",
         "admin:orders_order_changelist", "admin:orders_order_change", "admin:orders_order_history",
+    ],
+    # (the seller page's "settle" action is the finance team's: sellers/tests/test_settlement.py)
+    "admin: agents may": [
+        "admin:claims_claim_queue", "admin:claims_claim_record_dispute", "admin:claims_claim_act",
+        "admin:sellers_seller_act",
+    ],
+    "admin: finance may": [
+        "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
+        "admin:claims_refund_export", "admin:claims_refund_import", "admin:claims_refund_pay",
+        "admin:claims_refund_fail", "admin:claims_refund_retry",
     ],
     "admin: agents may (POST)": ["admin:claims_claim_bulk_assign"],
     "admin: superuser only": [
@@ -128,13 +144,15 @@ CLASSES: dict[str, list[str]] = {
           for view in ("changelist", "add", "change", "history", "delete")],
         "admin:auth_user_password_change",
         "admin:sellers_seller_add", "admin:sellers_seller_delete",
-        "admin:orders_order_add", "admin:orders_order_delete",
     ],
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
-                      "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete"],
+                      "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
+                      "admin:orders_order_add", "admin:orders_order_delete",
+                      "admin:claims_refund_add", "admin:claims_refund_delete"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
-        "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order")],
+        "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
+        "claims/refund")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
 }
@@ -200,7 +218,8 @@ class World:
         base.buyer.save(update_fields=["email"])
         self.people: dict[str, Any] = {
             "anonymous": None, "buyer": base.buyer, "other_buyer": base.other_buyer, "staff": base.staff,
-            "other_staff": base.other_staff, "agent": make_console_agent(), "superuser": make_superuser(),
+            "other_staff": base.other_staff, "agent": make_console_agent(), "finance": make_finance(),
+            "superuser": make_superuser(),
         }
         with time_machine.travel(OPENED_AT + dt.timedelta(hours=2), tick=False):
             self.offer = services.make_offer(claim=self.claim, by=base.staff, kind="partial_refund",
@@ -209,10 +228,14 @@ class World:
         self.ledger_entry = seller_services.add_adjustment(seller=self.seller, by=self.people["agent"],
                                                            amount=Decimal("5.00"), note="Matrix adjustment")
         self.group = agents_group()
+        # Refunds to pay out and to retry, on claims of their own (this world's claim stays in progress).
+        self.refund = claim_world("resolved").claim.refunds.get()
+        self.failed_refund = services.mark_refund_failed(refund=claim_world("resolved").claim.refunds.get(),
+                                                         reason="Card expired", by=self.people["finance"])
         # Every URL is about this claim's people and things; another buyer's order number is no secret here.
         self.admin_objects = {"auth/group": self.group, "auth/user": base.buyer, "claims/claim": self.claim,
                               "sellers/seller": self.seller, "sellers/ledgerentry": self.ledger_entry,
-                              "orders/order": self.order}
+                              "orders/order": self.order, "claims/refund": self.refund}
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
 
     def admin_object(self, route: str) -> Any:
@@ -235,6 +258,8 @@ class World:
             return self.admin_object(route).pk
         if parameter == "action":  # one action each console page offers in this world's state
             return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend"}[route.split("<")[0]]
+        if parameter == "month":  # a seller's monthly statement: this world's month
+            return "2026-03"
         if parameter == "content_type_id":
             return ContentType.objects.get_for_model(Claim).pk
         if parameter == "id":  # auth.User's password page
@@ -258,11 +283,15 @@ class World:
         else:
             path = "/" + PARAMETER.sub(lambda m: str(kwargs[m.group(1) or m.group(2)]), route)
             path = path.replace("^", "").replace("$", "")
-        return path + QUERY.get(key_of(route, name), "")
+        return path + QUERY.get(key_of(route, name), "").format(refund=self.refund.pk,
+                                                                 failed=self.failed_refund.pk)
 
 
 # The autocomplete endpoint needs its parameters; the order form's seller field is one agents may use.
-QUERY = {"admin:autocomplete": "?app_label=orders&model_name=order&field_name=seller&term=Seller"}
+# The payout queue's pages are about the refunds selected in its list.
+QUERY = {"admin:autocomplete": "?app_label=orders&model_name=order&field_name=seller&term=Seller",
+         "admin:claims_refund_pay": "?ids={refund}", "admin:claims_refund_fail": "?ids={refund}",
+         "admin:claims_refund_retry": "?ids={failed}"}
 
 
 # --- requests ------------------------------------------------------------------------------------------------

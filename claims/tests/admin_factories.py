@@ -7,11 +7,12 @@ import importlib
 
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from sellers.tests.factories import UserFactory
 
 AGENTS_GROUP = "agents"
+FINANCE_GROUP = "finance"
 
 
 def agents_group() -> Group:
@@ -27,6 +28,23 @@ def make_console_agent(**kwargs):  # type: ignore[no-untyped-def]
     """A support agent as the console knows them: staff in the agents group."""
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(agents_group())
+    return get_user_model().objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+def finance_group() -> Group:
+    group = Group.objects.filter(name=FINANCE_GROUP).first()
+    if group is None:  # a transactional test flushed what the migration wrote: write it again, the same way
+        migration = importlib.import_module("claims.migrations.0008_refund_lines_and_finance_group")
+        group, _created = Group.objects.get_or_create(name=FINANCE_GROUP)
+        group.permissions.set([Permission.objects.get(content_type__app_label=label, codename=codename)
+                               for label, codename in migration.PERMISSIONS])
+    return group
+
+
+def make_finance(**kwargs):  # type: ignore[no-untyped-def]
+    """A member of the finance team: staff in the finance group (payout queue, seller settlements)."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(finance_group())
     return get_user_model().objects.get(pk=user.pk)  # fresh instance: no stale permission cache
 
 

@@ -114,8 +114,25 @@ SITE_NAME = env.str("SITE_NAME", default="Marketplace Help Center")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
-# Shared with the carrier; without it the tracking webhook refuses every call.
+# Shared with the carrier (docs/carrier-webhook.md); without one the tracking webhook refuses every call.
+# CARRIER_WEBHOOK_SECRETS: comma-separated, every one accepted (two while a secret is rotated); it wins over the
+# single CARRIER_WEBHOOK_SECRET, kept for existing installations. "whsec_<base64>" is the Standard Webhooks form.
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
+CARRIER_WEBHOOK_SECRETS = env.list("CARRIER_WEBHOOK_SECRETS", default=[])
+
+# --- Refund payouts (README, "Payouts") -----------------------------------------------------------
+# manual: the finance group works the payout queue in the console (CSV out, confirmations in).
+# webhook: the worker POSTs each refund to the shop's payment system, signed the Standard Webhooks way, and the
+# shop confirms it through POST /webhooks/payments/.
+REFUND_PROVIDER = env.str("REFUND_PROVIDER", default="manual")
+REFUND_WEBHOOK_URL = env.str("REFUND_WEBHOOK_URL", default="")
+# Standard Webhooks secrets ("whsec_" + base64): ours to sign refunds, the shop's to sign its confirmations.
+REFUND_WEBHOOK_SECRET = env.str("REFUND_WEBHOOK_SECRET", default="")
+PAYMENTS_WEBHOOK_SECRETS = env.list("PAYMENTS_WEBHOOK_SECRETS", default=[])
+REFUND_WEBHOOK_TIMEOUT_SECONDS = env.float("REFUND_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+REFUND_WEBHOOK_MAX_ATTEMPTS = env.int("REFUND_WEBHOOK_MAX_ATTEMPTS", default=8)
+# What the buyer is told about when a paid refund reaches them (business days, from–to).
+REFUND_ARRIVAL_BUSINESS_DAYS = env.list("REFUND_ARRIVAL_BUSINESS_DAYS", cast=int, default=[5, 10])
 
 # No inline script anywhere (templates load static JS only); inline style attributes are allowed.
 CONTENT_SECURITY_POLICY = {
@@ -172,6 +189,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {"task": "claims.tasks.enforce_deadlines", "schedule": 60.0},
     "deliver-pending-emails": {"task": "claims.tasks.deliver_pending_emails", "schedule": 60.0},
+    # REFUND_PROVIDER=webhook: refunds still pending a minute after they were made (broker down) are sent.
+    "submit-pending-refunds": {"task": "claims.tasks.submit_pending_refunds", "schedule": 300.0},
 }
 
 # --- Marketplace policy ---------------------------------------------------------------------------
