@@ -17,23 +17,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from claims import roles
+from claims.admin.console import ReadOnlyAdminMixin as ReadOnlyMixin
 from claims.admin.console import mask_email
 
 from .models import Order, OrderItem, Shipment
 from .services import normalise_tracking_number
-
-
-class ReadOnlyMixin:
-    """Shown, never added, changed or deleted here (see the module's docstring)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderItemInline(ReadOnlyMixin, admin.TabularInline):

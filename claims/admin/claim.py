@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..selectors import TRANSITION_WORDS
 from .actions import BUTTON_ACTIONS, CLAIM_ACTIONS
-from .console import ConsoleActionsMixin, mask_email
+from .console import ConsoleActionsMixin, ReadOnlyAdminMixin, mask_email
 from .paginator import EstimatedCountPaginator
 
 QUEUE_STATES = [ClaimState.ESCALATED, ClaimState.AWAITING_INFO]
@@ -159,7 +159,7 @@ class AssignedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
+class ClaimAdmin(ReadOnlyAdminMixin, ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = CLAIM_ACTIONS
     paginator = EstimatedCountPaginator
 
@@ -262,15 +262,6 @@ class ClaimAdmin(ConsoleActionsMixin, admin.ModelAdmin):
         css = {"all": ["css/admin-console.css"]}
 
     # --- permissions: the form is read-only, claims are never added or deleted here ---------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Acting on claims: an agent (roles.is_agent) with the change permission. Checked again on every POST,

@@ -30,6 +30,20 @@ from django.utils.translation import gettext_lazy as _
 from ..admin_forms import ActionForm, ConfirmForm
 
 
+class ReadOnlyAdminMixin:
+    """Shown in the console, never added, changed or deleted through the admin's forms: every write goes through a
+    service (claims, refunds, the ledger) or comes from the shop (orders). Works for ModelAdmins and inlines."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 def mask_email(email: str) -> str:
     """a***@e***.com: enough to tell people apart in a list, not enough to contact or identify them."""
     local, at, domain = (email or "").rpartition("@")

@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .. import payout_files, roles, services
 from ..models import Refund, RefundStatus
-from .console import mask_email
+from .console import ReadOnlyAdminMixin, mask_email
 
 MAX_BATCH = 100
 # The queue's order: what needs a person first (failed), then what waits to be paid, then what is under way.
@@ -176,7 +176,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Failed first (with the reason under the status), the amount with its currency: a narrow screen scrolls
     # the table sideways, so what matters comes early.
     list_display = ["id", "claim_number", "order_number", "status_label", "money", "paid_to", "buyer", "funded_by",
@@ -201,15 +201,6 @@ class RefundAdmin(admin.ModelAdmin):
         css = {"all": ["css/admin-console.css"]}
 
     # --- permissions: read-only for everyone; payouts change only through the services ------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_payouts_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Changing refund statuses, exporting and importing payouts: the finance group and superusers."""

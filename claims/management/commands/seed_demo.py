@@ -281,30 +281,24 @@ class _Seeder:
         if not (admin.is_superuser and admin.is_staff):
             admin.is_superuser = admin.is_staff = True
             admin.save(update_fields=["is_superuser", "is_staff"])
-        agent = self.users["agent"]
-        if not agent.is_staff:
-            agent.is_staff = True
-            agent.save(update_fields=["is_staff"])
-        # The "agents" group (claims migration 0005) holds act_as_agent and the support console's permissions.
-        agents = Group.objects.filter(name="agents").first()
-        if agents is not None:
-            agent.groups.add(agents)
+        # The "agents" group (claims migration 0005) holds act_as_agent and the support console's permissions; the
+        # "finance" group (claims migration 0008) the payout queue and seller settlements.
+        self._console_staff("agent", group="agents", role_permission="act_as_agent")
+        self._console_staff("finance", group="finance", role_permission="manage_payouts")
+
+    def _console_staff(self, username: str, *, group: str, role_permission: str) -> None:
+        User = get_user_model()  # noqa: N806
+        user = self.users[username]
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        found = Group.objects.filter(name=group).first()
+        if found is not None:
+            user.groups.add(found)
         else:  # a database flushed after migrating (some test set-ups) has no group: the role at least
-            agent.user_permissions.add(Permission.objects.get(codename="act_as_agent",
-                                                              content_type__app_label="claims"))
-        self.users["agent"] = User.objects.get(pk=agent.pk)  # fresh instance: no stale permission cache
-        finance = self.users["finance"]
-        if not finance.is_staff:
-            finance.is_staff = True
-            finance.save(update_fields=["is_staff"])
-        # The "finance" group (claims migration 0008): the payout queue and seller settlements.
-        finance_group = Group.objects.filter(name="finance").first()
-        if finance_group is not None:
-            finance.groups.add(finance_group)
-        else:
-            finance.user_permissions.add(Permission.objects.get(codename="manage_payouts",
-                                                                content_type__app_label="claims"))
-        self.users["finance"] = User.objects.get(pk=finance.pk)
+            user.user_permissions.add(Permission.objects.get(codename=role_permission,
+                                                             content_type__app_label="claims"))
+        self.users[username] = User.objects.get(pk=user.pk)  # fresh instance: no stale permission cache
 
     @property
     def agent(self) -> Any:
