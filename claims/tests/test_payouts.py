@@ -126,3 +126,20 @@ def test_submit_moves_a_pending_refund_once(refund):
     assert submitted.status == "submitted" and submitted.attempts == 1
     assert services.submit_refund(refund=refund) is None
     assert Decimal(submitted.amount) == Decimal("120.00")
+
+
+@pytest.mark.parametrize("overrides, error", [
+    ({"REFUND_PROVIDER": "paypal"}, "claims.E001"),
+    ({"REFUND_PROVIDER": "webhook", "REFUND_WEBHOOK_URL": "", "REFUND_WEBHOOK_SECRET": "whsec_x"}, "claims.E002"),
+    ({"REFUND_PROVIDER": "webhook", "REFUND_WEBHOOK_URL": "https://shop.example/refunds",
+      "REFUND_WEBHOOK_SECRET": ""}, "claims.E002"),
+    ({"REFUND_PROVIDER": "webhook", "REFUND_WEBHOOK_URL": "https://shop.example/refunds",
+      "REFUND_WEBHOOK_SECRET": "whsec_x"}, None),
+    ({"REFUND_PROVIDER": "manual"}, None),
+])
+def test_a_payout_provider_that_cannot_work_stops_the_start(settings, overrides, error):
+    from claims.checks import payout_provider_check
+
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    assert [e.id for e in payout_provider_check()] == ([error] if error else [])
