@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from sellers.models import Seller, WarrantyPolicy
 
 from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, ShipmentSource
@@ -58,15 +58,9 @@ def book_refund(*, order: Order, lines: Iterable[tuple[OrderItem | None, Decimal
 # --- shipments and tracking ------------------------------------------------------------------------------------
 
 
-class TrackingError(ValidationError):
+class TrackingError(DomainError):
     """A shipment or tracking change refused. The message is written for the person who entered it (a seller's
     staff, an agent); being a ValidationError, forms and the claim services can show it as is."""
-
-    def __init__(self, message: str, code: str = "invalid") -> None:
-        super().__init__(message, code=code)
-
-    def __str__(self) -> str:
-        return " ".join(self.messages)
 
 
 # Who confirms a shipment: the carrier's own events and the platform (an agent, the marketplace's shop). What a

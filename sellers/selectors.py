@@ -49,6 +49,7 @@ from claims.models import (
 )
 
 from .models import LedgerEntry, LedgerKind, Seller, SellerMembership, WarrantyPolicy
+from .statements import money
 
 QUEUE_PAGE_SIZE = 25
 
@@ -427,9 +428,5 @@ def _ledger_totals(seller: Seller, since: dt.datetime | None) -> list[LedgerTota
         adjustments=Sum("amount", filter=in_period & Q(kind=LedgerKind.ADJUSTMENT)),
         settlements=Sum("amount", filter=in_period & Q(kind=LedgerKind.SETTLEMENT)),
     ))
-    def money(value: Decimal | None) -> Decimal:
-        # SQLite sums decimals without their scale; every backend shows cents.
-        return (value or Decimal(0)).quantize(Decimal("0.01"))
-
     return [LedgerTotals(row["currency"], money(row["balance"]), money(row["recovered"]), money(row["fines"]),
                          money(row["adjustments"]), money(row["settlements"])) for row in rows]

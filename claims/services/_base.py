@@ -41,7 +41,7 @@ from ..models import (
     RefundEvent,
     RefundLine,
 )
-from ..money import refund_room
+from ..money import RefundRoom, refund_room
 from ..policy import Policy
 
 logger = logging.getLogger(__name__)
@@ -197,9 +197,10 @@ def _money(value: Any, *, what: str) -> Decimal:
     return amount
 
 
-def _refundable(claim: Claim) -> Decimal:
-    """What is left to refund on the claim, with the order row locked until the caller's transaction ends."""
-    return refund_room(claim, lock=True).total
+def _refund_room(claim: Claim) -> RefundRoom:
+    """What is left to refund on the claim, with the order row locked until the caller's transaction ends: it holds
+    until then, so a caller that pays a refund passes it on to `_pay_refund`."""
+    return refund_room(claim, lock=True)
 
 
 def _too_much(claim: Claim, left: Decimal) -> ClaimError:
@@ -209,7 +210,8 @@ def _too_much(claim: Claim, left: Decimal) -> ClaimError:
                         "for the items of this claim.") % {"max": left, "cur": claim.currency}, code="invalid")
 
 
-def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | None, recover: bool = True) -> Refund:
+def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | None, recover: bool = True,
+                room: RefundRoom | None = None) -> Refund:
     """Record a refund to the buyer, split over the claimed items (and the shipping) it pays for, and hand it to
     the payout provider after commit. When the platform pays in the seller's place, the ledger recovers it.
     Never more than is left of what was paid: checked under the order's row lock, and again by the database."""
@@ -217,7 +219,7 @@ def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | Non
 
     from orders.services import book_refund
 
-    room = refund_room(claim, lock=True)
+    room = room if room is not None else _refund_room(claim)
     if amount <= 0 or amount > room.total:
         raise _too_much(claim, room.total)
     now = timezone.now()

@@ -48,7 +48,7 @@ from ._base import (
     _pay_refund,
     _post,
     _prepare_uploads,
-    _refundable,
+    _refund_room,
     _refuse_if_already_claimed,
     _set_items_open,
     _state_error,
@@ -115,7 +115,8 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         claim = _lock(claim)
         if not can_proceed(claim.decide):
             raise _state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
-        refundable = _refundable(claim)
+        room = _refund_room(claim)
+        refundable = room.total
         value: Decimal | None = None
         if outcome in MONEY_OUTCOMES and refundable <= 0:
             raise ClaimError(_("Everything claimed has already been refunded; choose another outcome."), code="state")
@@ -138,7 +139,7 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
         if claim.state == ClaimState.RESOLVED:
             if value:
-                _pay_refund(claim, value, funded_by=funded_by, by=by, recover=recover_from_seller)
+                _pay_refund(claim, value, funded_by=funded_by, by=by, recover=recover_from_seller, room=room)
             _after_resolution(claim, by=by)
         if note:
             _post(claim, by=by, party=Party.AGENT, body=note)
@@ -203,8 +204,9 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
     with transaction.atomic():
         claim = _lock(claim)
         value = None
-        if buyer_won and _refundable(claim) > 0:  # nothing more to pay when it was refunded already
-            refundable = _refundable(claim)
+        room = _refund_room(claim) if buyer_won else None
+        if room is not None and room.total > 0:  # nothing more to pay when it was refunded already
+            refundable = room.total
             value = _money(amount, what=_("The amount")) if amount not in (None, "") else refundable
             if value > refundable:
                 raise ClaimError(_("The amount cannot be more than %(max)s %(cur)s.")
@@ -215,7 +217,7 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
         notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": verdict})
         if buyer_won:
             if value:
-                _pay_refund(claim, value, funded_by=FundedBy.PLATFORM, by=by)
+                _pay_refund(claim, value, funded_by=FundedBy.PLATFORM, by=by, room=room)
             if not claim.seller.is_platform:
                 fine = Policy.from_snapshot(claim.policy).dispute_fine
                 LedgerEntry.objects.create(

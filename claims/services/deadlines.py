@@ -30,7 +30,7 @@ from ._base import (
     _fire,
     _lock,
     _pay_refund,
-    _refundable,
+    _refund_room,
 )
 
 # --- system: deadlines and tracking ----------------------------------------------------------------------
@@ -61,11 +61,12 @@ def _mark_delivered_locked(claim: Claim) -> ClaimTransition:
 
 
 def _force_refund_locked(claim: Claim) -> ClaimTransition:
-    amount = _refundable(claim)
+    room = _refund_room(claim)
+    amount = room.total
     log = _fire(claim, "force_refund", None, reason=_("Unresolved at the final deadline"), amount=max(amount, 0),
                 at=timezone.now())
     if amount > 0:
-        _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None)
+        _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None, room=room)
     _after_resolution(claim, by=None)
     notify(claim, "forced_refund", to=[Party.BUYER, Party.SELLER], key=log.pk)
     return log

@@ -35,6 +35,7 @@ from ..models import (
     Reason,
     RejectionCode,
 )
+from ..money import RefundRoom
 from ..notifications import notify
 from ._base import (
     User,
@@ -48,7 +49,7 @@ from ._base import (
     _pay_refund,
     _post,
     _prepare_uploads,
-    _refundable,
+    _refund_room,
     _state_error,
 )
 
@@ -131,7 +132,7 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
         else:
             raise _forbidden(claim)
 
-        refundable = _refundable(claim)
+        refundable = _refund_room(claim).total
         if refundable <= 0 and kind in (*OFFER_KINDS_WITH_AMOUNT, OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
             raise ClaimError(_("Everything claimed has already been refunded."), code="state")
         if kind in OFFER_KINDS_WITH_AMOUNT:
@@ -201,7 +202,8 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
         offer = _pending_offer(claim, offer)
         now = timezone.now()
         funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
-        amount = _offer_amount_now(claim, offer)
+        room = _refund_room(claim) if offer.outcome in MONEY_OUTCOMES else None
+        amount = _offer_amount_now(claim, offer, room)
         _fire(claim, "accept_offer", by, reason=offer.get_kind_display(), outcome=offer.outcome,
               funded_by=funded_by if offer.outcome in MONEY_OUTCOMES else "", amount=amount,
               needs_return=offer.kind in OFFER_KINDS_NEEDING_RETURN, at=now)
@@ -213,17 +215,18 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
         if claim.state == ClaimState.RESOLVED:
             if amount:
                 # The ledger names who committed the platform's money: the agent who made the offer.
-                _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by)
+                _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by,
+                            room=room)
             _after_resolution(claim, by=by)
     return claim
 
 
-def _offer_amount_now(claim: Claim, offer: Offer) -> Decimal | None:
+def _offer_amount_now(claim: Claim, offer: Offer, room: RefundRoom | None) -> Decimal | None:
     """What accepting the offer pays, against what is left to refund now (another claim on the same item may have
     been refunded since the offer was made): a full refund pays what is left; a partial one must still fit."""
-    if offer.outcome not in MONEY_OUTCOMES:
+    if offer.outcome not in MONEY_OUTCOMES or room is None:
         return None
-    left = _refundable(claim)
+    left = room.total
     if left <= 0:
         raise ClaimError(_("Everything claimed has already been refunded, so this offer can no longer be accepted."),
                          code="state")
@@ -267,9 +270,10 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
                context={"detail": InspectionResult(inspection_result).label})
         if claim.outcome in MONEY_OUTCOMES and claim.refund_amount:
             # The refund decided for this return (after a reopen: the new decision's), within what is left.
-            amount = min(claim.refund_amount, _refundable(claim))
+            room = _refund_room(claim)
+            amount = min(claim.refund_amount, room.total)
             if amount > 0:
-                _pay_refund(claim, amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by)
+                _pay_refund(claim, amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by, room=room)
         if note or files:
             _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT,
                   body=note or InspectionResult(inspection_result).label, files=files, stored=stored)

@@ -692,7 +692,7 @@ class _Seeder:
         s.record_provider_verdict(claim=claim, by=agent, buyer_won=True)
         # The payout to the buyer's PayPal account bounced: it waits in the finance team's queue for a retry.
         s.mark_refund_failed(refund=claim.refunds.get(), by=self.u("finance"),
-                             reason="PayPal account closed; ask the buyer for another account")
+                             reason="PayPal account closed")
 
         # 17. resolved, repair: a first-party (marketplace) sale, repaired and sent back.
         claim = self.open("DEMO-1017", reason="defective", desired="repair", discovered=4, description=(
