@@ -8,10 +8,13 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db import models
 from django.utils import timezone
+from django_fsm import RETURN_VALUE
 
 from claims import roles
-from claims.models import Channel, Claim, ClaimState, ClaimTransition, Evidence, Outcome, Refund
+from claims.choices import Channel, ClaimState, Outcome
+from claims.models import Claim, ClaimTransition, Evidence, OutboundEmail, Refund
 from claims.services import enforce_deadlines
 from orders.models import Order
 from sellers.models import LedgerEntry, Seller, SellerMembership
@@ -122,3 +125,62 @@ def test_the_first_deadline_sweep_keeps_every_state():
     assert set(Claim.objects.values_list("state", flat=True)) == set(ClaimState.values)
     overdue = Claim.objects.get(state=ClaimState.AWAITING_SELLER, first_reply_due_at__lt=timezone.now())
     assert overdue.first_reply_breached
+
+
+def test_deadlines_times_and_emails_are_what_the_services_wrote(mailoutbox):
+    """The demo's clock ran the sweep whenever a deadline came due, and nothing wrote a deadline by hand: asking
+    the deadline logic again changes no field, and a sweep right after seeding finds nothing to do. Every moment
+    recorded lies in the past (deadlines aside); the services' emails were handled by the outbox worker at the
+    moment they were queued, and sent to nobody."""
+    seed()
+    assert enforce_deadlines() == {}
+    fields = [field.attname for field in Claim._meta.concrete_fields]
+    for claim in Claim.objects.all():
+        copy = Claim.objects.get(pk=claim.pk)
+        copy.refresh_next_deadline()
+        assert {name: getattr(copy, name) for name in fields} == {name: getattr(claim, name) for name in fields}, (
+            claim.order.number)
+    overdue = Claim.objects.get(order__number="DEMO-1002")
+    assert overdue.first_reply_breached and overdue.first_reply_reminded_at is not None
+    forced = Claim.objects.get(order__number="DEMO-1014")
+    assert forced.resolved_at == forced.hard_deadline_at == forced.transitions.get(name="force_refund").created_at
+
+    now = timezone.now()
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.DateTimeField) and not field.name.endswith(("due_at", "deadline_at")):
+                latest = model._default_manager.aggregate(latest=models.Max(field.name))["latest"]
+                assert latest is None or latest <= now, (model._meta.label, field.name)
+    assert Claim.objects.filter(opened_at__lt=now - dt.timedelta(days=1)).count() >= 12
+
+    assert mailoutbox == []
+    assert OutboundEmail.objects.exists()
+    assert not OutboundEmail.objects.exclude(sent_at=models.F("created_at")).exists()
+
+
+def test_every_transition_log_is_a_path_of_the_state_machine_to_the_claims_state():
+    seed()
+    moves = {}
+    for transition in Claim._meta.get_field("state").get_all_transitions(Claim):
+        target = transition.target
+        moves[transition.name, transition.source] = (
+            set(target.allowed_states or ClaimState.values) if isinstance(target, RETURN_VALUE) else {target})
+    now = timezone.now()
+    for claim in Claim.objects.all():
+        log = list(claim.transitions.order_by("created_at", "id"))
+        first, later = log[0], log[1:]
+        assert (first.from_state, first.to_state) == ("", ClaimState.AWAITING_SELLER), claim.order.number
+        assert first.created_at == claim.opened_at, claim.order.number
+        state = first.to_state
+        for row in later:
+            assert row.from_state == state, (claim.order.number, row.name)
+            if (row.name, row.from_state) in moves:
+                assert row.to_state in moves[row.name, row.from_state], (claim.order.number, row.name)
+            else:  # a recorded fact, not a transition (the missed first reply)
+                assert row.to_state == row.from_state, (claim.order.number, row.name)
+            state = row.to_state
+        assert state == claim.state, claim.order.number
+        assert claim.opened_at <= log[-1].created_at <= now, claim.order.number
+        if claim.state == ClaimState.RESOLVED:
+            assert claim.resolved_at == log[-1].created_at, claim.order.number
+

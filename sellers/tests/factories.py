@@ -41,10 +41,17 @@ class SellerFactory(factory.django.DjangoModelFactory):
     tax_verified_at = factory.LazyFunction(lambda: dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     status = "active"
 
+    class Params:
+        # Signed up and not vetted yet: agents verify and activate it through sellers.services (the demo does).
+        pending = factory.Trait(status="pending", identity_verified_at=None, registration_verified_at=None,
+                                tax_verified_at=None)
+
     @factory.post_generation
     def warranty_policy(obj, create, extracted, **kwargs):  # noqa: N805
+        """`warranty_policy__months_used=18` and the like set the policy's fields."""
         if create:
-            WarrantyPolicy.objects.get_or_create(seller=obj, defaults={"return_address": "Returns, 1 Depot St, Berlin"})
+            WarrantyPolicy.objects.get_or_create(
+                seller=obj, defaults={"return_address": "Returns, 1 Depot St, Berlin", **kwargs})
 
 
 class SellerMembershipFactory(factory.django.DjangoModelFactory):
