@@ -192,8 +192,8 @@ class Dataset:
             "discovered_on", "state", "outcome", "funded_by", "escalation_cause", "opened_at", "first_replied_at",
             "escalated_at", "decided_at", "first_reply_due_at", "resolution_due_at", "hard_deadline_at",
             "first_reply_breached", "first_reply_reminded_at", "resolution_reminded_at", "next_deadline_at",
-            "last_activity_at"], now, channel="platform", currency="EUR", policy=current_policy().as_snapshot(),
-            updated_at=now, assigned_to_id=None)
+            "action_due_at", "last_activity_at"], now, channel="platform", currency="EUR",
+            policy=current_policy().as_snapshot(), updated_at=now, assigned_to_id=None)
         claim_items = db.model_format(ClaimItem, ["id", "claim_id", "order_item_id"], now, quantity=1, is_open=True)
         logs = db.model_format(ClaimTransition, ["id", "claim_id", "name", "from_state", "to_state", "party",
                                                  "created_at"], now, reason="", actor_id=None)
@@ -246,18 +246,19 @@ class Dataset:
                        "hard_deadline_at": _t(hard), "first_reply_breached": "f", "first_reply_reminded_at": null,
                        "resolution_reminded_at": null, "last_activity_at": _t(opened)}
                 if state == "awaiting_seller":
-                    row["next_deadline_at"] = _t(first_due - 24 * HOUR)
+                    row["next_deadline_at"], row["action_due_at"] = _t(first_due - 24 * HOUR), _t(first_due)
                 elif state == "in_progress":
                     row["first_replied_at"] = row["last_activity_at"] = _t(opened + 3 * HOUR)
                     row["first_reply_reminded_at"] = _t(opened + 24 * HOUR) if cid % 2 else null
                     row["next_deadline_at"] = _t(resolution_due - 24 * HOUR)
+                    row["action_due_at"] = _t(resolution_due)
                 else:
                     row["first_reply_breached"] = "t"
                     row["first_reply_reminded_at"] = _t(opened + 24 * HOUR)
                     row["resolution_reminded_at"] = _t(resolution_due - 24 * HOUR)
                     row["escalated_at"] = row["last_activity_at"] = _t(resolution_due)
                     row["escalation_cause"] = "takeover"
-                    row["next_deadline_at"] = _t(hard)
+                    row["next_deadline_at"] = row["action_due_at"] = _t(hard)
                     if state == "awaiting_return":
                         row["decided_at"] = row["last_activity_at"] = _t(resolution_due + 2 * DAY)
                         row["outcome"], row["funded_by"] = "repair", "seller"
@@ -297,16 +298,17 @@ class Dataset:
     # --- checks and due cohorts -----------------------------------------------------------------------------
 
     def check(self, sample: int = 200) -> None:
-        """The loaded rows are what the services would have left: the model recomputes the same next deadline."""
+        """The loaded rows are what the services would have left: the model recomputes the same deadlines."""
         from claims.models import Claim
 
         ids = list(Claim.objects.order_by("?").values_list("pk", flat=True)[:sample])
         for claim in Claim.objects.filter(pk__in=ids):
-            stored = claim.next_deadline_at
+            stored = (claim.next_deadline_at, claim.action_due_at)
             claim.refresh_next_deadline()
-            if claim.next_deadline_at != stored:
-                raise RuntimeError(f"bench loader: claim {claim.pk} ({claim.state}) stores next_deadline_at "
-                                   f"{stored}, the model computes {claim.next_deadline_at}")
+            if (claim.next_deadline_at, claim.action_due_at) != stored:
+                raise RuntimeError(f"bench loader: claim {claim.pk} ({claim.state}) stores next_deadline_at and "
+                                   f"action_due_at {stored}, the model computes "
+                                   f"{(claim.next_deadline_at, claim.action_due_at)}")
 
     def make_due(self, count: int) -> dict[str, int]:
         """Turn `count` untouched backlog claims into claims due now (deadline columns only). Returns shapes."""
@@ -335,17 +337,20 @@ class Dataset:
                 """
                 if shape == "first_reply_reminder":  # reminder due 6 h ago; the reply itself due in 18 h
                     opened = "%(now)s - interval '30 hours' - picked.rn * interval '1 second'"
-                    extra = f"first_reply_reminded_at = NULL, next_deadline_at = {opened} + interval '24 hours'"
+                    extra = (f"first_reply_reminded_at = NULL, next_deadline_at = {opened} + interval '24 hours', "
+                             f"action_due_at = {opened} + interval '48 hours'")
                 elif shape == "first_reply_breach":  # reminded, the 48 h passed 2 h ago
                     opened = "%(now)s - interval '50 hours' - picked.rn * interval '1 second'"
                     extra = (f"first_reply_reminded_at = {opened} + interval '24 hours', "
-                             f"next_deadline_at = {opened} + interval '48 hours'")
+                             f"next_deadline_at = {opened} + interval '48 hours', "
+                             f"action_due_at = {opened} + interval '48 hours'")
                 else:  # replied and reminded; the resolution deadline passed a day ago: the platform takes over
                     opened = "%(now)s - interval '8 days' - picked.rn * interval '1 second'"
                     extra = (f"first_replied_at = {opened} + interval '3 hours', "
                              f"first_reply_reminded_at = {opened} + interval '24 hours', "
                              f"resolution_reminded_at = {opened} + interval '6 days', "
-                             f"next_deadline_at = {opened} + interval '7 days'")
+                             f"next_deadline_at = {opened} + interval '7 days', "
+                             f"action_due_at = {opened} + interval '7 days'")
                 statement = picked + f"""
                     UPDATE {table} c SET opened_at = {opened}, last_activity_at = {opened},
                            first_reply_due_at = {opened} + interval '48 hours',
@@ -375,7 +380,8 @@ class Dataset:
         big seller) and bench_agent (staff in the "agents" group, or with claims.act_as_agent and the view
         permissions where there is no such group)."""
         from claims import services
-        from orders.services import create_order, record_shipment
+        from claims.services.tracking import record_shipment
+        from orders.services import create_order
         from sellers.models import Seller, SellerMembership
 
         if self.people is not None:

@@ -12,127 +12,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from sellers.models import AppendOnlyModel
+from core.models import AppendOnlyModel
 
-from . import roles
-
-
-class ClaimState(models.TextChoices):
-    AWAITING_SELLER = "awaiting_seller", _("Waiting for the seller")
-    IN_PROGRESS = "in_progress", _("In progress with the seller")
-    AWAITING_RETURN = "awaiting_return", _("Waiting for the return")
-    ESCALATED = "escalated", _("With the platform")
-    AWAITING_INFO = "awaiting_info", _("Waiting for information")
-    RESOLVED = "resolved", _("Resolved")
-
-
-OPEN_STATES = [
-    ClaimState.AWAITING_SELLER,
-    ClaimState.IN_PROGRESS,
-    ClaimState.AWAITING_RETURN,
-    ClaimState.ESCALATED,
-    ClaimState.AWAITING_INFO,
-]
-WITH_SELLER_STATES = [ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS]
-
-
-class Reason(models.TextChoices):
-    NOT_RECEIVED = "not_received", _("Item not received")
-    WRONG_ITEM = "wrong_item", _("Wrong item")
-    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
-    DEFECTIVE = "defective", _("Defective (warranty)")
-    TRIAL_RETURN = "trial_return", _("Trial return")
-
-
-REASONS_NEEDING_PHOTOS = {Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED, Reason.DEFECTIVE}
-
-
-class DesiredOutcome(models.TextChoices):
-    REFUND = "refund", _("Refund")
-    REPLACEMENT = "replacement", _("Replacement")
-    REPAIR = "repair", _("Repair")
-    DISCOUNT = "discount", _("Price discount")
-
-
-class Channel(models.TextChoices):
-    PLATFORM = "platform", _("Opened on the platform")
-    PAYMENT_PROVIDER = "payment_provider", _("Payment-provider dispute")
-
-
-class Outcome(models.TextChoices):
-    REFUND = "refund", _("Refund")
-    PARTIAL_REFUND = "partial_refund", _("Partial refund")
-    REPLACEMENT = "replacement", _("Replacement")
-    REPAIR = "repair", _("Repair")
-    DISCOUNT = "discount", _("Discount")
-    DENIED = "denied", _("Denied")
-    WITHDRAWN = "withdrawn", _("Withdrawn by the buyer")
-    DELIVERED = "delivered", _("Delivered")
-
-
-# Outcomes paid out as money to the buyer; replacement and repair always wait for the item to come back.
-MONEY_OUTCOMES = {Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.DISCOUNT}
-RETURN_OUTCOMES = {Outcome.REPLACEMENT, Outcome.REPAIR}
-# A justified warranty claim extends the warranty by the time in the claim (seller's warranty policy: "Upon
-# resolving a justified warranty claim, the warranty period is extended by the duration of the claim process").
-# Every outcome that gave the buyer something is justified; these are the ones that did not.
-UNJUSTIFIED_OUTCOMES = {Outcome.DENIED, Outcome.WITHDRAWN, Outcome.DELIVERED}
-
-
-class FundedBy(models.TextChoices):
-    SELLER = "seller", _("Seller")
-    PLATFORM = "platform", _("Platform")
-
-
-class DenialReason(models.TextChoices):
-    """Section 4's exclusions: what buyer protection and warranty do not cover."""
-
-    DAMAGE_AFTER_RECEIPT = "damage_after_receipt", _(
-        "Damage caused after receipt (drops, liquid, unapproved chargers, third-party repair, rooting/jailbreak)"
-    )
-    NORMAL_WEAR = "normal_wear", _("Normal wear within the grade sold")
-    TRANSPORT_DAMAGE = "transport_damage", _("Transport damage although the seller packed properly")
-    ALTERED_OR_USED = "altered_or_used", _("Item altered or used after receipt")
-    AS_DESCRIBED = "as_described", _("Item was accurately described; it did not meet expectations")
-    POSTAGE_DISPUTE = "postage_dispute", _("Postage dispute")
-    OFF_PLATFORM = "off_platform", _("Purchase made outside the platform")
-    CHANGE_OF_MIND = "change_of_mind", _("Change of mind (use the 14-day right of withdrawal)")
-    PROOF_OF_DELIVERY = "proof_of_delivery", _("Seller proved delivery to the order's address on time")
-    NO_PARTICIPATION = "no_participation", _("The buyer did not provide the information requested")
-
-
-class RejectionCode(models.TextChoices):
-    """Why a seller rejects a claim (the buyer may escalate at once)."""
-
-    DELIVERED = "delivered", _("The item was delivered (proof attached)")
-    AS_DESCRIBED = "as_described", _("The item matches the listing")
-    BUYER_DAMAGE = "buyer_damage", _("Damage caused after receipt")
-    NORMAL_WEAR = "normal_wear", _("Normal wear within the grade sold")
-    OUT_OF_WARRANTY = "out_of_warranty", _("Outside the warranty period")
-    OTHER = "other", _("Other (explained in the message)")
-
-
-class Party(models.TextChoices):
-    BUYER = "buyer", _("Buyer")
-    SELLER = "seller", _("Seller")
-    AGENT = "agent", _("Support agent")
-    SYSTEM = "system", _("System")
-
-
-class EscalationCause(models.TextChoices):
-    BUYER = "buyer", _("Escalated by the buyer")
-    AGENT = "agent", _("Escalated by an agent")
-    TAKEOVER = "takeover", _("Platform took over at the resolution deadline")
-    SELLER_SUSPENDED = "seller_suspended", _("Seller is suspended")
-    PAYMENT_PROVIDER = "payment_provider", _("Payment-provider dispute")
-    REOPENED = "reopened", _("Reopened by an agent")
-
-
-class InspectionResult(models.TextChoices):
-    AS_EXPECTED = "as_expected", _("Received as expected")
-    DAMAGED = "damaged", _("Received damaged")
-    INCOMPLETE = "incomplete", _("Received incomplete")
-
+from . import deadlines, roles
+from .choices import (
+    OFFER_OUTCOME,
+    OPEN_STATES,
+    WITH_SELLER_STATES,
+    Channel,
+    ClaimState,
+    DenialReason,
+    DesiredOutcome,
+    EscalationCause,
+    EvidenceKind,
+    FundedBy,
+    InspectionResult,
+    OfferKind,
+    OfferStatus,
+    Outcome,
+    Party,
+    Reason,
+    RefundStatus,
+    RejectionCode,
+)
 
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 
@@ -208,8 +110,10 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     delivery_seen_at = models.DateTimeField(null=True, blank=True)
     # Days of this claim already added to the claimed items' warranty (a reopened claim adds only the rest).
     warranty_days_credited = models.PositiveIntegerField(default=0)
-    # The earliest moment the deadline sweep has something to do for this claim (null: nothing).
+    # Both from claims.deadlines, written by refresh_next_deadline on every save of a state or a deadline: the
+    # earliest moment the sweep has something to do (null: nothing), and the deadline of whoever must act now.
     next_deadline_at = models.DateTimeField(null=True, blank=True)
+    action_due_at = models.DateTimeField(_("deadline that matters now"), null=True, blank=True)
 
     # Moves on every message, offer and transition: lists compare it with ClaimView.seen_at for "new".
     last_activity_at = models.DateTimeField(default=timezone.now)
@@ -231,10 +135,11 @@ class Claim(ConcurrentTransitionMixin, models.Model):
                          name="claim_next_deadline_idx"),
             # The seller queue: one seller's open claims, most urgent first, read 25 at a time; the columns its
             # counts (open, needs you, overdue, new activity) read are included, so they come from the index alone.
-            models.Index(fields=["seller", "next_deadline_at", "opened_at", "id"], condition=Q(state__in=OPEN_STATES),
-                         include=["state", "first_reply_breached", "first_reply_due_at", "resolution_due_at",
-                                  "info_requested_from", "info_due_at", "last_activity_at"],
+            models.Index(fields=["seller", "action_due_at", "opened_at", "id"], condition=Q(state__in=OPEN_STATES),
+                         include=["state", "info_requested_from", "last_activity_at"],
                          name="claim_seller_queue_idx"),
+            # The console's claim list: overdue first, then the least time left, then (nothing due) newest first.
+            models.Index(fields=["action_due_at", "-opened_at", "-id"], name="claim_action_due_idx"),
             # The console's claim list and date hierarchy: newest first.
             models.Index(fields=["-opened_at", "-id"], name="claim_newest_idx"),
         ]
@@ -260,34 +165,18 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         return refund_room(self).claimed_value
 
     def refresh_next_deadline(self) -> None:
-        """Keep the indexed column the sweep reads in step with the state and the deadlines."""
-        from .policy import Policy
-
-        reminder = dt.timedelta(hours=Policy.from_snapshot(self.policy).reminder_hours)
-        candidates = []
-        if self.state in OPEN_STATES:
-            candidates.append(self.hard_deadline_at)
-            if self.reason == Reason.NOT_RECEIVED:
-                candidates.append(self.delivery_seen_at)
-        if self.state == ClaimState.AWAITING_SELLER and not self.first_reply_breached and self.first_reply_due_at:
-            candidates.append(self.first_reply_due_at)
-            if not self.first_reply_reminded_at:
-                candidates.append(self.first_reply_due_at - reminder)
-        if self.state in WITH_SELLER_STATES and self.resolution_due_at:
-            candidates.append(self.resolution_due_at)
-            if not self.resolution_reminded_at:
-                candidates.append(self.resolution_due_at - reminder)
-        if self.state == ClaimState.AWAITING_INFO:
-            candidates.append(self.info_due_at)
-        due = [moment for moment in candidates if moment is not None]
-        self.next_deadline_at = min(due) if due else None
+        """Keep the indexed columns the sweep and the queues read in step with the state and the deadlines."""
+        events = deadlines.due_events(self)
+        action = deadlines.action_due(events)
+        self.next_deadline_at = deadlines.next_deadline(events)
+        self.action_due_at = action.at if action else None
 
     def buyer_may_escalate(self, now: dt.datetime | None = None) -> bool:
         """After 48 hours unresolved, or at once after a rejection."""
         if self.state not in WITH_SELLER_STATES or self.channel != Channel.PLATFORM:
             return False
         now = now or timezone.now()
-        return self.rejected or (self.first_reply_due_at is not None and now >= self.first_reply_due_at)
+        return self.rejected or deadlines.is_overdue(self.first_reply_due_at, now)
 
     # --- transitions: they only set fields on self; services save, log and notify ----------------
 
@@ -440,16 +329,6 @@ class ClaimItem(models.Model):
         return f"{self.quantity} × {self.order_item}"
 
 
-class EvidenceKind(models.TextChoices):
-    PHOTO = "photo", _("Photo")
-    VIDEO = "video", _("Video")
-    INVOICE = "invoice", _("Invoice")
-    PROOF_OF_SHIPMENT = "proof_of_shipment", _("Proof of shipment")
-    CUSTOMS_FORM = "customs_form", _("Customs form")
-    INSPECTION_REPORT = "inspection_report", _("Inspection report")
-    DOCUMENT = "document", _("Other document")
-
-
 def evidence_path(instance: Evidence, filename: str) -> str:
     # Random names: nothing of the uploader's file name or of the claim number reaches the storage.
     return f"evidence/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}{instance.extension}"
@@ -508,34 +387,6 @@ class Message(models.Model):
         return f"{self.get_party_display()} on {self.claim_id}"
 
 
-class OfferKind(models.TextChoices):
-    FULL_REFUND = "full_refund", _("Full refund")
-    PARTIAL_REFUND = "partial_refund", _("Partial refund")
-    REPLACEMENT = "replacement", _("Replacement")
-    REPAIR = "repair", _("Repair")
-    RETURN_FOR_REFUND = "return_for_refund", _("Return for refund")
-    DISCOUNT = "discount", _("Price discount")
-
-
-OFFER_KINDS_WITH_AMOUNT = {OfferKind.PARTIAL_REFUND, OfferKind.DISCOUNT}
-OFFER_KINDS_NEEDING_RETURN = {OfferKind.REPLACEMENT, OfferKind.REPAIR, OfferKind.RETURN_FOR_REFUND}
-OFFER_OUTCOME = {
-    OfferKind.FULL_REFUND: Outcome.REFUND,
-    OfferKind.PARTIAL_REFUND: Outcome.PARTIAL_REFUND,
-    OfferKind.REPLACEMENT: Outcome.REPLACEMENT,
-    OfferKind.REPAIR: Outcome.REPAIR,
-    OfferKind.RETURN_FOR_REFUND: Outcome.REFUND,
-    OfferKind.DISCOUNT: Outcome.DISCOUNT,
-}
-
-
-class OfferStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    ACCEPTED = "accepted", _("Accepted")
-    DECLINED = "declined", _("Declined")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
 class Offer(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="offers")
     kind = models.CharField(max_length=20, choices=OfferKind.choices)
@@ -561,16 +412,6 @@ class Offer(models.Model):
     @property
     def outcome(self) -> str:
         return OFFER_OUTCOME[self.kind]
-
-
-class RefundStatus(models.TextChoices):
-    """A refund's payout: pending → submitted (handed to the payment provider) → paid, or failed with the reason.
-    A failed payout goes back to pending when it is retried."""
-
-    PENDING = "pending", _("Pending payout")
-    SUBMITTED = "submitted", _("Submitted for payout")
-    PAID = "paid", _("Paid")
-    FAILED = "failed", _("Failed")
 
 
 class Refund(models.Model):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -12,19 +13,11 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order
 
+from .. import deadlines
+from ..choices import EscalationCause, FundedBy, Party, Reason
 from ..errors import ClaimError
-from ..models import (
-    Claim,
-    ClaimItem,
-    ClaimState,
-    ClaimTransition,
-    EscalationCause,
-    FundedBy,
-    Party,
-    Reason,
-)
+from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
-from ..policy import Policy
 from ._base import (
     _after_resolution,
     _fire,
@@ -127,7 +120,7 @@ def note_delivery(*, order: Order) -> int:
         for claim in claims:
             claim.delivery_seen_at = now if delivered else None
             claim.refresh_next_deadline()
-            claim.save(update_fields=["delivery_seen_at", "next_deadline_at", "updated_at"])
+            claim.save(update_fields=["delivery_seen_at", "next_deadline_at", "action_due_at", "updated_at"])
             changed += 1
     return changed
 
@@ -172,44 +165,49 @@ def _enforce_one(pk: int, now: dt.datetime) -> list[str]:
 
 
 def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
-    """Everything due on one locked claim, in the order the rules take precedence."""
-    if not claim.is_open:
-        return []
-    if claim.hard_deadline_at and claim.hard_deadline_at <= now:
-        _force_refund_locked(claim)
-        return ["forced_refund"]
-    if claim.reason == Reason.NOT_RECEIVED and claim.delivery_seen_at and claim.delivery_seen_at <= now:
-        if _closed_by_a_delivery(claim):
-            _mark_delivered_locked(claim)
-            return ["delivered"]
-        claim.delivery_seen_at = None  # the carrier corrected its tracking (or the claim is about digital items)
-    actions = []
-    if claim.state == ClaimState.AWAITING_INFO and claim.info_due_at and claim.info_due_at <= now:
-        _info_timeout_locked(claim)
-        actions.append("info_timeout")
-    reminder = dt.timedelta(hours=Policy.from_snapshot(claim.policy).reminder_hours)
-    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
-            and claim.first_reply_due_at and claim.first_reply_due_at <= now):
-        claim.first_reply_breached = True
-        claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
-        log = ClaimTransition.objects.create(claim=claim, name="first_reply_breach", from_state=claim.state,
-                                             to_state=claim.state, party=Party.SYSTEM, created_at=now,
-                                             reason=_("The seller did not reply within the first-reply deadline"))
-        notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
-        actions.append("first_reply_breached")
-    if claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and claim.resolution_due_at \
-            and claim.resolution_due_at <= now:
-        _take_over_locked(claim, cause=EscalationCause.TAKEOVER, reason=_("The resolution deadline passed"))
-        actions.append("taken_over")
-        return actions
-    if (claim.state == ClaimState.AWAITING_SELLER and not claim.first_reply_breached
-            and not claim.first_reply_reminded_at and claim.first_reply_due_at - reminder <= now):
-        claim.first_reply_reminded_at = now
-        notify(claim, "reminder_first_reply", to=[Party.SELLER], key="first_reply")
-        actions.append("first_reply_reminder")
-    if (claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and not claim.resolution_reminded_at
-            and claim.resolution_due_at and claim.resolution_due_at - reminder <= now):
-        claim.resolution_reminded_at = now
-        notify(claim, "reminder_resolution", to=[Party.SELLER], key="resolution")
-        actions.append("resolution_reminder")
+    """Everything due on one locked claim: its events at or before now (claims.deadlines), one at a time in the
+    order the rules take precedence, each time read again (a take-over leaves no reminder due). Every action
+    removes its own event; an event met twice is a bug, and the sweep stops rather than loop."""
+    tried: list[str] = []
+    actions: list[str] = []
+    while (due := deadlines.due_now(claim, now)) and due[0].what not in tried:
+        tried.append(due[0].what)
+        if _ACT[due[0].what](claim, now) is not False:
+            actions.append(due[0].what)
     return actions
+
+
+def _record_first_reply_breach(claim: Claim, now: dt.datetime) -> None:
+    claim.first_reply_breached = True
+    claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
+    log = ClaimTransition.objects.create(claim=claim, name="first_reply_breach", from_state=claim.state,
+                                         to_state=claim.state, party=Party.SYSTEM, created_at=now,
+                                         reason=_("The seller did not reply within the first-reply deadline"))
+    notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
+
+
+def _delivered(claim: Claim, now: dt.datetime) -> bool:
+    if _closed_by_a_delivery(claim):
+        _mark_delivered_locked(claim)
+        return True
+    claim.delivery_seen_at = None  # the carrier corrected its tracking (or the claim is about digital items)
+    return False
+
+
+def _remind(event: str, field: str, key: str) -> Callable[[Claim, dt.datetime], None]:
+    def remind(claim: Claim, now: dt.datetime) -> None:
+        setattr(claim, field, now)
+        notify(claim, event, to=[Party.SELLER], key=key)
+    return remind
+
+
+_ACT: dict[str, Callable[[Claim, dt.datetime], object]] = {
+    deadlines.FORCED_REFUND: lambda claim, now: _force_refund_locked(claim),
+    deadlines.DELIVERED: _delivered,
+    deadlines.INFO_TIMEOUT: lambda claim, now: _info_timeout_locked(claim),
+    deadlines.FIRST_REPLY_BREACHED: _record_first_reply_breach,
+    deadlines.TAKEN_OVER: lambda claim, now: _take_over_locked(claim, cause=EscalationCause.TAKEOVER,
+                                                                reason=_("The resolution deadline passed")),
+    deadlines.FIRST_REPLY_REMINDER: _remind("reminder_first_reply", "first_reply_reminded_at", "first_reply"),
+    deadlines.RESOLUTION_REMINDER: _remind("reminder_resolution", "resolution_reminded_at", "resolution"),
+}
