@@ -6,29 +6,35 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.views import too_many
-from orders.selectors import buyer_order
+from core import ratelimit
+from core.after_response import after_response
 
-from . import ratelimit, selectors, services
+from . import selectors, services
+from .abilities import BUYER_ACTIONS, abilities
+from .eligibility import receipt_date, trial_ends_on, warranty_ends_on
 from .errors import ClaimError
 from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm
-from .models import ClaimState, Offer, Party
+from .models import Offer
+from .policy import current_policy
 
 
 @login_required
 def get_help(request: HttpRequest, number: str) -> HttpResponse:
-    order = buyer_order(request.user, number)
+    order = selectors.buyer_order(request.user, number)
     if request.method == "POST" and not ratelimit.hit(
             "open-claim", str(request.user.pk), limit=settings.OPEN_CLAIM_RATE_LIMIT,
             window_seconds=settings.OPEN_CLAIM_RATE_WINDOW_SECONDS):
-        return too_many(request, _("You have sent many claims in a short time. Please wait a while and try again; "
-                                   "if something urgent is wrong, write to us from an existing claim."))
+        return ratelimit.too_many(request, _(
+            "You have sent many claims in a short time. Please wait a while and try again; "
+            "if something urgent is wrong, write to us from an existing claim."))
     form = GetHelpForm(request.POST or None, request.FILES or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:
@@ -52,24 +58,22 @@ def get_help(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
-    services.mark_seen(claim=claim, by=request.user)
     show_receipt = request.session.pop("receipt_for", None) == claim.number
-    return render(request, "claims/detail.html", _detail_context(claim, show_receipt=show_receipt))
+    response = render(request, "claims/detail.html", _detail_context(request, claim, show_receipt=show_receipt))
+    return after_response(response, services.mark_seen, claim=claim, by=request.user, at=timezone.now())
 
 
-def _detail_context(claim, **extra):  # type: ignore[no-untyped-def]
-    asked_buyer = claim.state == ClaimState.AWAITING_INFO and claim.info_requested_from == Party.BUYER
+def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-untyped-def]
+    can = abilities(claim, request.user, BUYER_ACTIONS)
     return {
         "claim": claim,
         "deadline": selectors.buyer_deadline(claim),
         "refunds": [(refund, selectors.refund_sentence(refund)) for refund in claim.refunds.all()],
         "timeline": selectors.timeline(claim),
         "offer": selectors.pending_offer(claim),
-        "can_escalate": claim.buyer_may_escalate(),
-        "escalation_block": selectors.escalation_block(claim),
-        "asked_buyer": asked_buyer,
+        "can": can,
         "message_form": MessageForm(),
-        "info_form": InfoForm() if asked_buyer else None,
+        "info_form": InfoForm() if can["provide_info"].allowed else None,
         "escalate_form": EscalateForm(),
         **extra,
     }
@@ -93,7 +97,7 @@ def _form_or_error(request: HttpRequest, claim, form) -> HttpResponse | None:  #
     """Re-render the claim page with the form's errors (status 400), or None if the form is valid."""
     if form.is_valid():
         return None
-    context = _detail_context(claim)
+    context = _detail_context(request, claim)
     context["info_form" if isinstance(form, InfoForm) else "message_form"] = form
     return render(request, "claims/detail.html", context, status=400)
 
@@ -149,7 +153,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = EscalateForm(request.POST)
     if not form.is_valid():
-        return render(request, "claims/detail.html", {**_detail_context(claim), "escalate_form": form}, status=400)
+        return render(request, "claims/detail.html", _detail_context(request, claim, escalate_form=form), status=400)
     reason = form.cleaned_data["reason"]
     return _run(request, number, lambda: services.escalate(claim=claim, by=request.user, reason=reason),
                 _("Our support team now handles your claim. We will tell you what happens next."))
@@ -178,3 +182,32 @@ def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpR
     response["Cache-Control"] = "private, max-age=3600"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+# --- the buyer's orders ------------------------------------------------------------------------------------
+
+ORDERS_PER_PAGE = 20
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.buyer_orders(request.user), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "orders/list.html", {"page": page})
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    order = selectors.buyer_order(request.user, number)
+    policy = current_policy()
+    received_on = receipt_date(order, policy=policy)
+    trial_days = order.seller.trial_days
+    items = [
+        {"item": item, "warranty_until": warranty_ends_on(item, received_on),
+         "trial_until": None if item.is_digital else trial_ends_on(item, received_on, trial_days=trial_days)}
+        for item in order.items.all()
+    ]
+    return render(request, "orders/detail.html", {
+        "order": order, "items": items, "received_on": received_on, "today": timezone.localdate(),
+    })

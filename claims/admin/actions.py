@@ -1,6 +1,6 @@
-"""The claim page's actions. Each one calls one service of claims.services; the service locks the claim, checks
-the state and the agent's permission again, logs the transition and notifies. What `run` returns is the
-sentence of the admin LogEntry."""
+"""The claim page's actions, each offered when claims.abilities allows it. Each one calls one service of
+claims.services; the service locks the claim, checks the state and the agent's permission again, logs the
+transition and notifies. What `run` returns is the sentence of the admin LogEntry."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.console import ConsoleAction
+
 from .. import services
+from ..abilities import ability
 from ..admin_forms import (
     AssignForm,
     DecideForm,
@@ -23,19 +26,15 @@ from ..admin_forms import (
     ReturnReceivedForm,
     person_label,
 )
+from ..choices import DenialReason, FundedBy, OfferKind, Outcome, Party
 from ..errors import ClaimError
-from ..models import Channel, Claim, ClaimState, DenialReason, FundedBy, OfferKind, OfferStatus, Outcome, Party
-from .console import ConsoleAction
-
-WITH_SELLER = {ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS}
-WITH_PLATFORM = {ClaimState.ESCALATED, ClaimState.AWAITING_INFO}
+from ..models import Claim
+from ..selectors import pending_offer
 
 
-def _in(*states: str, channel: str | None = None):  # type: ignore[no-untyped-def]
-    def available(claim: Claim) -> bool:
-        return claim.state in states and (channel is None or claim.channel == channel)
-
-    return available
+def _can(action: str):  # type: ignore[no-untyped-def]
+    """Offered when claims.abilities allows the action to this person now."""
+    return lambda claim, user: ability(claim, user, action).allowed
 
 
 def _assign(claim: Claim, by: Any, data: dict[str, Any]) -> str:
@@ -114,14 +113,10 @@ def _offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     }
 
 
-def _pending_offer_of(claim: Claim):  # type: ignore[no-untyped-def]
-    return claim.offers.filter(status=OfferStatus.PENDING).first()
-
-
 def _withdraw_offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
-    offer = _pending_offer_of(claim)
-    if offer is None:
-        raise ClaimError(_("There is no pending offer to withdraw."), code="state")
+    can, offer = ability(claim, by, "withdraw_offer"), pending_offer(claim)
+    if not can.allowed or offer is None:  # allowed means there is a pending offer
+        raise ClaimError(can.reason, code=can.code)
     services.withdraw_offer(offer=offer, by=by)
     return _("Withdrew the pending offer: %(kind)s.") % {"kind": OfferKind(offer.kind).label}
 
@@ -146,7 +141,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Decide"),
         form=DecideForm,
         run=_decide,
-        available=_in(ClaimState.ESCALATED, channel=Channel.PLATFORM),
+        available=_can("decide"),
         success=gettext_lazy("The decision was recorded; the buyer and the seller are told."),
         intro=gettext_lazy(
             "The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
@@ -158,7 +153,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Request information"),
         form=RequestInfoForm,
         run=_request_info,
-        available=_in(ClaimState.ESCALATED),
+        available=_can("request_info"),
         success=gettext_lazy("The question was sent."),
     ),
     ConsoleAction(
@@ -166,7 +161,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Record the provider's verdict"),
         form=ProviderVerdictForm,
         run=_provider_verdict,
-        available=_in(ClaimState.ESCALATED, channel=Channel.PAYMENT_PROVIDER),
+        available=_can("record_provider_verdict"),
         success=gettext_lazy("The verdict was recorded."),
         intro=gettext_lazy(
             "The payment provider decides this dispute. When the buyer wins, the platform recovers the "
@@ -178,7 +173,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Make an offer"),
         form=OfferForm,
         run=_offer,
-        available=_in(*WITH_PLATFORM),
+        available=_can("make_offer"),
         success=gettext_lazy("The offer was sent to the buyer."),
         intro=gettext_lazy(
             "An offer on the platform's behalf; the platform pays if the buyer accepts. A pending offer is replaced."
@@ -189,7 +184,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Withdraw the pending offer"),
         run=_withdraw_offer,
         danger=True,
-        available=lambda claim: claim.offers.filter(status=OfferStatus.PENDING).exists(),
+        available=_can("withdraw_offer"),
         success=gettext_lazy("The offer was withdrawn."),
     ),
     ConsoleAction(
@@ -197,7 +192,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Record the answer"),
         form=ProvideInfoForm,
         run=_provide_info,
-        available=_in(ClaimState.AWAITING_INFO),
+        available=_can("provide_info"),
         success=gettext_lazy("The answer was recorded; the claim is back with the platform."),
     ),
     ConsoleAction(
@@ -205,7 +200,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Return received"),
         form=ReturnReceivedForm,
         run=_receive_return,
-        available=_in(ClaimState.AWAITING_RETURN),
+        available=_can("receive_return"),
         success=gettext_lazy("The return was recorded."),
     ),
     ConsoleAction(
@@ -213,7 +208,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Take over (escalate)"),
         form=EscalateForm,
         run=_escalate,
-        available=_in(*WITH_SELLER),
+        available=_can("escalate"),
         success=gettext_lazy("The platform now handles the claim."),
     ),
     ConsoleAction(
@@ -221,7 +216,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Reopen"),
         form=ReopenForm,
         run=_reopen,
-        available=_in(ClaimState.RESOLVED),
+        available=_can("reopen"),
         success=gettext_lazy("The claim was reopened and is with the platform."),
     ),
     ConsoleAction(
@@ -229,6 +224,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Assign"),
         form=AssignForm,
         run=_assign,
+        available=_can("assign"),
         success=gettext_lazy("The assignment was saved."),
     ),
     ConsoleAction(
@@ -236,6 +232,7 @@ CLAIM_ACTIONS = (
         label=gettext_lazy("Add a note or message"),
         form=MessageForm,
         run=_message,
+        available=_can("message"),
         success=gettext_lazy("Saved."),
     ),
 )

@@ -1,0 +1,144 @@
+"""claims.abilities as one table: for each scene (a claim driven through the services), what each kind of person may
+do. Then, for every person and every action, the service agrees: it accepts what the ability allows and refuses
+what it does not, with the same code; and every transition's answer is django-fsm-2's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import time_machine
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+
+from claims import services
+from claims.abilities import ACTIONS, TRANSITIONS, abilities
+from claims.errors import ClaimError
+from claims.models import Claim, Offer
+from claims.tests.admin_factories import make_finance
+from claims.tests.factories import OPENED_AT, photo
+from claims.tests.test_transitions import SCENES, Scene
+
+pytestmark = pytest.mark.django_db
+
+THREAD = {"message", "upload_evidence"}
+WITH_SELLER = (THREAD | {"close"}, THREAD | {"make_offer", "reject"}, THREAD | {"escalate", "assign"})
+WITH_PLATFORM = (THREAD | {"close"}, THREAD, THREAD | {"make_offer", "request_info", "decide", "assign"})
+RETURNING = (THREAD | {"close"}, THREAD | {"receive_return"}, THREAD | {"receive_return", "assign"})
+OFFER_ANSWERS = {"accept_offer", "decline_offer"}
+H = dt.timedelta(hours=1)
+
+# scene, hours after opening, then what the buyer, the seller's staff and the agent may do. Anyone else (another
+# buyer, another seller's staff, finance, an anonymous visitor) may do nothing anywhere.
+TABLE: list[tuple[str, int, set[str], set[str], set[str]]] = [
+    ("awaiting_seller", 2, *WITH_SELLER),
+    ("awaiting_seller", 48, WITH_SELLER[0] | {"escalate"}, *WITH_SELLER[1:]),
+    ("in_progress", 2, *WITH_SELLER),
+    ("in_progress", 72, WITH_SELLER[0] | {"escalate"}, *WITH_SELLER[1:]),
+    ("rejected", 2, WITH_SELLER[0] | {"escalate"}, *WITH_SELLER[1:]),
+    ("offer partial_refund", 2, WITH_SELLER[0] | OFFER_ANSWERS, WITH_SELLER[1] | {"withdraw_offer"},
+     WITH_SELLER[2] | {"withdraw_offer"}),
+    ("declined offer", 2, *WITH_SELLER),
+    ("not_received, delivered", 2, WITH_SELLER[0], WITH_SELLER[1] | {"add_tracking"}, WITH_SELLER[2]),
+    ("escalated", 2, *WITH_PLATFORM),
+    ("platform offer", 2, WITH_PLATFORM[0] | OFFER_ANSWERS, WITH_PLATFORM[1], WITH_PLATFORM[2] | {"withdraw_offer"}),
+    ("awaiting_info from buyer", 2, THREAD | {"close", "provide_info"}, THREAD,
+     THREAD | {"make_offer", "provide_info", "assign"}),
+    ("awaiting_info from seller", 2, THREAD | {"close"}, THREAD | {"provide_info"},
+     THREAD | {"make_offer", "provide_info", "assign"}),
+    ("awaiting_return", 2, *RETURNING),
+    ("return_for_refund accepted", 2, *RETURNING),
+    ("resolved", 2, set(), set(), THREAD | {"reopen", "assign"}),
+    ("seller suspended", 2, WITH_PLATFORM[0], set(), WITH_PLATFORM[2]),
+    ("provider dispute", 2, WITH_PLATFORM[0], THREAD,
+     THREAD | {"make_offer", "request_info", "record_provider_verdict", "assign"}),
+]
+OUTSIDERS = ("other_buyer", "other_staff", "finance", "anonymous")
+
+
+def people(s: Scene) -> dict[str, Any]:
+    w = s.world
+    return {"buyer": w.buyer, "staff": w.staff, "agent": w.agent, "other_buyer": w.other_buyer,
+            "other_staff": w.other_staff, "finance": make_finance(), "anonymous": AnonymousUser()}
+
+
+# Each action done through its service with input that is fine, so only the ability's questions can refuse it.
+Do = Callable[[Claim, Any, Offer | None], object]
+DO: dict[str, Do] = {
+    "message": lambda c, by, o: services.post_message(claim=c, by=by, body="Any news?"),
+    "upload_evidence": lambda c, by, o: services.post_message(claim=c, by=by, body="See the photo.",
+                                                             attachments=[photo()]),
+    "accept_offer": lambda c, by, o: services.accept_offer(offer=o, by=by),
+    "decline_offer": lambda c, by, o: services.decline_offer(offer=o, by=by),
+    "make_offer": lambda c, by, o: services.make_offer(claim=c, by=by, kind="replacement"),
+    "withdraw_offer": lambda c, by, o: services.withdraw_offer(offer=o, by=by),
+    "add_tracking": lambda c, by, o: services.add_tracking(claim=c, by=by, evidence=[photo()]),
+    "assign": lambda c, by, o: services.assign(claim=c, by=by, agent=None),
+    "escalate": lambda c, by, o: services.escalate(claim=c, by=by),
+    "close": lambda c, by, o: services.close(claim=c, by=by),
+    "reject": lambda c, by, o: services.reject(claim=c, by=by, code="as_described", body="As listed.",
+                                               evidence=[photo()]),
+    "provide_info": lambda c, by, o: services.provide_info(claim=c, by=by, body="It began on day two."),
+    "receive_return": lambda c, by, o: services.receive_return(claim=c, by=by, inspection_result="as_expected"),
+    "request_info": lambda c, by, o: services.request_info(claim=c, by=by, party="buyer", question="When?"),
+    "decide": lambda c, by, o: services.decide(claim=c, by=by, outcome="denied", denial_reason="as_described"),
+    "record_provider_verdict": lambda c, by, o: services.record_provider_verdict(claim=c, by=by, buyer_won=False),
+    "reopen": lambda c, by, o: services.reopen(claim=c, by=by, reason="New evidence."),
+}
+NEEDS_AN_OFFER = {"accept_offer", "decline_offer", "withdraw_offer"}
+
+
+class _Undo(Exception):
+    pass
+
+
+def attempt(do: Callable[[], object]) -> ClaimError | None:
+    """The service's answer, with whatever it did undone."""
+    try:
+        with transaction.atomic():
+            do()
+            raise _Undo
+    except _Undo:
+        return None
+    except ClaimError as error:
+        return error
+
+
+def test_the_table_names_every_action() -> None:
+    assert set(DO) == set(ACTIONS)
+
+
+@pytest.mark.parametrize("scene, hours, buyer, staff, agent", TABLE, ids=[f"{r[0]} +{r[1]}h" for r in TABLE])
+def test_who_may_do_what(scene: str, hours: int, buyer: set[str], staff: set[str], agent: set[str]) -> None:
+    s = SCENES[scene]()
+    claim, who = s.claim, people(s)
+    expected = {"buyer": buyer, "staff": staff, "agent": agent, **{role: set() for role in OUTSIDERS}}
+    offer = s.offer or claim.offers.last()
+    with time_machine.travel(OPENED_AT + hours * H, tick=False):
+        for role, user in who.items():
+            can = abilities(claim, user)
+            assert {action for action, answer in can.items() if answer.allowed} == expected[role], role
+            fsm = {t.name for t in claim.get_available_user_state_transitions(user)}
+            assert {v for v in TRANSITIONS if can[v].allowed} == fsm & set(TRANSITIONS), role
+            for action, answer in can.items():
+                assert answer.allowed or (answer.reason and answer.code in ("forbidden", "state")), (role, action)
+                if action in NEEDS_AN_OFFER and offer is None:
+                    continue  # nothing to call the service with
+                refusal = attempt(lambda a=action, u=user: DO[a](claim, u, offer))
+                assert (refusal is None) == answer.allowed, (role, action, str(refusal))
+                assert refusal is None or refusal.code == answer.code, (role, action, str(refusal))
+
+
+def test_the_buyer_is_told_from_when_they_may_ask_us_to_step_in() -> None:
+    s = SCENES["awaiting_seller"]()
+    with time_machine.travel(OPENED_AT + 2 * H, tick=False):
+        answer = abilities(s.claim, s.world.buyer)["escalate"]
+    assert (answer.allowed, answer.opens_at) == (False, s.claim.first_reply_due_at)
+    assert answer.reason.startswith("You can ask us to step in from March 12, 2026, 10 a.m.")
+    with time_machine.travel(OPENED_AT + 2 * H, tick=False):
+        assert abilities(s.claim, s.world.buyer)["close"].opens_at is None  # allowed: nothing to wait for
+    escalated = SCENES["escalated"]()
+    answer = abilities(escalated.claim, escalated.world.buyer)["escalate"]
+    assert (answer.allowed, answer.opens_at, answer.code) == (False, None, "state")  # not a matter of time
