@@ -11,14 +11,12 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ActionForm, person_label
 from orders.models import Order
 
-from . import roles
-from .models import Claim, DenialReason, FundedBy, InspectionResult, OfferKind, Outcome, Party
-
-# The outcomes an agent decides (claims.services.decide); withdrawn and delivered are not an agent's decision.
-DECIDE_OUTCOMES = [Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.REPLACEMENT, Outcome.REPAIR, Outcome.DISCOUNT,
-                   Outcome.DENIED]
+from . import presenters, roles
+from .choices import DECIDE_OUTCOMES, DenialReason, FundedBy, InspectionResult, OfferKind, Party
+from .models import Claim
 
 
 def agents() -> QuerySet:
@@ -31,28 +29,9 @@ def agents() -> QuerySet:
             .distinct().order_by("first_name", "last_name", "username"))
 
 
-def person_label(user: Any) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.get_username()
-
-
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
-
-
-class ActionForm(forms.Form):
-    """An action page's form. `obj` is what is acted on (None on pages such as recording a dispute)."""
-
-    def __init__(self, *args: Any, obj: Any = None, user: Any = None, **kwargs: Any) -> None:
-        self.obj = obj
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-
-class ConfirmForm(ActionForm):
-    """No input: pressing the button is the decision."""
 
 
 def _text(label: Any, *, required: bool = True, rows: int = 4, help_text: Any = "") -> forms.CharField:
@@ -88,8 +67,11 @@ class EscalateForm(ActionForm):
 class RequestInfoForm(ActionForm):
     party = forms.ChoiceField(label=_("Ask"), widget=forms.RadioSelect,
                               choices=[(Party.BUYER, _("the buyer")), (Party.SELLER, _("the seller"))])
-    question = _text(_("Question"), help_text=_("Sent to that party by email and shown on the claim. They have 2 "
-                                                "calendar days to answer."))
+    question = _text(_("Question"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["question"].help_text = presenters.info_question_help(presenters.policy_of(self.obj))
 
 
 class ProvideInfoForm(ActionForm):

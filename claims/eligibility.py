@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dateutil.relativedelta import relativedelta
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from orders.models import BuyerKind, Order, OrderItem
 
 from .calendar import add_business_days_to_date, local_date
+from .choices import REASONS_NEEDING_PHOTOS, DesiredOutcome, Reason
 from .errors import ClaimError
-from .models import DesiredOutcome, Reason
 from .policy import Policy
 
 MAX_DESCRIPTION_LENGTH = 5000
@@ -113,7 +114,7 @@ def check_eligibility(
     received_on = receipt_date(order, policy=policy)
     order_items = [item for item, _quantity in items]
 
-    if reason in (Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED, Reason.DEFECTIVE) and photo_count == 0:
+    if reason in REASONS_NEEDING_PHOTOS and photo_count == 0:
         raise ClaimError(_("Please add at least one photo that shows the problem."))
 
     if reason == Reason.NOT_RECEIVED:
@@ -136,10 +137,14 @@ def _check_not_received(order: Order, items: Sequence[OrderItem], desired_outcom
                            "reason instead."))
     opens_on = not_received_opens_on(order, items, policy=policy)
     if opens_on is not None and today < opens_on:
-        raise ClaimError(_("Your order can still arrive: it is due by %(due)s and we allow %(buffer)d business days "
-                           "for delays. If it has not arrived, you can report it from %(opens)s.")
+        buffer = policy.non_delivery_buffer_business_days
+        raise ClaimError(ngettext("Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
+                                  "business day for delays. If it has not arrived, you can report it from %(opens)s.",
+                                  "Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
+                                  "business days for delays. If it has not arrived, you can report it from "
+                                  "%(opens)s.", buffer)
                          % {"due": _fmt(order.estimated_delivery or order.ship_by or opens_on),
-                            "buffer": policy.non_delivery_buffer_business_days, "opens": _fmt(opens_on)})
+                            "buffer": buffer, "opens": _fmt(opens_on)})
 
 
 def _check_defective(order: Order, items: Sequence[OrderItem], discovered_on: dt.date | None,
@@ -155,11 +160,15 @@ def _check_defective(order: Order, items: Sequence[OrderItem], discovered_on: dt
         raise ClaimError(_("The defect was discovered before the item was delivered on %(received)s; if it arrived "
                            "damaged or different from the listing, choose “Not as described”.")
                          % {"received": _fmt(received_on)})
-    report_by = discovered_on + relativedelta(months=policy.defect_report_months)
+    months = policy.defect_report_months
+    report_by = discovered_on + relativedelta(months=months)
     if today > report_by:
-        raise ClaimError(_("A defect must be reported within one month of discovering it. You discovered it on "
-                           "%(discovered)s, so the last day to report it was %(last)s.")
-                         % {"discovered": _fmt(discovered_on), "last": _fmt(report_by)})
+        raise ClaimError(ngettext("A defect must be reported within one month of discovering it. You discovered "
+                                  "it on %(discovered)s, so the last day to report it was %(last)s.",
+                                  "A defect must be reported within %(months)d months of discovering it. You "
+                                  "discovered it on %(discovered)s, so the last day to report it was %(last)s.",
+                                  months)
+                         % {"months": months, "discovered": _fmt(discovered_on), "last": _fmt(report_by)})
     for item in items:
         ends_on = warranty_ends_on(item, received_on)
         if ends_on is None:
@@ -180,8 +189,11 @@ def _check_trial(items: Sequence[OrderItem], received_on: dt.date | None, *, tod
                              % {"item": item.title})
         ends_on = trial_ends_on(item, received_on, trial_days=trial_days)
         if ends_on is None:
-            raise ClaimError(_("The %(days)d-day trial starts when you receive the item, and we have no delivery "
-                               "recorded yet. If it never arrived, choose “Item not received”.") % {"days": trial_days})
+            raise ClaimError(ngettext("The %(days)d-day trial starts when you receive the item, and we have no "
+                                      "delivery recorded yet. If it never arrived, choose “Item not received”.",
+                                      "The %(days)d-day trial starts when you receive the item, and we have no "
+                                      "delivery recorded yet. If it never arrived, choose “Item not received”.",
+                                      trial_days) % {"days": trial_days})
         if today > ends_on:
             raise ClaimError(_("The trial period of “%(item)s” ended on %(end)s. If the item is faulty, choose "
                                "“Defective” to use the warranty; for a change of mind, the statutory 14-day right of "

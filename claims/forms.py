@@ -7,22 +7,23 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
+from . import presenters
+from .choices import DesiredOutcome, Reason
 from .eligibility import MAX_DESCRIPTION_LENGTH
-from .models import DesiredOutcome, Reason
+from .policy import current_policy
 
 MAX_PHOTOS = 8
 MAX_ATTACHMENTS = 5
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 ATTACHMENT_TYPES = "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,application/pdf"
 
+# The defect's line carries the policy's reporting window: GetHelpForm adds it (claims.presenters).
 REASON_HELP = {
     Reason.NOT_RECEIVED: _("Nothing arrived by the estimated delivery date, it went to an address not on the order, "
                            "it is held at customs with no delivery date, or a digital product cannot be downloaded."),
     Reason.WRONG_ITEM: _("You received a different product, configuration, colour, size or quantity."),
     Reason.NOT_AS_DESCRIBED: _("Condition, contents, authenticity or specifications differ materially from the "
                                "listing, or damage or missing parts were not disclosed."),
-    Reason.DEFECTIVE: _("It stopped working or does not work as promised, within the warranty. Report it within one "
-                        "month of noticing."),
     Reason.TRIAL_RETURN: _("Within the trial period after receipt you can return it for any reason; the seller pays "
                            "the return."),
 }
@@ -68,8 +69,7 @@ class GetHelpForm(forms.Form):
     desired_outcome = forms.ChoiceField(label=_("What would solve it for you?"), choices=DesiredOutcome.choices,
                                         widget=forms.RadioSelect)
     discovered_on = forms.DateField(label=_("When did you notice the defect?"), required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}),
-                                    help_text=_("Only for defects. Defects must be reported within one month."))
+                                    widget=forms.DateInput(attrs={"type": "date"}))
     photos = MultipleFileField(label=_("Photos"), required=False, max_files=MAX_PHOTOS,
                                widget=MultipleFileInput(attrs={"accept": PHOTO_TYPES,
                                                                "data-previews": "photo-previews"}),
@@ -83,6 +83,9 @@ class GetHelpForm(forms.Form):
     def __init__(self, *args, order: Order, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.order = order
+        policy = current_policy()  # no claim yet: the terms a claim opened now gets
+        self.fields["discovered_on"].help_text = presenters.defect_report_help(policy)
+        self.reason_help = {**REASON_HELP, Reason.DEFECTIVE: presenters.defective_reason_help(policy)}
         self.order_items = list(order.items.all())
         self.fields["items"].choices = [(str(item.pk), item.title) for item in self.order_items]
         for item in self.order_items:
@@ -100,7 +103,7 @@ class GetHelpForm(forms.Form):
                 for item in self.order_items]
 
     def reason_rows(self):  # type: ignore[no-untyped-def]
-        return [(radio, REASON_HELP[radio.data["value"]]) for radio in self["reason"]]
+        return [(radio, self.reason_help[radio.data["value"]]) for radio in self["reason"]]
 
     def chosen_items(self) -> dict[int, int]:
         chosen = {}

@@ -22,8 +22,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from .models import Claim, OutboundEmail, Party
+from . import presenters
+from .choices import Party
+from .models import Claim, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +48,22 @@ def _refund_detail(ctx: dict[str, Any]) -> str:
     return refund_sentence(ctx["refund"])
 
 
-# The words of every notification. %(number)s and the claim's context are filled in when rendered.
+# The words of every notification. %(number)s, %(order)s and the numbers of the claim's policy snapshot
+# (claims.presenters.terms: %(reply_hours)d, %(resolve_days)d, ...) are filled in when rendered; a counted msgid
+# picks its plural form by the number it names.
 EVENTS: dict[str, Event] = {
     "receipt": Event(_("We received your claim %(number)s"),
-                     _("This is the written confirmation of your claim. We have passed it to the seller, who has "
-                       "48 hours to reply. You don't need to chase them: we keep an eye on the deadlines."),
+                     ngettext_lazy("This is the written confirmation of your claim. We have passed it to the seller, "
+                                   "who has %(reply_hours)d hour to reply. You don't need to chase them: we keep an "
+                                   "eye on the deadlines.",
+                                   "This is the written confirmation of your claim. We have passed it to the seller, "
+                                   "who has %(reply_hours)d hours to reply. You don't need to chase them: we keep an "
+                                   "eye on the deadlines.", "reply_hours"),
                      template="claim_receipt"),
-    "opened": Event(_("New claim %(number)s: please reply within 48 hours"),
-                    _("A buyer opened a claim on order %(order)s. Please reply within 48 hours and resolve it within "
-                      "5 business days; after that the platform takes over.")),
+    "opened": Event(ngettext_lazy("New claim %(number)s: please reply within %(reply_hours)d hour",
+                                  "New claim %(number)s: please reply within %(reply_hours)d hours", "reply_hours"),
+                    _("A buyer opened a claim on order %(order)s. Please reply %(reply_within)s and resolve it "
+                      "%(resolve_within)s; after that the platform takes over.")),
     "message": Event(_("New message on claim %(number)s"), _("There is a new message on the claim.")),
     "offer": Event(_("The seller made an offer on claim %(number)s"),
                    _("You can accept or decline the offer on the claim page.")),
@@ -64,10 +74,19 @@ EVENTS: dict[str, Event] = {
     "escalated": Event(_("Claim %(number)s is now with the platform"),
                        _("Our support team now handles this claim and will decide it.")),
     "takeover": Event(_("Claim %(number)s: the platform has taken over"),
-                      _("The claim was not resolved within 5 business days, so our support team now handles it.")),
-    "info_requested": Event(_("Claim %(number)s: we need information within 2 days"),
-                            _("Our support team asks for information. Please answer on the claim page within 2 "
-                              "calendar days; without an answer we may decide with what we have.")),
+                      ngettext_lazy("The claim was not resolved within %(resolve_days)d business day, so our "
+                                    "support team now handles it.",
+                                    "The claim was not resolved within %(resolve_days)d business days, so our "
+                                    "support team now handles it.", "resolve_days")),
+    "info_requested": Event(ngettext_lazy("Claim %(number)s: we need information within %(info_days)d day",
+                                          "Claim %(number)s: we need information within %(info_days)d days",
+                                          "info_days"),
+                            ngettext_lazy("Our support team asks for information. Please answer on the claim page "
+                                          "within %(info_days)d calendar day; without an answer we may decide with "
+                                          "what we have.",
+                                          "Our support team asks for information. Please answer on the claim page "
+                                          "within %(info_days)d calendar days; without an answer we may decide with "
+                                          "what we have.", "info_days")),
     "info_provided": Event(_("Claim %(number)s: information received"), _("The party asked has answered.")),
     "info_missed": Event(_("Claim %(number)s: information not received in time"),
                          _("The information requested was not provided in time. This is recorded on the claim.")),
@@ -81,20 +100,34 @@ EVENTS: dict[str, Event] = {
                        _("The carrier's tracking shows the order was delivered to the order's address, so the "
                          "claim for non-delivery has been closed.")),
     "forced_refund": Event(_("Claim %(number)s: full refund"),
-                           _("The claim stayed unresolved for 180 days, so the buyer receives a full refund.")),
+                           ngettext_lazy("The claim stayed unresolved for %(final_days)d day, so the buyer receives "
+                                         "a full refund.",
+                                         "The claim stayed unresolved for %(final_days)d days, so the buyer receives "
+                                         "a full refund.", "final_days")),
     "reopened": Event(_("Claim %(number)s was reopened"), _("Our support team reopened the claim to look into it.")),
-    "reminder_first_reply": Event(_("Reminder: claim %(number)s needs your reply within 24 hours"),
+    "reminder_first_reply": Event(ngettext_lazy("Reminder: claim %(number)s needs your reply within "
+                                                "%(reminder_hours)d hour",
+                                                "Reminder: claim %(number)s needs your reply within "
+                                                "%(reminder_hours)d hours", "reminder_hours"),
                                   _("The buyer is waiting for your first reply. Please answer before the deadline.")),
-    "reminder_resolution": Event(_("Reminder: claim %(number)s must be resolved within 24 hours"),
+    "reminder_resolution": Event(ngettext_lazy("Reminder: claim %(number)s must be resolved within "
+                                               "%(reminder_hours)d hour",
+                                               "Reminder: claim %(number)s must be resolved within "
+                                               "%(reminder_hours)d hours", "reminder_hours"),
                                  _("If the claim is not resolved by the deadline, the platform takes over.")),
     "refund_paid": Event(_("Claim %(number)s: your refund has been sent"),
                          _("Your refund has been sent to you."), detail=_refund_detail),
     "refund_failed": Event(_("Claim %(number)s: we could not send your refund"),
                            _("Your refund could not be paid out. You don't need to do anything: our finance team "
                              "is on it."), detail=_refund_detail),
-    "first_reply_breached": Event(_("Claim %(number)s: no reply from the seller in 48 hours"),
-                                  _("The seller did not reply within 48 hours. This is recorded, and the buyer may "
-                                    "now ask the platform to step in.")),
+    "first_reply_breached": Event(ngettext_lazy("Claim %(number)s: no reply from the seller in %(reply_hours)d hour",
+                                                "Claim %(number)s: no reply from the seller in %(reply_hours)d hours",
+                                                "reply_hours"),
+                                  ngettext_lazy("The seller did not reply within %(reply_hours)d hour. This is "
+                                                "recorded, and the buyer may now ask the platform to step in.",
+                                                "The seller did not reply within %(reply_hours)d hours. This is "
+                                                "recorded, and the buyer may now ask the platform to step in.",
+                                                "reply_hours")),
 }
 
 
@@ -130,14 +163,16 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     spec = EVENTS[event]
     ids = []
     languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
+    policy = presenters.policy_of(claim)
     for party, user in _recipients(claim, to):
         language = languages.get(party) or settings.LANGUAGE_CODE
         with translation.override(language):
+            values = {"number": claim.number, "order": claim.order.number, **presenters.terms(policy)}
             ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
-                   "intro": spec.intro % {"number": claim.number, "order": claim.order.number}, **(context or {})}
+                   "intro": spec.intro % values, **(context or {})}
             if spec.detail is not None:
                 ctx["detail"] = spec.detail(ctx)
-            subject = str(spec.subject) % {"number": claim.number}
+            subject = spec.subject % values
             text = render_to_string(f"emails/{spec.template}.txt", ctx)
             html = render_to_string(f"emails/{spec.template}.html", ctx)
         try:

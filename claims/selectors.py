@@ -7,27 +7,19 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from . import roles
-from .models import (
-    Claim,
-    ClaimState,
-    ClaimTransition,
-    Evidence,
-    Message,
-    Offer,
-    OfferStatus,
-    Outcome,
-    Party,
-    Refund,
-    RefundStatus,
-)
+from orders.models import Order, Shipment
+from sellers.models import LedgerEntry
+
+from . import deadlines, presenters, roles
+from .choices import ClaimState, OfferStatus, Outcome, Party, RefundStatus
+from .models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Offer, OutboundEmail, Refund
 
 
 def _detail_queryset() -> QuerySet[Claim]:
@@ -76,34 +68,37 @@ def _when(moment: dt.datetime) -> str:
 
 
 def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
+    """What claims.deadlines says is due, in the buyer's words."""
     now = now or timezone.now()
-    state = claim.state
-    if state == ClaimState.AWAITING_SELLER:
-        if claim.first_reply_breached or (claim.first_reply_due_at and now >= claim.first_reply_due_at):
-            return Deadline(_("The seller did not reply within 48 hours. You can ask us to step in now; otherwise "
-                              "we take over automatically on %(when)s.") % {"when": _when(claim.resolution_due_at)},
-                            claim.resolution_due_at, urgent=True)
-        return Deadline(_("The seller has until %(when)s to reply.") % {"when": _when(claim.first_reply_due_at)},
-                        claim.first_reply_due_at)
-    if state == ClaimState.IN_PROGRESS:
-        if claim.rejected:
-            return Deadline(_("The seller rejected your claim. If you disagree, ask us to step in: we will look "
-                              "at it and decide."), None, urgent=True)
+    events = deadlines.due_events(claim)
+    action = deadlines.action_due(events)
+    what = action.what if action else ""
+    if what == deadlines.FIRST_REPLY_BREACHED and deadlines.is_overdue(action.at, now):
+        takeover = deadlines.event(events, deadlines.TAKEN_OVER)
+        due = takeover.at if takeover else None
+        return Deadline(_("The seller did not reply by %(missed)s. You can ask us to step in now; otherwise we take "
+                          "over automatically on %(when)s.") % {"missed": _when(action.at),
+                                                                "when": _when(due) if due else "—"},
+                        due, urgent=True)
+    if what == deadlines.FIRST_REPLY_BREACHED:
+        return Deadline(_("The seller has until %(when)s to reply.") % {"when": _when(action.at)}, action.at)
+    if what == deadlines.TAKEN_OVER and claim.rejected:
+        return Deadline(_("The seller rejected your claim. If you disagree, ask us to step in: we will look "
+                          "at it and decide."), None, urgent=True)
+    if what == deadlines.TAKEN_OVER:
         return Deadline(_("You are working it out with the seller. If it is not solved by %(when)s, we take over "
-                          "automatically.") % {"when": _when(claim.resolution_due_at)}, claim.resolution_due_at)
-    if state == ClaimState.AWAITING_INFO:
-        if claim.info_requested_from == Party.BUYER:
-            return Deadline(_("We need information from you. Please answer by %(when)s; without an answer we may "
-                              "decide with what we have.") % {"when": _when(claim.info_due_at)},
-                            claim.info_due_at, urgent=True)
+                          "automatically.") % {"when": _when(action.at)}, action.at)
+    if what == deadlines.INFO_TIMEOUT and action.who == Party.BUYER:
+        return Deadline(_("We need information from you. Please answer by %(when)s; without an answer we may "
+                          "decide with what we have.") % {"when": _when(action.at)}, action.at, urgent=True)
+    if what == deadlines.INFO_TIMEOUT:
         return Deadline(_("We asked the seller for information; they have until %(when)s to answer.")
-                        % {"when": _when(claim.info_due_at)}, claim.info_due_at)
-    if state == ClaimState.ESCALATED:
+                        % {"when": _when(action.at)}, action.at)
+    if claim.state == ClaimState.ESCALATED:
         return Deadline(_("Our support team is handling your claim and will decide it. If it is still open on "
-                          "%(when)s, you get a full refund.") % {"when": _when(claim.hard_deadline_at)}
-                        if claim.hard_deadline_at else _("Our support team is handling your claim."),
-                        None)
-    if state == ClaimState.AWAITING_RETURN:
+                          "%(when)s, you get a full refund.") % {"when": _when(action.at)}
+                        if what == deadlines.FORCED_REFUND else _("Our support team is handling your claim."), None)
+    if claim.state == ClaimState.AWAITING_RETURN:
         return Deadline(_("Please send the item back as agreed. The claim is completed when it arrives."), None)
     return Deadline(outcome_sentence(claim), None)
 
@@ -156,38 +151,6 @@ def refund_sentence(refund: Refund) -> str:
         "amount": amount, "where": where}
 
 
-def escalation_block(claim: Claim, now: dt.datetime | None = None) -> str:
-    """Why the buyer cannot escalate now ('' when they can)."""
-    if claim.buyer_may_escalate(now):
-        return ""
-    if claim.state in (ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS):
-        return _("You can ask us to step in from %(when)s (48 hours after you opened the claim), or at once if the "
-                 "seller rejects it.") % {"when": _when(claim.first_reply_due_at)}
-    return ""
-
-
-TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of the import
-    "open": gettext_lazy("Claim opened"),
-    "reply": gettext_lazy("The seller replied"),
-    "reject": gettext_lazy("The seller rejected the claim"),
-    "accept_offer": gettext_lazy("Offer accepted"),
-    "escalate": gettext_lazy("Passed to the platform"),
-    "take_over": gettext_lazy("The platform took over"),
-    "request_info": gettext_lazy("Information requested"),
-    "provide_info": gettext_lazy("Information provided"),
-    "info_timeout": gettext_lazy("Information not provided in time"),
-    "decide": gettext_lazy("The platform decided"),
-    "receive_return": gettext_lazy("Returned item received"),
-    "close": gettext_lazy("Closed by the buyer"),
-    "mark_delivered": gettext_lazy("Closed: delivered according to tracking"),
-    "force_refund": gettext_lazy("Full refund after 180 days"),
-    "reopen": gettext_lazy("Reopened by the platform"),
-    "first_reply_breach": gettext_lazy("The seller missed the 48-hour reply deadline"),
-    "record_provider_dispute": gettext_lazy("Payment-provider dispute recorded"),
-    "record_provider_verdict": gettext_lazy("Payment-provider verdict recorded"),
-}
-
-
 @dataclasses.dataclass(frozen=True)
 class TimelineEntry:
     at: dt.datetime
@@ -200,8 +163,9 @@ class TimelineEntry:
 
 def timeline(claim: Claim) -> list[TimelineEntry]:
     """Transitions, public messages and offers of a claim prefetched by `_detail_queryset`, oldest first."""
+    policy = presenters.policy_of(claim)
     entries = [
-        TimelineEntry(t.created_at, "event", str(TRANSITION_WORDS.get(t.name, t.name)), t.party,
+        TimelineEntry(t.created_at, "event", presenters.transition_words(t.name, policy), t.party,
                       t.reason if t.name in ("reject", "decide", "reopen", "request_info") else "")
         for t in claim.transitions.all() if t.name not in ("provide_info",)
     ]
@@ -213,3 +177,75 @@ def timeline(claim: Claim) -> list[TimelineEntry]:
 
 def pending_offer(claim: Claim) -> Offer | None:
     return next((o for o in claim.offers.all() if o.status == OfferStatus.PENDING), None)
+
+
+# --- the buyer's orders, with their claims (another buyer's order is a 404, never a 403) ------------------------
+
+
+def buyer_orders(user) -> QuerySet[Order]:  # type: ignore[no-untyped-def]
+    claims = Claim.objects.only("id", "number", "state", "order_id", "opened_at").order_by("-opened_at")
+    return (Order.objects.filter(buyer=user).select_related("seller")
+            .prefetch_related("items", Prefetch("claims", queryset=claims)).order_by("-placed_at", "-id"))
+
+
+def buyer_order(user, number: str) -> Order:  # type: ignore[no-untyped-def]
+    return get_object_or_404(buyer_orders(user).prefetch_related("shipments"), number=number)
+
+
+# --- the support console ----------------------------------------------------------------------------------------
+
+# The claims with the platform: what the escalated queue lists.
+PLATFORM_STATES = [ClaimState.ESCALATED, ClaimState.AWAITING_INFO]
+
+
+def console_claim(pk: int | None) -> Claim | None:
+    """Everything the console's claim page shows, in a fixed number of queries."""
+    if pk is None:
+        return None
+    return (
+        Claim.objects.select_related("order", "seller", "buyer", "assigned_to")
+        .prefetch_related(
+            Prefetch("items", queryset=ClaimItem.objects.select_related("order_item")),
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("uploaded_by", "message").order_by("created_at", "id"),
+            ),
+            Prefetch("messages", queryset=Message.objects.select_related("author").order_by("created_at", "id")),
+            Prefetch("offers", queryset=Offer.objects.select_related("made_by").order_by("created_at", "id")),
+            "refunds",
+            Prefetch("ledger_entries", queryset=LedgerEntry.objects.select_related("created_by")),
+            Prefetch(
+                "transitions", queryset=ClaimTransition.objects.select_related("actor").order_by("created_at", "id")
+            ),
+            Prefetch("emails", queryset=OutboundEmail.objects.order_by("created_at", "id")),
+            "order__shipments",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def console_search(term: str) -> Q:
+    """Exact matches only, each served by an index: a claim list of a million rows is never scanned for a
+    substring. Orders, shipments and buyers are looked up first, so the claim query is a plain OR of indexed
+    columns."""
+    variants = list({term, term.upper()})
+    order_ids = list(Order.objects.filter(number__in=variants).values_list("pk", flat=True)[:100])
+    order_ids += list(Shipment.objects.filter(tracking_number__in=variants).values_list("order_id", flat=True)[:100])
+    condition = Q(number__in=variants) | Q(order_id__in=order_ids)
+    if "@" in term:
+        buyer_ids = list(get_user_model().objects.filter(email__iexact=term).values_list("pk", flat=True)[:20])
+        condition |= Q(buyer_id__in=buyer_ids)
+    return condition
+
+
+def platform_queues(user: Any) -> dict[str, QuerySet[Claim]]:
+    """The escalated queue's tabs: mine, unassigned, all."""
+    base = Claim.objects.filter(state__in=PLATFORM_STATES)
+    return {"me": base.filter(assigned_to=user), "unassigned": base.filter(assigned_to__isnull=True), "all": base}
+
+
+def platform_queue_page(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+    """A tab of the escalated queue in its order: overdue first, then the least time left (claims.deadlines)."""
+    return (queryset.select_related("seller", "buyer", "assigned_to")
+            .order_by(F("action_due_at").asc(nulls_last=True), "escalated_at", "pk"))
