@@ -23,6 +23,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # The browser tests drive Debian's Chromium (never a downloaded one) and check pages with axe-core from npm.
 browser-deps:
@@ -37,6 +38,7 @@ browser-deps:
 test: $(STAMP) browser-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 # Benchmarks (bench/README.md): not part of `make test`. `make bench ARGS=--quick` for the small size.

@@ -17,8 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .choices import EvidenceKind
 from .errors import ClaimError
-from .models import EvidenceKind
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 VIDEO_TYPES = {"video/mp4", "video/quicktime"}

@@ -23,9 +23,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from sellers.statements import csv_text
+from core.formatting import csv_text
 
-from .models import Refund, RefundStatus
+from .choices import RefundStatus
+from .models import Refund
 from .services import mark_refund_failed, mark_refund_paid
 from .services.payouts import MANUAL
 

@@ -45,8 +45,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from .choices import RefundStatus
 from .errors import ClaimError
-from .models import Refund, RefundEvent, RefundStatus
+from .models import Refund, RefundEvent
 from .services.payouts import WEBHOOK, mark_refund_failed, submit_refund
 
 logger = logging.getLogger(__name__)

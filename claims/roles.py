@@ -5,22 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# The platform-wide roles, re-exported: every claim rule reads them from here.
+from core.roles import AGENT_PERMISSION as AGENT_PERMISSION
+from core.roles import PAYOUT_PERMISSION as PAYOUT_PERMISSION
+from core.roles import is_agent as is_agent
+from core.roles import may_manage_payouts as may_manage_payouts
+
 if TYPE_CHECKING:
     from .models import Claim
-
-AGENT_PERMISSION = "claims.act_as_agent"
-PAYOUT_PERMISSION = "claims.manage_payouts"
-
-
-def is_agent(user) -> bool:  # type: ignore[no-untyped-def]
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff
-                and user.has_perm(AGENT_PERMISSION))
-
-
-def may_manage_payouts(user) -> bool:  # type: ignore[no-untyped-def]
-    """The finance group (and superusers): the payout queue, refund statuses, seller settlements."""
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff
-                and user.has_perm(PAYOUT_PERMISSION))
 
 
 def is_seller_staff(user, seller_id: int) -> bool:  # type: ignore[no-untyped-def]

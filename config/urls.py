@@ -5,9 +5,10 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from claims import roles
+from claims import views as claim_views
+from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
-from orders.webhooks import carrier_tracking
+from core import roles
 
 from .views import LoginView
 
@@ -36,9 +37,12 @@ urlpatterns = [
         extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("orders/", include("orders.urls")),
+    path("orders/", include(([
+        path("", claim_views.order_list, name="list"),
+        path("<str:number>/", claim_views.order_detail, name="detail"),
+    ], "orders"))),
     path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
     path("webhooks/payments/", payments_confirmation, name="payments_webhook"),
-    path("seller/", include("sellers.urls")),
+    path("seller/", include("claims.seller.urls")),
     path("", include("claims.urls")),
 ]

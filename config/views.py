@@ -1,14 +1,9 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from claims import ratelimit
-
-
-def too_many(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "429.html", {"message": message}, status=429)
+from core import ratelimit
 
 
 class LoginView(auth_views.LoginView):
@@ -20,6 +15,7 @@ class LoginView(auth_views.LoginView):
         allowed = ratelimit.hit("login-ip", ratelimit.client_ip(request), limit=limit * 5, window_seconds=window)
         allowed = ratelimit.hit("login-user", username, limit=limit, window_seconds=window) and allowed
         if not allowed:
-            return too_many(request, _("Too many login attempts. Please wait %(minutes)d minutes and try again, or "
-                                       "reset your password.") % {"minutes": window // 60})
+            return ratelimit.too_many(request, _(
+                "Too many login attempts. Please wait %(minutes)d minutes and try again, or "
+                "reset your password.") % {"minutes": window // 60})
         return super().post(request, *args, **kwargs)

@@ -1,6 +1,6 @@
 """Receiving webhooks signed the Standard Webhooks way (https://www.standardwebhooks.com): webhook-id,
 webhook-timestamp and the body signed together with HMAC-SHA256, the timestamp within 5 minutes of our clock, any
-of several secrets accepted (two while one is rotated). The carrier's tracking events (orders.webhooks) and the
+of several secrets accepted (two while one is rotated). The carrier's tracking events (claims.carrier_webhook) and the
 shop's payout confirmations (claims.webhooks) both come in this way."""
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from claims import roles
-from claims.admin.console import ReadOnlyAdminMixin as ReadOnlyMixin
-from claims.admin.console import mask_email
+from core import roles
+from core.console import ReadOnlyAdminMixin as ReadOnlyMixin
+from core.console import mask_email
 
 from .models import Order, OrderItem, Shipment
 from .services import normalise_tracking_number

@@ -78,6 +78,24 @@ class CarrierEventResult:
     UNKNOWN_SHIPMENT = "unknown_shipment"  # no shipment with this carrier and number (yet)
 
 
+def extend_warranty(*, item_id: int, days: int, warranty_until: dt.date | None = None,
+                    trial_until: dt.date | None = None) -> OrderItem:
+    """A justified claim's effect on an item (claims.services decides it): `days` more warranty, and after a repair
+    or replacement a warranty and a trial that run at least until the given dates. Under the item's row lock, so
+    two claims resolved at once both count."""
+    item = OrderItem.objects.select_for_update().get(pk=item_id)
+    item.warranty_extension_days += days
+    fields = ["warranty_extension_days"]
+    if warranty_until is not None:
+        item.warranty_minimum_until = max(item.warranty_minimum_until or warranty_until, warranty_until)
+        fields.append("warranty_minimum_until")
+    if trial_until is not None:
+        item.trial_minimum_until = max(item.trial_minimum_until or trial_until, trial_until)
+        fields.append("trial_minimum_until")
+    item.save(update_fields=fields)
+    return item
+
+
 def normalise_tracking_number(value: str) -> str:
     """How a tracking number is stored and matched: no whitespace anywhere, upper case ("jjd 0003 9000 7" and
     "JJD000390007" are one parcel)."""
@@ -163,7 +181,6 @@ def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped
             if confirming and shipment.confirmed_at is None:
                 shipment.confirmed_at = now
             shipment.save()
-        _tracking_changed(order)
     return shipment
 
 
@@ -191,14 +208,7 @@ def update_tracking(*, shipment: Shipment, delivered_at: dt.datetime | None, del
         if confirming and delivered_at is not None and shipment.shipped_at and shipment.shipped_at > delivered_at:
             shipment.shipped_at = delivered_at  # it cannot have left after it arrived
         shipment.save()
-        _tracking_changed(shipment.order)
     return shipment
-
-
-def _tracking_changed(order: Order) -> None:
-    from claims.services import note_delivery
-
-    note_delivery(order=Order.objects.prefetch_related("shipments").get(pk=order.pk))
 
 
 def _apply_carrier_event_locked(shipment: Shipment, *, status: str, occurred_at: dt.datetime,
@@ -222,7 +232,6 @@ def _apply_carrier_event_locked(shipment: Shipment, *, status: str, occurred_at:
     else:
         shipment.delivered_at, shipment.delivered_to_order_address = None, False
     shipment.save()
-    _tracking_changed(shipment.order)
     return CarrierEventResult.APPLIED
 
 

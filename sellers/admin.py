@@ -1,6 +1,6 @@
 """Sellers in the support console: vetting (verify identity, registration and tax data; activate; suspend;
 reinstate) and the ledger. Status and vetting records move only through sellers.services, from action pages
-(claims/admin/console.py); the ledger is read-only and corrected by adjustments, which are new entries. The finance
+(core/console.py); the ledger is read-only and corrected by adjustments, which are new entries. The finance
 team records settlements (a payment received from the seller, or what it owed offset against its payouts) here too.
 """
 
@@ -21,9 +21,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from claims import roles
-from claims.admin.console import ConsoleAction, ConsoleActionsMixin
-from claims.admin_forms import ActionForm, person_label
+from core import roles
+from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, person_label
 
 from . import services
 from .models import LedgerEntry, Seller, SellerMembership, SellerStatus, WarrantyPolicy
@@ -102,7 +101,7 @@ def _not_verified(step: str):  # type: ignore[no-untyped-def]
     """Offered while the step is open and there is something to check (the service says the same)."""
     needs = {"identity": None, "registration": "registration_number", "tax": "tax_id"}[step]
 
-    def available(seller: Seller) -> bool:
+    def available(seller: Seller, user: Any) -> bool:
         return getattr(seller, f"{services.VETTING_STEPS[step]}_at") is None and (
             not needs or bool(getattr(seller, needs))
         )
@@ -177,7 +176,7 @@ SELLER_ACTIONS = (
         name="activate",
         label=gettext_lazy("Activate"),
         run=_activate,
-        available=lambda s: s.status == SellerStatus.PENDING and s.is_vetted,
+        available=lambda s, user: s.status == SellerStatus.PENDING and s.is_vetted,
         success=gettext_lazy("The seller is active."),
     ),
     ConsoleAction(
@@ -186,7 +185,7 @@ SELLER_ACTIONS = (
         run=_suspend,
         form=SuspendForm,
         danger=True,
-        available=lambda s: s.status == SellerStatus.ACTIVE,
+        available=lambda s, user: s.status == SellerStatus.ACTIVE,
         success=gettext_lazy("The seller is suspended."),
         intro=gettext_lazy("A suspended seller answers no claims: the platform handles them."),
     ),
@@ -194,7 +193,7 @@ SELLER_ACTIONS = (
         name="reinstate",
         label=gettext_lazy("Reinstate"),
         run=_reinstate,
-        available=lambda s: s.status == SellerStatus.SUSPENDED,
+        available=lambda s, user: s.status == SellerStatus.SUSPENDED,
         success=gettext_lazy("The seller is active again."),
     ),
     ConsoleAction(

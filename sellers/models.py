@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.models import AppendOnlyModel
+
 
 class SellerStatus(models.TextChoices):
     PENDING = "pending", _("Pending vetting")
@@ -59,6 +61,15 @@ class Seller(FSMModelMixin, models.Model):
     @property
     def is_vetted(self) -> bool:
         return bool(self.identity_verified_at and self.registration_verified_at and self.tax_verified_at)
+
+    @property
+    def trial_days(self) -> int:
+        """Days after receipt in which a buyer may return an item for any reason: the seller's warranty policy,
+        else the marketplace default (settings.TRIAL_DAYS_DEFAULT)."""
+        try:
+            return self.warranty_policy.trial_days
+        except WarrantyPolicy.DoesNotExist:
+            return settings.TRIAL_DAYS_DEFAULT
 
     def _is_vetted(self) -> bool:
         return self.is_vetted
@@ -139,31 +150,6 @@ class LedgerKind(models.TextChoices):
     # Money that moved between the seller and the platform: a payment received from the seller, or what it owed
     # offset against its payouts. Negative: it lowers what the seller owes.
     SETTLEMENT = "settlement", _("Settlement")
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
-
-    def delete(self):  # type: ignore[no-untyped-def]
-        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
-
-
-class AppendOnlyModel(models.Model):
-    """Rows are written once. Corrections are new rows, never edits."""
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not self._state.adding:
-            raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
 
 
 class LedgerEntry(AppendOnlyModel):

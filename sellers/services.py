@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from claims import roles
+from core import roles
 
 from .models import LedgerEntry, LedgerKind, Seller, SellerStatus, WarrantyPolicy
+from .signals import seller_suspended
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217
 VETTING_STEPS = {"identity": "identity_verified", "registration": "registration_verified", "tax": "tax_verified"}
@@ -78,18 +79,10 @@ def suspend(*, seller: Seller, by: Any, reason: str) -> Seller:
         except TransitionNotAllowed as exc:
             raise ValidationError(_("Only an active seller can be suspended.")) from exc
         seller.save()
-        _platform_takes_open_claims(seller)
+        # A suspended seller answers no claims: claims.receivers hands the open ones to the platform, in this
+        # transaction, so the suspension and the takeover land together or not at all.
+        seller_suspended.send(sender=Seller, seller=seller)
     return seller
-
-
-def _platform_takes_open_claims(seller: Seller) -> None:
-    """A suspended seller answers no claims: the ones still with the seller go to the platform now."""
-    from claims.models import WITH_SELLER_STATES, Claim, EscalationCause
-    from claims.services import take_over
-
-    for claim_id in Claim.objects.filter(seller=seller, state__in=WITH_SELLER_STATES).values_list("pk", flat=True):
-        take_over(claim=claim_id, cause=EscalationCause.SELLER_SUSPENDED,
-                  reason=_("The seller was suspended; the platform handles this claim."))
 
 
 def reinstate(*, seller: Seller, by: Any) -> Seller:
@@ -115,6 +108,17 @@ def add_adjustment(*, seller: Seller, by: Any, amount: Decimal, note: str, curre
         raise ValidationError(_("Enter a three-letter currency code such as EUR."))
     return LedgerEntry.objects.create(seller=seller, kind=LedgerKind.ADJUSTMENT, amount=amount, currency=currency,
                                       note=note.strip(), created_by=by)
+
+
+def record_claim_charge(*, seller: Seller, kind: str, amount: Decimal, currency: str, note: str, by: Any,
+                        claim: Any, refund: Any = None) -> LedgerEntry | None:
+    """What a claim costs the seller: a refund the platform paid in its place, or a lost provider dispute's fine.
+    The claim services decide that it is owed; the ledger is written here. The platform's own shop owes itself
+    nothing, so nothing is written for it."""
+    if seller.is_platform:
+        return None
+    return LedgerEntry.objects.create(seller=seller, kind=kind, amount=amount, currency=currency, note=note,
+                                      claim=claim, refund=refund, created_by=by)
 
 
 class SettlementMethod(models.TextChoices):

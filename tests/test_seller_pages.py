@@ -163,6 +163,35 @@ def test_opening_the_claim_page_marks_it_seen(client, world):
     assert ClaimView.objects.get(user=world.staff, claim=world.claim).seen_at == LATER
 
 
+@pytest.mark.parametrize("page", ["seller", "buyer"])
+def test_showing_a_claim_writes_nothing_until_the_page_is_sent(world, page):
+    """The "seen" marker is written after the response was sent (core.after_response), not while the GET answers."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core import signals
+    from django.db import close_old_connections
+    from django.test import RequestFactory
+
+    from claims import views as buyer_views
+    from claims.seller import views as seller_views
+
+    user = world.staff if page == "seller" else world.claim.buyer
+    view = seller_views.claim_detail if page == "seller" else buyer_views.claim_detail
+    request = RequestFactory().get("/")
+    request.user, request.session = user, SessionStore()
+    with CaptureQueriesContext(connection) as queries:
+        response = view(request, world.claim.number)
+    assert response.status_code == 200
+    assert [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")] == []
+    assert not ClaimView.objects.filter(user=user).exists()
+    # What the server does once the page is sent (without closing the test's connection, as the test client does).
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        signals.request_finished.connect(close_old_connections)
+    assert ClaimView.objects.get(user=user, claim=world.claim).seen_at == LATER
+
+
 # --- actions: the wrong people ------------------------------------------------------------------------------
 
 ACTIONS = ["reply", "offer", "reject", "tracking", "return_received", "provide_info"]

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claims import services
+from claims.seller import statements
 from claims.tests.admin_factories import make_console_agent, make_finance
 from claims.tests.factories import claim_world, delivered_order, open_defective_claim
+from core.formatting import csv_text
 from sellers import services as seller_services
-from sellers import statements
 from sellers.models import SellerMembership
 from sellers.tests.factories import SellerFactory, UserFactory, make_agent
 
@@ -227,7 +228,7 @@ def test_a_note_that_looks_like_a_formula_stays_text_in_the_csv(client):
     client.force_login(staff)
     body = client.get(url("statement_csv", APRIL)).content.decode()
     assert '"Adjustment – =HYPERLINK' in body.replace('""', '"')  # the cell starts with a letter, not with "="
-    assert statements.csv_text("=1+1") == "'=1+1" and statements.csv_text("-3") == "'-3"
+    assert csv_text("=1+1") == "'=1+1" and csv_text("-3") == "'-3"
 
 
 # --- who sees what ----------------------------------------------------------------------------------------

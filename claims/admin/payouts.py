@@ -38,9 +38,11 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.console import ReadOnlyAdminMixin, mask_email
+
 from .. import payout_files, roles, services
-from ..models import Refund, RefundStatus
-from .console import ReadOnlyAdminMixin, mask_email
+from ..choices import RefundStatus
+from ..models import Refund
 
 MAX_BATCH = 100
 # The queue's order: what needs a person first (failed), then what waits to be paid, then what is under way.

@@ -15,32 +15,21 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import ConcurrentTransition
 
 from orders.models import Order, OrderItem
-from sellers.models import LedgerEntry, LedgerKind, WarrantyPolicy
+from orders.services import book_refund, extend_warranty
+from sellers.models import LedgerKind
+from sellers.services import record_claim_charge
 
 from .. import evidence as evidence_files
 from .. import roles
+from ..abilities import transition_refusal
 from ..calendar import local_date
+from ..choices import RETURN_OUTCOMES, UNJUSTIFIED_OUTCOMES, EvidenceKind, FundedBy, OfferStatus, Party
 from ..eligibility import MAX_DESCRIPTION_LENGTH, trial_ends_on
 from ..errors import ClaimError
-from ..models import (
-    RETURN_OUTCOMES,
-    UNJUSTIFIED_OUTCOMES,
-    Claim,
-    ClaimItem,
-    ClaimTransition,
-    Evidence,
-    EvidenceKind,
-    FundedBy,
-    Message,
-    OfferStatus,
-    Party,
-    Refund,
-    RefundEvent,
-    RefundLine,
-)
+from ..models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Refund, RefundEvent, RefundLine
 from ..money import RefundRoom, refund_room
 from ..policy import Policy
 
@@ -60,19 +49,6 @@ def _lock(claim: Claim | int) -> Claim:
         raise ClaimError(_("This claim does not exist."), code="invalid") from exc
 
 
-def _state_error(claim: Claim) -> ClaimError:
-    return ClaimError(
-        _("That is not possible now: claim %(number)s is “%(state)s”.")
-        % {"number": claim.number, "state": claim.get_state_display()},
-        code="state",
-    )
-
-
-def _forbidden(claim: Claim) -> ClaimError:
-    return ClaimError(_("You are not allowed to do that on claim %(number)s.") % {"number": claim.number},
-                      code="forbidden")
-
-
 def _conflict(claim: Claim) -> ClaimError:
     return ClaimError(
         _("Someone else changed claim %(number)s at the same moment. Please reload it and try again.")
@@ -83,17 +59,10 @@ def _conflict(claim: Claim) -> ClaimError:
 
 def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwargs: Any) -> ClaimTransition:
     """Fire one transition on a locked claim, save it and log it. `by=None` is the system."""
-    method = getattr(claim, verb)
-    if not can_proceed(method):
-        raise _state_error(claim)
-    if by is None:
-        # Only the system's own transitions (deadlines, tracking) run without a person.
-        if method._django_fsm.get_transition(claim.state).permission is not roles.nobody:
-            raise _forbidden(claim)
-    elif not has_transition_perm(method, by):
-        raise _forbidden(claim)
+    if refusal := transition_refusal(claim, verb, by):
+        raise refusal
     from_state = claim.state
-    method(**kwargs)
+    getattr(claim, verb)(**kwargs)
     claim.refresh_next_deadline()
     claim.last_activity_at = timezone.now()
     try:
@@ -217,7 +186,6 @@ def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | Non
     Never more than is left of what was paid: checked under the order's row lock, and again by the database."""
     from django.conf import settings
 
-    from orders.services import book_refund
 
     room = room if room is not None else _refund_room(claim)
     if amount <= 0 or amount > room.total:
@@ -233,12 +201,10 @@ def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | Non
     except IntegrityError as exc:  # pragma: no cover - the row lock above makes this the database's backstop
         raise _too_much(claim, Decimal("0.00")) from exc
     RefundEvent.objects.create(refund=refund, from_status="", to_status=refund.status, actor=by, created_at=now)
-    if funded_by == FundedBy.PLATFORM and recover and not claim.seller.is_platform:
-        LedgerEntry.objects.create(
-            seller=claim.seller, kind=LedgerKind.REFUND_RECOVERY, amount=amount, currency=claim.currency,
-            claim=claim, refund=refund, created_by=by,
-            note=_("Refund for claim %(number)s paid by the platform") % {"number": claim.number},
-        )
+    if funded_by == FundedBy.PLATFORM and recover:
+        record_claim_charge(seller=claim.seller, kind=LedgerKind.REFUND_RECOVERY, amount=amount,
+                            currency=claim.currency, claim=claim, refund=refund, by=by,
+                            note=_("Refund for claim %(number)s paid by the platform") % {"number": claim.number})
     from .payouts import dispatch_after_commit
 
     dispatch_after_commit(refund)
@@ -280,33 +246,17 @@ def _extend_warranty(claim: Claim) -> None:
     from ..eligibility import receipt_date
 
     received_on = receipt_date(claim.order, policy=policy)
-    trial_days = _trial_days(claim.seller_id)
+    trial_days = claim.seller.trial_days
     for claim_item in claim.items.select_related("order_item"):
-        item = OrderItem.objects.select_for_update().get(pk=claim_item.order_item_id)
-        item.warranty_extension_days += new_days
-        fields = ["warranty_extension_days"]
+        in_trial = False
         if repaired:
-            item.warranty_minimum_until = max(item.warranty_minimum_until or minimum, minimum)
-            fields.append("warranty_minimum_until")
-            trial_end = trial_ends_on(item, received_on, trial_days=trial_days)
-            if trial_end is not None and opened_on <= trial_end:
-                item.trial_minimum_until = max(item.trial_minimum_until or trial_floor, trial_floor)
-                fields.append("trial_minimum_until")
-        item.save(update_fields=fields)
+            trial_end = trial_ends_on(claim_item.order_item, received_on, trial_days=trial_days)
+            in_trial = trial_end is not None and opened_on <= trial_end
+        extend_warranty(item_id=claim_item.order_item_id, days=new_days, warranty_until=minimum if repaired else None,
+                        trial_until=trial_floor if in_trial else None)
     if new_days:
         claim.warranty_days_credited += new_days
         Claim.objects.filter(pk=claim.pk).update(warranty_days_credited=claim.warranty_days_credited)
-
-
-def _trial_days(seller_id: int) -> int:
-    policy = WarrantyPolicy.objects.filter(seller_id=seller_id).only("trial_days").first()
-    return policy.trial_days if policy else current_trial_days()
-
-
-def current_trial_days() -> int:
-    from django.conf import settings
-
-    return settings.TRIAL_DAYS_DEFAULT
 
 
 def _normalise_items(order: Order, items: Any) -> list[tuple[OrderItem, int]]:

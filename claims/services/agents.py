@@ -13,19 +13,18 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from orders.models import Order
-from sellers.models import LedgerEntry, LedgerKind
+from sellers.models import LedgerKind
+from sellers.services import record_claim_charge
 
 from .. import roles
+from ..abilities import assign_refusal, state_error
 from ..calendar import add_calendar_days
-from ..errors import ClaimError
-from ..models import (
+from ..choices import (
+    DECIDE_OUTCOMES,
     MONEY_OUTCOMES,
     RETURN_OUTCOMES,
     Channel,
-    Claim,
-    ClaimItem,
     ClaimState,
-    ClaimTransition,
     DenialReason,
     EscalationCause,
     EvidenceKind,
@@ -34,6 +33,8 @@ from ..models import (
     Party,
     Reason,
 )
+from ..errors import ClaimError
+from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
 from ..policy import Policy, current_policy
 from ._base import (
@@ -51,7 +52,6 @@ from ._base import (
     _refund_room,
     _refuse_if_already_claimed,
     _set_items_open,
-    _state_error,
 )
 
 # --- agent ----------------------------------------------------------------------------------------------
@@ -86,10 +86,6 @@ def provide_info(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
     return claim
 
 
-DECIDE_OUTCOMES = (Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.REPLACEMENT, Outcome.REPAIR, Outcome.DISCOUNT,
-                   Outcome.DENIED)
-
-
 def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount: Any = None,
            denial_reason: str = "", note: str = "", needs_return: bool | None = None,
            recover_from_seller: bool = True) -> Claim:
@@ -114,7 +110,7 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
     with transaction.atomic():
         claim = _lock(claim)
         if not can_proceed(claim.decide):
-            raise _state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
+            raise state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
         room = _refund_room(claim)
         refundable = room.total
         value: Decimal | None = None
@@ -158,8 +154,8 @@ def reopen(*, claim: Claim, by: User, reason: str) -> Claim:
 
 
 def assign(*, claim: Claim, by: User, agent: User | None) -> Claim:
-    if not roles.is_agent(by) or (agent is not None and not roles.is_agent(agent)):
-        raise ClaimError(_("Only support agents can be assigned claims."), code="forbidden")
+    if refusal := assign_refusal(by, agent):
+        raise refusal
     with transaction.atomic():
         claim = _lock(claim)
         claim.assigned_to = agent
@@ -218,12 +214,10 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
         if buyer_won:
             if value:
                 _pay_refund(claim, value, funded_by=FundedBy.PLATFORM, by=by, room=room)
-            if not claim.seller.is_platform:
-                fine = Policy.from_snapshot(claim.policy).dispute_fine
-                LedgerEntry.objects.create(
-                    seller=claim.seller, kind=LedgerKind.DISPUTE_FINE, amount=fine, currency="EUR", claim=claim,
-                    created_by=by, note=_("Payment-provider dispute %(ref)s lost") % {"ref": claim.provider_reference},
-                )
+            fine = Policy.from_snapshot(claim.policy).dispute_fine
+            record_claim_charge(
+                seller=claim.seller, kind=LedgerKind.DISPUTE_FINE, amount=fine, currency="EUR", claim=claim, by=by,
+                note=_("Payment-provider dispute %(ref)s lost") % {"ref": claim.provider_reference})
         _after_resolution(claim, by=by)
     return claim
 

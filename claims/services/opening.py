@@ -15,18 +15,10 @@ from orders.models import Order
 from sellers.models import SellerStatus
 
 from ..calendar import add_business_days, add_calendar_days
+from ..choices import Channel, EscalationCause, EvidenceKind, Party, Reason
 from ..eligibility import check_eligibility
 from ..errors import ClaimError
-from ..models import (
-    Channel,
-    Claim,
-    ClaimItem,
-    ClaimTransition,
-    EscalationCause,
-    EvidenceKind,
-    Party,
-    Reason,
-)
+from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
 from ..policy import Policy, current_policy
 from ._base import (
@@ -37,7 +29,6 @@ from ._base import (
     _prepare_uploads,
     _refuse_if_already_claimed,
     _store_evidence,
-    _trial_days,
 )
 
 # --- opening --------------------------------------------------------------------------------------------
@@ -53,7 +44,7 @@ def open_claim(*, order: Order, buyer: User, reason: str, description: str, desi
     order = Order.objects.select_related("seller").prefetch_related("items", "shipments").get(pk=order.pk)
     pairs = _normalise_items(order, items)
     files = _prepare_uploads(evidence, kind=EvidenceKind.PHOTO)
-    trial_days = _trial_days(order.seller_id)
+    trial_days = order.seller.trial_days
     check_eligibility(
         order=order, buyer=buyer, reason=reason, description=description, desired_outcome=desired_outcome,
         items=pairs, discovered_on=discovered_on if reason == Reason.DEFECTIVE else None,

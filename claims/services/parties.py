@@ -12,29 +12,36 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders.services import TrackingError
 from sellers.models import WarrantyPolicy
 
 from .. import roles
-from ..errors import ClaimError
-from ..models import (
+from ..abilities import (
+    answer_offer_refusal,
+    escalates_too_early,
+    forbidden,
+    make_offer_refusal,
+    message_refusal,
+    tracking_refusal,
+    withdraw_offer_refusal,
+)
+from ..choices import (
     MONEY_OUTCOMES,
     OFFER_KINDS_NEEDING_RETURN,
     OFFER_KINDS_WITH_AMOUNT,
-    Claim,
+    WITH_SELLER_STATES,
     ClaimState,
-    ClaimView,
     EscalationCause,
     EvidenceKind,
     FundedBy,
     InspectionResult,
-    Message,
-    Offer,
     OfferKind,
     OfferStatus,
     Party,
-    Reason,
     RejectionCode,
 )
+from ..errors import ClaimError
+from ..models import Claim, ClaimView, Message, Offer
 from ..money import RefundRoom
 from ..notifications import notify
 from ._base import (
@@ -43,15 +50,14 @@ from ._base import (
     _clean_text,
     _files_removed_on_failure,
     _fire,
-    _forbidden,
     _lock,
     _money,
     _pay_refund,
     _post,
     _prepare_uploads,
     _refund_room,
-    _state_error,
 )
+from .tracking import record_shipment
 
 # --- seller ---------------------------------------------------------------------------------------------
 
@@ -64,17 +70,9 @@ def post_message(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
     files = _prepare_uploads(attachments)
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
+        if refusal := message_refusal(claim, by, internal=internal):
+            raise refusal
         party = roles.party_of(claim, by)
-        if party not in (Party.BUYER, Party.SELLER, Party.AGENT):
-            raise _forbidden(claim)
-        if party == Party.SELLER and not roles.is_claim_seller_staff(claim, by):
-            raise ClaimError(_("This seller's account is not active; the platform answers this claim."),
-                             code="forbidden")
-        if internal and party != Party.AGENT:
-            raise _forbidden(claim)
-        if claim.state == ClaimState.RESOLVED and party != Party.AGENT:
-            raise ClaimError(_("Claim %(number)s is resolved. If something is still wrong, contact support.")
-                             % {"number": claim.number}, code="state")
         if party == Party.SELLER and claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=timezone.now())
         message = _post(claim, by=by, party=party, body=body, internal=internal, files=files, stored=stored)
@@ -89,7 +87,7 @@ def reply(*, claim: Claim, by: User, body: str, attachments: Iterable[Any] = ())
     with transaction.atomic():
         locked = _lock(claim)
         if not roles.is_claim_seller_staff(locked, by):
-            raise _forbidden(locked)
+            raise forbidden(locked)
         return post_message(claim=locked, by=by, body=body, attachments=attachments)
 
 
@@ -120,17 +118,11 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
     with transaction.atomic():
         claim = _lock(claim)
         now = timezone.now()
-        if roles.is_claim_seller_staff(claim, by) and claim.state in (ClaimState.AWAITING_SELLER,
-                                                                       ClaimState.IN_PROGRESS):
-            for_platform = False
-            if claim.state == ClaimState.AWAITING_SELLER:
-                _fire(claim, "reply", by, at=now)
-        elif roles.is_agent(by) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO):
-            for_platform = True
-        elif roles.party_of(claim, by) in (Party.SELLER, Party.AGENT):
-            raise _state_error(claim)
-        else:
-            raise _forbidden(claim)
+        if refusal := make_offer_refusal(claim, by):
+            raise refusal
+        for_platform = claim.state not in WITH_SELLER_STATES  # then it is an agent's, for the platform
+        if claim.state == ClaimState.AWAITING_SELLER:
+            _fire(claim, "reply", by, at=now)
 
         refundable = _refund_room(claim).total
         if refundable <= 0 and kind in (*OFFER_KINDS_WITH_AMOUNT, OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
@@ -171,25 +163,18 @@ def withdraw_offer(*, offer: Offer, by: User) -> Offer:
     with transaction.atomic():
         claim = _lock(offer.claim_id)
         offer = Offer.objects.select_for_update().get(pk=offer.pk)
-        # Agents may withdraw any offer; the seller's staff only the seller's own, not the platform's.
-        allowed = roles.is_agent(by) or (not offer.on_behalf_of_platform and roles.is_claim_seller_staff(claim, by))
-        if not allowed:
-            raise _forbidden(claim)
-        if offer.status != OfferStatus.PENDING:
-            raise ClaimError(_("This offer was already answered."), code="state")
+        if refusal := withdraw_offer_refusal(claim, offer, by):
+            raise refusal
         offer.status = OfferStatus.WITHDRAWN
         offer.answered_at = timezone.now()
         offer.save(update_fields=["status", "answered_at"])
         return offer
 
 
-def _pending_offer(claim: Claim, offer: Offer) -> Offer:
+def _pending_offer(claim: Claim, offer: Offer, by: User) -> Offer:
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
-    if offer.claim_id != claim.pk:
-        raise _forbidden(claim)
-    if offer.status != OfferStatus.PENDING:
-        raise ClaimError(_("This offer is no longer open: it was %(status)s.")
-                         % {"status": offer.get_status_display().lower()}, code="state")
+    if refusal := answer_offer_refusal(claim, offer, by):
+        raise refusal
     return offer
 
 
@@ -197,9 +182,7 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
     """The buyer accepts: money outcomes resolve the claim, returns and replacements wait for the item."""
     with transaction.atomic():
         claim = _lock(offer.claim_id)
-        if not roles.is_claim_buyer(claim, by):
-            raise _forbidden(claim)
-        offer = _pending_offer(claim, offer)
+        offer = _pending_offer(claim, offer, by)
         now = timezone.now()
         funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
         room = _refund_room(claim) if offer.outcome in MONEY_OUTCOMES else None
@@ -242,9 +225,7 @@ def _offer_amount_now(claim: Claim, offer: Offer, room: RefundRoom | None) -> De
 def decline_offer(*, offer: Offer, by: User) -> Offer:
     with transaction.atomic():
         claim = _lock(offer.claim_id)
-        if not roles.is_claim_buyer(claim, by):
-            raise _forbidden(claim)
-        offer = _pending_offer(claim, offer)
+        offer = _pending_offer(claim, offer, by)
         offer.status = OfferStatus.DECLINED
         offer.answered_at = timezone.now()
         offer.save(update_fields=["status", "answered_at"])
@@ -292,15 +273,10 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
     files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
     if not tracking_number and not files:
         raise ClaimError(_("Enter a tracking number or attach a proof of shipment."))
-    from orders.services import TrackingError, record_shipment
-
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
-        if not roles.is_claim_seller_staff(claim, by):
-            raise _forbidden(claim)
-        if claim.reason != Reason.NOT_RECEIVED or claim.state not in (ClaimState.AWAITING_SELLER,
-                                                                       ClaimState.IN_PROGRESS):
-            raise ClaimError(_("Tracking can be added to an open claim for an item not received."), code="state")
+        if refusal := tracking_refusal(claim, by):
+            raise refusal
         if tracking_number:
             # Seller-reported until the carrier confirms it: it closes nothing and moves no date by itself.
             try:
@@ -319,9 +295,10 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
         return message
 
 
-def mark_seen(*, claim: Claim, by: User) -> None:
-    """Remember that this person has seen the claim as it is now (for "new activity" in lists)."""
-    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": timezone.now()})
+def mark_seen(*, claim: Claim, by: User, at: dt.datetime | None = None) -> None:
+    """Remember that this person has seen the claim as it was `at` (for "new activity" in lists). The pages call it
+    after their response was sent (core.after_response), so showing a claim writes nothing while it answers."""
+    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": at or timezone.now()})
 
 
 # --- buyer ----------------------------------------------------------------------------------------------
@@ -333,8 +310,7 @@ def escalate(*, claim: Claim, by: User, reason: str = "") -> Claim:
     reason = _clean_text(reason, what=_("the reason"), required=False)
     with transaction.atomic():
         claim = _lock(claim)
-        if roles.is_claim_buyer(claim, by) and not roles.is_agent(by) and claim.state in (
-                ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS) and not claim.buyer_may_escalate():
+        if escalates_too_early(claim, by):
             raise ClaimError(
                 _("The seller has until %(due)s to answer. If the problem is not solved by then, or if the seller "
                   "rejects your claim, you can ask us to step in.")

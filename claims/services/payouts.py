@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import roles
+from ..choices import Party, RefundStatus
 from ..errors import ClaimError
-from ..models import Claim, Party, Refund, RefundEvent, RefundStatus
+from ..models import Claim, Refund, RefundEvent
 from ..notifications import notify
 from ._base import User, _clean_text
 

@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from claims import services
 from claims.admin.actions import CLAIM_ACTIONS
-from claims.models import Channel, Claim, ClaimState, Offer, OfferStatus
+from claims.choices import Channel, ClaimState, OfferStatus
+from claims.models import Claim, Offer
 from claims.tests.admin_factories import make_console_agent, make_plain_staff
 from claims.tests.factories import OPENED_AT, ClaimWorld, claim_world, delivered_order
 from sellers.models import LedgerEntry, Seller, SellerStatus

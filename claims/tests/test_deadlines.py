@@ -10,8 +10,8 @@ from django.core.management import call_command
 
 from claims import services, tasks
 from claims.models import Claim, ClaimTransition
+from claims.services.tracking import update_tracking
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
-from orders.services import update_tracking
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import LedgerEntry
 from sellers.tests.factories import UserFactory

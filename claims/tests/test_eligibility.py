@@ -20,8 +20,9 @@ from django.utils.formats import date_format
 
 from claims import services
 from claims.models import Claim, ClaimItem, ClaimTransition, Evidence
+from claims.services.tracking import record_shipment
 from claims.tests.factories import delivered_order, photo
-from orders.services import create_order, record_shipment
+from orders.services import create_order
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import SellerMembership, WarrantyPolicy
 from sellers.tests.factories import SellerFactory, UserFactory, make_agent

@@ -9,8 +9,9 @@ from django.contrib.auth.models import Group
 from django.core import mail
 
 from claims import services
+from claims.choices import RefundStatus
 from claims.errors import ClaimError
-from claims.models import RefundEvent, RefundStatus
+from claims.models import RefundEvent
 from claims.selectors import refund_sentence
 from claims.tests.factories import OPENED_AT, claim_world
 from sellers.tests.factories import UserFactory

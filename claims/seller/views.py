@@ -25,9 +25,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from claims import services
+from claims.abilities import SELLER_ACTIONS, abilities
+from claims.choices import ClaimState
 from claims.errors import ClaimError
-from claims.models import WITH_SELLER_STATES, Claim, ClaimState, Offer, Party, Reason
+from claims.models import Claim, Offer
 from claims.selectors import pending_offer, timeline
+from core.after_response import after_response
+from core.formatting import csv_text
+from sellers.models import SellerStatus
 
 from . import selectors
 from . import statements as statement_selectors
@@ -41,7 +46,6 @@ from .forms import (
     ReturnReceivedForm,
     TrackingForm,
 )
-from .models import SellerStatus
 
 # A refused action answers with the page and the reason; the status says what kind of refusal it was.
 ERROR_STATUS = {"forbidden": 403, "state": 409, "conflict": 409}
@@ -54,6 +58,9 @@ ACTION_FORMS: dict[str, type[Form]] = {
     "return": ReturnReceivedForm,
     "info": InfoAnswerForm,
 }
+# The ability (claims.abilities) whose answer decides whether the page offers each form.
+ACTION_ABILITY = {"reply": "message", "offer": "make_offer", "reject": "reject", "tracking": "add_tracking",
+                  "return": "receive_return", "info": "provide_info"}
 
 
 # --- queue ---------------------------------------------------------------------------------------------
@@ -86,26 +93,13 @@ def _claim_url(claim: Claim, anchor: str = "") -> str:
     return reverse("sellers:claim", kwargs={"number": claim.number}) + (f"#{anchor}" if anchor else "")
 
 
-def _possible(claim: Claim) -> dict[str, bool]:
-    """Which action forms the page offers. Only a hint: the services decide, whatever is posted."""
-    active = claim.seller.status == SellerStatus.ACTIVE
-    with_seller = claim.state in WITH_SELLER_STATES
-    return {
-        "reply": active and claim.is_open,
-        "offer": active and with_seller,
-        "reject": active and with_seller,
-        "tracking": active and with_seller and claim.reason == Reason.NOT_RECEIVED,
-        "return": active and claim.state == ClaimState.AWAITING_RETURN,
-        "info": active and claim.state == ClaimState.AWAITING_INFO and claim.info_requested_from == Party.SELLER,
-    }
-
-
 def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = None, action: str = "",
                   status: int = 200) -> HttpResponse:
     forms = {name: form_class() for name, form_class in ACTION_FORMS.items()}
     if bound is not None:
         forms[action] = bound
-    possible = _possible(claim)
+    can = abilities(claim, request.user, SELLER_ACTIONS)
+    possible = {name: can[ability].allowed for name, ability in ACTION_ABILITY.items()}
     offer = pending_offer(claim)
     claimed = {item.order_item_id: item.quantity for item in claim.items.all()}
     # A refusal of an action whose form the page no longer offers (the state moved on) is shown at the top.
@@ -117,7 +111,7 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
         "deadline": selectors.seller_deadline(claim),
         "timeline": timeline(claim),
         "offer": offer,
-        "can_withdraw": offer is not None and not offer.on_behalf_of_platform and possible["reply"],
+        "can_withdraw": can["withdraw_offer"].allowed,
         "possible": possible,
         "any_action": any(possible.values()),
         "refused": refused,
@@ -135,8 +129,8 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
 @require_GET
 def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_staff(request.user, number)
-    services.mark_seen(claim=claim, by=request.user)
-    return _render_claim(request, claim)
+    return after_response(_render_claim(request, claim), services.mark_seen, claim=claim, by=request.user,
+                          at=timezone.now())
 
 
 def _act(request: HttpRequest, number: str, action: str, run: Callable[[Claim, Any], object],
@@ -328,7 +322,7 @@ def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
     name = f"statement-{membership.seller.slug}-{statement.month:%Y-%m}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    cell = statement_selectors.csv_text
+    cell = csv_text
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for section in statement.currencies:

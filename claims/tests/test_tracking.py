@@ -12,9 +12,9 @@ from claims import services
 from claims.eligibility import receipt_date
 from claims.errors import ClaimError
 from claims.policy import current_policy
+from claims.services.tracking import apply_carrier_update, record_shipment, update_tracking
 from claims.tests.factories import OPENED_AT
 from orders.models import Order, Shipment
-from orders.services import apply_carrier_update, record_shipment, update_tracking
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import SellerMembership
 from sellers.tests.factories import UserFactory

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
@@ -34,3 +36,8 @@ def _trusted_proxies() -> set[str]:
     from django.conf import settings
 
     return set(settings.TRUSTED_PROXIES)
+
+
+def too_many(request: HttpRequest, message: str) -> HttpResponse:
+    """The page a refused attempt gets: 429 with the sentence saying how long to wait."""
+    return render(request, "429.html", {"message": message}, status=429)

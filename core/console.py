@@ -27,7 +27,24 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..admin_forms import ActionForm, ConfirmForm
+
+def person_label(user: Any) -> str:
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()
+
+
+class ActionForm(forms.Form):
+    """An action page's form. `obj` is what is acted on (None on pages such as recording a dispute)."""
+
+    def __init__(self, *args: Any, obj: Any = None, user: Any = None, **kwargs: Any) -> None:
+        self.obj = obj
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(ActionForm):
+    """No input: pressing the button is the decision."""
 
 
 class ReadOnlyAdminMixin:
@@ -59,15 +76,15 @@ class ConsoleAction:
     """One action of an admin page that calls a service.
 
     `run(obj, user, cleaned_data)` calls the service and returns the sentence for the LogEntry.
-    `available(obj)` decides whether the page offers the action; with `guard=True` a POST is refused when it
-    is not available (for services that would not refuse it themselves)."""
+    `available(obj, user)` decides whether the page offers the action to the user; with `guard=True` a POST is
+    refused when it is not available (for services that would not refuse it themselves)."""
 
     name: str
     label: Any
     run: Callable[[Any, Any, dict[str, Any]], str]
     success: Any
     form: type[ActionForm] = ConfirmForm
-    available: Callable[[Any], bool] = lambda obj: True
+    available: Callable[[Any, Any], bool] = lambda obj, user: True
     intro: Any = ""
     permission: str = ""  # a model permission needed on top of the page's own
     guard: bool = False
@@ -103,7 +120,7 @@ class ConsoleActionsMixin:
             # confirm: no input, so the page can POST it with one button; otherwise the button opens the form.
             {"action": action, "url": self.console_action_url(obj, action.name), "confirm": action.form is ConfirmForm}
             for action in self.console_actions
-            if action.available(obj) and self.may_run(request, action, obj)
+            if action.available(obj, request.user) and self.may_run(request, action, obj)
         ]
 
     # --- URLs -------------------------------------------------------------------------------------------
@@ -137,7 +154,7 @@ class ConsoleActionsMixin:
         if not self.may_run(request, spec, obj):
             raise PermissionDenied
         if spec.guard or request.method != "POST":
-            if not spec.available(obj):
+            if not spec.available(obj, request.user):
                 self.message_user(request, _("“%(action)s” is not possible on %(obj)s now.")  # type: ignore[attr-defined]
                                   % {"action": spec.label, "obj": obj}, messages.WARNING)
                 return HttpResponseRedirect(self.change_url(obj))
@@ -193,6 +210,3 @@ class ConsoleActionsMixin:
         }
         request.current_app = self.admin_site.name  # type: ignore[attr-defined]
         return TemplateResponse(request, template or self.console_action_template, context, status=status)
-
-
-__all__ = ["ConsoleAction", "ConsoleActionsMixin", "ServiceOutcome", "mask_email"]

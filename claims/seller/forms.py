@@ -13,16 +13,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from claims.choices import OFFER_KINDS_WITH_AMOUNT, EvidenceKind, InspectionResult, OfferKind, Reason, RejectionCode
 from claims.eligibility import MAX_DESCRIPTION_LENGTH
 from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
-from claims.models import (
-    OFFER_KINDS_WITH_AMOUNT,
-    EvidenceKind,
-    InspectionResult,
-    OfferKind,
-    Reason,
-    RejectionCode,
-)
 
 from . import selectors
 

@@ -18,24 +18,10 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from claims.models import FundedBy, Refund, RefundStatus
-
-from .models import LedgerEntry, Seller
-
-CENT = Decimal("0.01")
-# Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def money(value: Decimal | None) -> Decimal:
-    """SQLite sums decimals without their scale; every backend shows cents."""
-    return Decimal(value or 0).quantize(CENT)
-
-
-def csv_text(value: object) -> str:
-    """A text cell a spreadsheet shows as text, never runs: a leading formula character gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+from claims.choices import FundedBy, RefundStatus
+from claims.models import Refund
+from core.formatting import money
+from sellers.models import LedgerEntry, Seller
 
 
 def marketplace_zone() -> ZoneInfo:

@@ -8,7 +8,8 @@
      "occurred_at": "2026-03-11T10:15:00+01:00", "delivered_to_order_address": true}
 
 Id, timestamp and body are signed together, so a captured request can neither be edited nor sent again later;
-each event id is handled once (orders.services.record_carrier_event).
+each event id is handled once (orders.services.record_carrier_event), and the order's not-received claims react
+(claims.services.tracking).
 
     200 applied, ignored (out of order, before the order) or a repeat    400 bad JSON, fields or headers
     401 missing or bad signature, timestamp more than 5 minutes off      403 no secret configured
@@ -30,9 +31,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import webhooks as signed
+from orders.models import CarrierEvent, Shipment
+from orders.services import CarrierEventResult, normalise_carrier, normalise_tracking_number
 
-from .models import CarrierEvent, Shipment
-from .services import CarrierEventResult, normalise_carrier, normalise_tracking_number, record_carrier_event
+from .services.tracking import record_carrier_event
 
 logger = logging.getLogger(__name__)
 

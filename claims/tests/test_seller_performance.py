@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from claims import services
+from claims.seller import selectors
+from claims.seller.views import duration_text
 from claims.tests.factories import OPENED_AT, delivered_order, open_defective_claim
-from sellers import selectors
 from sellers import services as seller_services
 from sellers.models import Seller, SellerMembership
 from sellers.tests.factories import SellerFactory, UserFactory, make_agent
-from sellers.views import duration_text
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)

@@ -1,0 +1,384 @@
+"""Reads for the seller dashboard.
+
+Everything is scoped to the sellers the person works for (another seller's claim is a 404), fetched in a
+fixed number of queries whatever the number of rows, and the performance figures are computed by the
+database with aggregates: no Python loop ever walks a seller's claims.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from claims import deadlines
+from claims.choices import OPEN_STATES, Channel, ClaimState, EscalationCause, Outcome, Party
+from claims.models import Claim, ClaimItem, ClaimTransition, ClaimView, Evidence, Message, Offer
+from core.formatting import money
+from sellers.models import LedgerEntry, LedgerKind, Seller, WarrantyPolicy
+from sellers.selectors import current_membership as current_membership
+
+QUEUE_PAGE_SIZE = 25
+
+def staff_claims(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+    """Claims of every seller the person works for (a membership is unique per user and seller, so no
+    duplicates)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return Claim.objects.none()
+    return Claim.objects.filter(seller__memberships__user=user)
+
+
+def staff_claim(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
+    """One claim for an action: scoped, light. The service locks and re-reads it anyway."""
+    return get_object_or_404(staff_claims(user).select_related("seller"), number=number)
+
+
+# --- the queue ----------------------------------------------------------------------------------------------
+
+# Filters of the queue besides the states themselves.
+OPEN = ""
+NEEDS_YOU = "needs_you"
+OVERDUE = "overdue"
+RESOLVED = ClaimState.RESOLVED
+ALL = "all"
+
+STATE_FILTERS = [
+    (OPEN, gettext_lazy("Open")),
+    (NEEDS_YOU, gettext_lazy("Needs your action")),
+    (OVERDUE, gettext_lazy("Overdue")),
+    *[(value, label) for value, label in ClaimState.choices if value != ClaimState.RESOLVED],
+    (RESOLVED, ClaimState.RESOLVED.label),
+    (ALL, gettext_lazy("All claims")),
+]
+
+
+def _needs_seller() -> Q:
+    """Open claims in which the next move is the seller's."""
+    return (Q(state__in=[ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS, ClaimState.AWAITING_RETURN])
+            | Q(state=ClaimState.AWAITING_INFO, info_requested_from=Party.SELLER))
+
+
+def _with_unread(claims: QuerySet[Claim], user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+    seen = ClaimView.objects.filter(claim=OuterRef("pk"), user=user, seen_at__gte=OuterRef("last_activity_at"))
+    return claims.annotate(is_unread=~Exists(seen))
+
+
+def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: str = "",  # type: ignore[no-untyped-def]
+          unread: bool = False, now: dt.datetime | None = None) -> QuerySet[Claim]:
+    """A seller's claims, most urgent first: overdue, then the least time left (claims.deadlines), none last, then
+    the oldest."""
+    now = now or timezone.now()
+    claims = _with_unread(Claim.objects.filter(seller=seller), user).select_related("order").prefetch_related(
+        Prefetch("items", queryset=ClaimItem.objects.select_related("order_item").order_by("id")))
+    if state == OPEN:
+        claims = claims.filter(state__in=OPEN_STATES)
+    elif state == NEEDS_YOU:
+        claims = claims.filter(_needs_seller())
+    elif state == OVERDUE:
+        claims = claims.filter(deadlines.overdue_q(now))
+    elif state in ClaimState.values:
+        claims = claims.filter(state=state)
+    if reason:
+        claims = claims.filter(reason=reason)
+    search = search.strip()
+    if search:
+        claims = claims.filter(Q(number__icontains=search) | Q(order__number__icontains=search))
+    if unread:
+        claims = claims.filter(is_unread=True)
+    if state == RESOLVED:
+        return claims.order_by(F("resolved_at").desc(nulls_last=True), "-pk")
+    return claims.order_by(F("action_due_at").asc(nulls_last=True), "opened_at", "pk")
+
+
+def queue_summary(seller: Seller, user, now: dt.datetime | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The counts above the queue, in one query."""
+    now = now or timezone.now()
+    return _with_unread(Claim.objects.filter(seller=seller, state__in=OPEN_STATES), user).aggregate(
+        open=Count("pk"),
+        needs_you=Count("pk", filter=_needs_seller()),
+        overdue=Count("pk", filter=deadlines.overdue_q(now)),
+        unread=Count("pk", filter=Q(is_unread=True)),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SellerDeadline:
+    """The deadline that matters to the seller now: a short label for the queue, a sentence for the claim."""
+
+    label: str
+    text: str
+    due_at: dt.datetime | None = None
+    overdue: bool = False
+    past: bool = False  # due_at itself has passed (an overdue first reply counts down to the resolution deadline)
+
+
+def _when(moment: dt.datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadline:
+    """What claims.deadlines says is due, in the seller's words; overdue exactly when the queue's filter says so."""
+    now = now or timezone.now()
+    events = deadlines.due_events(claim)
+    action = deadlines.action_due(events)
+    overdue = deadlines.is_overdue(action.at if action else None, now)
+    deadline = _seller_deadline(claim, events, action if action and action.who == Party.SELLER else None, overdue)
+    return dataclasses.replace(deadline, overdue=overdue, past=deadlines.is_overdue(deadline.due_at, now))
+
+
+def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: deadlines.DueEvent | None,
+                     overdue: bool) -> SellerDeadline:
+    what = action.what if action else ""
+    if what == deadlines.FIRST_REPLY_BREACHED and not overdue:
+        return SellerDeadline(_("First reply due"), _("Please reply by %(when)s, the deadline for your first reply.")
+                              % {"when": _when(action.at)}, action.at)
+    if what == deadlines.FIRST_REPLY_BREACHED:
+        # Past the first reply the countdown runs to the platform's take-over.
+        takeover = deadlines.event(events, deadlines.TAKEN_OVER)
+        due = takeover.at if takeover else None
+        return SellerDeadline(
+            _("Reply overdue"),
+            _("The deadline for your first reply (%(missed)s) has passed and the buyer may ask the platform to step "
+              "in. Reply now; if the claim is not resolved by %(when)s, the platform takes over.")
+            % {"missed": _when(action.at), "when": _when(due) if due else "—"}, due)
+    if what == deadlines.TAKEN_OVER:
+        text = (_("The buyer may ask the platform to step in at any time after your rejection. Unless the claim is "
+                  "resolved by %(when)s, the platform takes over.") if claim.rejected else
+                _("Resolve the claim with the buyer by %(when)s; after that the platform takes over."))
+        return SellerDeadline(_("Resolve by"), text % {"when": _when(action.at)}, action.at)
+    if what == deadlines.INFO_TIMEOUT:
+        return SellerDeadline(
+            _("Answer the platform by"),
+            _("Our support team asked you for information. Please answer by %(when)s; without an answer they "
+              "may decide with what they have.") % {"when": _when(action.at)}, action.at)
+    state = claim.state
+    if state == ClaimState.AWAITING_INFO:
+        return SellerDeadline(_("Waiting for the buyer"),
+                              _("Our support team asked the buyer for information."))
+    if state == ClaimState.ESCALATED:
+        return SellerDeadline(_("With the platform"),
+                              _("Our support team handles this claim and will decide it."))
+    if state == ClaimState.AWAITING_RETURN:
+        return SellerDeadline(_("Waiting for the return"),
+                              _("The buyer sends the item back as agreed. When it arrives, confirm it below with "
+                                "the result of your inspection."))
+    outcome = claim.get_outcome_display() if claim.outcome else _("Resolved")
+    return SellerDeadline(outcome, _("Resolved: %(outcome)s.") % {"outcome": outcome})
+
+
+# --- one claim ----------------------------------------------------------------------------------------------
+
+
+def _detail_queryset() -> QuerySet[Claim]:
+    """The claim page in a fixed number of queries (the same prefetches `claims.selectors.timeline` reads)."""
+    public_messages = Message.objects.filter(is_internal=False).select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Evidence.objects.order_by("created_at", "id")))
+    return Claim.objects.select_related("order", "seller", "seller__warranty_policy").prefetch_related(
+        Prefetch("items", queryset=ClaimItem.objects.select_related("order_item").order_by("id")),
+        "order__items",
+        "order__shipments",
+        Prefetch("messages", queryset=public_messages, to_attr="public_messages"),
+        Prefetch("offers", queryset=Offer.objects.order_by("created_at", "id")),
+        Prefetch("evidence", queryset=Evidence.objects.filter(message__isnull=True).order_by("created_at", "id"),
+                 to_attr="opening_evidence"),
+        Prefetch("transitions", queryset=ClaimTransition.objects.order_by("created_at", "id")),
+        "refunds",
+    )
+
+
+def claim_for_staff(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
+    return get_object_or_404(_detail_queryset().filter(pk__in=staff_claims(user).values("pk")), number=number)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimMoney:
+    claimed: Decimal
+    refunded: Decimal
+    refundable: Decimal
+
+
+def claim_money(claim: Claim) -> ClaimMoney:
+    """What the claim is worth, what has been refunded on what it covers (by any claim) and what is left: the
+    engine's own rule (claims.money)."""
+    from claims.money import refund_room
+
+    room = refund_room(claim)
+    return ClaimMoney(claimed=room.claimed_value, refunded=room.refunded, refundable=room.total)
+
+
+def return_address(claim: Claim) -> str:
+    try:
+        return claim.seller.warranty_policy.return_address
+    except WarrantyPolicy.DoesNotExist:
+        return ""
+
+
+# --- performance ------------------------------------------------------------------------------------------
+
+PERIODS = {
+    "7": (7, gettext_lazy("Last 7 days")),
+    "30": (30, gettext_lazy("Last 30 days")),
+    "90": (90, gettext_lazy("Last 90 days")),
+    "365": (365, gettext_lazy("Last 12 months")),
+    "all": (None, gettext_lazy("All time")),
+}
+DEFAULT_PERIOD = "30"
+
+# What an escalated claim can end with when the platform decides for the buyer.
+FOR_BUYER = [Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.REPLACEMENT, Outcome.REPAIR, Outcome.DISCOUNT]
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerTotals:
+    currency: str
+    balance: Decimal
+    recovered: Decimal
+    fines: Decimal
+    adjustments: Decimal
+    settlements: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class Performance:
+    period: str
+    since: dt.datetime | None
+    claims_opened: int
+    first_replies_in_time: int
+    first_replies_counted: int
+    median_first_reply: dt.timedelta | None
+    escalated: int
+    escalated_by_buyer: int
+    taken_over: int
+    escalated_by_agent: int
+    provider_disputes: int
+    provider_disputes_lost: int
+    decided_for_buyer: int
+    ledger: list[LedgerTotals]
+    recent_entries: list[LedgerEntry]
+
+    @property
+    def first_reply_share(self) -> float | None:
+        return self.first_replies_in_time / self.first_replies_counted if self.first_replies_counted else None
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalated / self.claims_opened if self.claims_opened else None
+
+    @property
+    def first_reply_percent(self) -> int | None:
+        share = self.first_reply_share
+        return None if share is None else round(share * 100)
+
+    @property
+    def escalation_percent(self) -> int | None:
+        rate = self.escalation_rate
+        return None if rate is None else round(rate * 100)
+
+    @property
+    def fines(self) -> list[tuple[str, Decimal]]:
+        return [(row.currency, row.fines) for row in self.ledger if row.fines]
+
+
+def _since(period: str, now: dt.datetime) -> dt.datetime | None:
+    days = PERIODS[period][0]
+    return now - dt.timedelta(days=days) if days is not None else None
+
+
+def _after(field: str, since: dt.datetime | None) -> Q:
+    return Q(**{f"{field}__gte": since}) if since is not None else Q()
+
+
+def performance(seller: Seller, *, period: str = DEFAULT_PERIOD, now: dt.datetime | None = None) -> Performance:
+    """A seller's figures over a period, in four queries whatever the number of claims.
+
+    Claims count in the period they were opened in (replies, escalations); verdicts and decisions in the period
+    they were made; ledger entries in the period they were written. The balance is over all time."""
+    if period not in PERIODS:
+        period = DEFAULT_PERIOD
+    now = now or timezone.now()
+    since = _since(period, now)
+    # The first-reply standard applies to claims opened on the platform, not to payment-provider disputes.
+    cohort = Q(channel=Channel.PLATFORM) & _after("opened_at", since)
+    in_time = Q(first_replied_at__isnull=False, first_replied_at__lte=F("first_reply_due_at"))
+    # Missed: recorded by the sweep, answered late, or still unanswered past the deadline (sweep not run yet).
+    # A claim closed or handed to the platform before its deadline without a reply counts neither way.
+    missed = (Q(first_reply_breached=True) | Q(first_replied_at__gt=F("first_reply_due_at"))
+              | Q(first_replied_at__isnull=True, state=ClaimState.AWAITING_SELLER, first_reply_due_at__lte=now))
+    replied = cohort & Q(first_replied_at__isnull=False)
+    escalated = cohort & Q(escalated_at__isnull=False)
+    provider = Q(channel=Channel.PAYMENT_PROVIDER)
+    figures = Claim.objects.filter(seller=seller).aggregate(
+        opened=Count("pk", filter=cohort),
+        in_time=Count("pk", filter=cohort & in_time),
+        missed=Count("pk", filter=cohort & missed),
+        replied=Count("pk", filter=replied),
+        escalated=Count("pk", filter=escalated),
+        by_buyer=Count("pk", filter=escalated & Q(escalation_cause=EscalationCause.BUYER)),
+        taken_over=Count("pk", filter=escalated & Q(escalation_cause=EscalationCause.TAKEOVER)),
+        by_agent=Count("pk", filter=escalated & Q(escalation_cause=EscalationCause.AGENT)),
+        disputes=Count("pk", filter=provider & _after("opened_at", since)),
+        disputes_lost=Count("pk", filter=provider & Q(outcome=Outcome.REFUND, resolved_at__isnull=False)
+                            & _after("resolved_at", since)),
+        decided_for_buyer=Count("pk", filter=Q(channel=Channel.PLATFORM, decided_at__isnull=False,
+                                               outcome__in=FOR_BUYER) & _after("decided_at", since)),
+    )
+    return Performance(
+        period=period,
+        since=since,
+        claims_opened=figures["opened"],
+        first_replies_in_time=figures["in_time"],
+        first_replies_counted=figures["in_time"] + figures["missed"],
+        median_first_reply=_median_first_reply(seller, replied, figures["replied"]),
+        escalated=figures["escalated"],
+        escalated_by_buyer=figures["by_buyer"],
+        taken_over=figures["taken_over"],
+        escalated_by_agent=figures["by_agent"],
+        provider_disputes=figures["disputes"],
+        provider_disputes_lost=figures["disputes_lost"],
+        decided_for_buyer=figures["decided_for_buyer"],
+        ledger=_ledger_totals(seller, since),
+        recent_entries=list(LedgerEntry.objects.filter(Q(seller=seller) & _after("created_at", since))
+                            .select_related("claim").order_by("-created_at", "-id")[:20]),
+    )
+
+
+def _median_first_reply(seller: Seller, replied: Q, count: int) -> dt.timedelta | None:
+    """The median in the database on every backend: order by the reply time and read the middle row(s)."""
+    if not count:
+        return None
+    took = ExpressionWrapper(F("first_replied_at") - F("opened_at"), output_field=DurationField())
+    middle: list[Any] = list(Claim.objects.filter(Q(seller=seller) & replied).annotate(took=took)
+                             .order_by("took", "pk").values_list("took", flat=True)[(count - 1) // 2:count // 2 + 1])
+    return sum(middle, dt.timedelta()) / len(middle)
+
+
+def _ledger_totals(seller: Seller, since: dt.datetime | None) -> list[LedgerTotals]:
+    in_period = _after("created_at", since)
+    rows = (LedgerEntry.objects.filter(seller=seller).values("currency").order_by("currency").annotate(
+        balance=Sum("amount"),
+        recovered=Sum("amount", filter=in_period & Q(kind=LedgerKind.REFUND_RECOVERY)),
+        fines=Sum("amount", filter=in_period & Q(kind=LedgerKind.DISPUTE_FINE)),
+        adjustments=Sum("amount", filter=in_period & Q(kind=LedgerKind.ADJUSTMENT)),
+        settlements=Sum("amount", filter=in_period & Q(kind=LedgerKind.SETTLEMENT)),
+    ))
+    return [LedgerTotals(row["currency"], money(row["balance"]), money(row["recovered"]), money(row["fines"]),
+                         money(row["adjustments"]), money(row["settlements"])) for row in rows]

@@ -1,0 +1,60 @@
+"""Tracking as claims see it. The orders app records shipments and carrier events and knows nothing of claims;
+these functions call it and, in the same transaction, let the open not-received claims of every order whose
+tracking changed react (note_delivery): a confirmed delivery to the order's address makes them due for the sweep,
+which closes them, and a carrier withdrawing it makes them no longer due. Every caller that should move claims
+(the seller's tracking, the carrier webhook, the demo, the benchmarks) comes through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from orders import services as orders
+from orders.models import CarrierEvent, Order, Shipment
+
+from .deadlines import note_delivery
+
+
+def _orders_changed(order_ids: Iterable[int]) -> None:
+    for order in Order.objects.prefetch_related("shipments").filter(pk__in=set(order_ids)).order_by("pk"):
+        note_delivery(order=order)
+
+
+def record_shipment(**fields: Any) -> Shipment:
+    """orders.services.record_shipment, then the order's claims react."""
+    with transaction.atomic():
+        shipment = orders.record_shipment(**fields)
+        _orders_changed([shipment.order_id])
+    return shipment
+
+
+def update_tracking(**fields: Any) -> Shipment:
+    """orders.services.update_tracking, then the order's claims react."""
+    with transaction.atomic():
+        shipment = orders.update_tracking(**fields)
+        _orders_changed([shipment.order_id])
+    return shipment
+
+
+def apply_carrier_update(**fields: Any) -> list[Shipment]:
+    """orders.services.apply_carrier_update, then the claims of every order it changed react."""
+    with transaction.atomic():
+        shipments = orders.apply_carrier_update(**fields)
+        _orders_changed(shipment.order_id for shipment in shipments)
+    return shipments
+
+
+def record_carrier_event(*, event_id: str, carrier: str, tracking_number: str, status: str, occurred_at: dt.datetime,
+                         delivered_to_order_address: bool = False) -> tuple[CarrierEvent, bool]:
+    """orders.services.record_carrier_event (once per event id), then, if it moved a shipment, its order's claims
+    react."""
+    with transaction.atomic():
+        event, handled = orders.record_carrier_event(
+            event_id=event_id, carrier=carrier, tracking_number=tracking_number, status=status,
+            occurred_at=occurred_at, delivered_to_order_address=delivered_to_order_address)
+        if handled and event.result == orders.CarrierEventResult.APPLIED and event.shipment is not None:
+            _orders_changed([event.shipment.order_id])
+    return event, handled
