@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from sellers.selectors import seller_ids_of
+
 from . import roles
 
 
@@ -10,5 +12,5 @@ def site(request):
     if user is not None and user.is_authenticated:
         # "Support console" in the header: agents, and the finance team (payout queue, settlements).
         nav["is_agent"] = roles.is_agent(user) or roles.may_manage_payouts(user)
-        nav["is_seller_staff"] = user.seller_memberships.exists()
+        nav["is_seller_staff"] = bool(seller_ids_of(user))  # the query the page's own role checks reuse
     return {"site_name": settings.SITE_NAME, "nav": nav}

@@ -172,7 +172,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.action_due_at = action.at if action else None
 
     def buyer_may_escalate(self, now: dt.datetime | None = None) -> bool:
-        """After 48 hours unresolved, or at once after a rejection."""
+        """From the first-reply deadline on, or at once after a rejection."""
         if self.state not in WITH_SELLER_STATES or self.channel != Channel.PLATFORM:
             return False
         now = now or timezone.now()

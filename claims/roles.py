@@ -16,11 +16,9 @@ if TYPE_CHECKING:
 
 
 def is_seller_staff(user, seller_id: int) -> bool:  # type: ignore[no-untyped-def]
-    from sellers.models import SellerMembership
+    from sellers.selectors import seller_ids_of
 
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    return SellerMembership.objects.filter(user=user, seller_id=seller_id).exists()
+    return seller_id in seller_ids_of(user)
 
 
 def is_claim_buyer(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]

@@ -9,6 +9,19 @@ from django.http import Http404
 from .models import SellerMembership
 
 
+def seller_ids_of(user) -> frozenset[int]:  # type: ignore[no-untyped-def]
+    """The ids of the sellers a person works for, read once per user object: a page asks "is this person the
+    seller's staff?" for every action it shows (claims.abilities). Cached on the user as Django caches permissions
+    (`_perm_cache`), so it lives as long as the request."""
+    if not (user and user.is_authenticated and user.is_active):
+        return frozenset()
+    cached = getattr(user, "_seller_ids_cache", None)
+    if cached is None:
+        cached = frozenset(SellerMembership.objects.filter(user=user).values_list("seller_id", flat=True))
+        user._seller_ids_cache = cached
+    return cached
+
+
 def memberships_of(user) -> list[SellerMembership]:  # type: ignore[no-untyped-def]
     """The sellers a person works for, in a stable order; the first is their default."""
     if not (user and user.is_authenticated and user.is_active):

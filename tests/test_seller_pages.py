@@ -703,3 +703,12 @@ def test_pages_are_labelled_and_mobile_ready(client, world):
     assert "<legend>What do you offer?</legend>" in html and "<legend>Why do you reject the claim?</legend>" in html
     html = page(client, url("performance"))[1]
     assert 'for="id_period"' in html
+
+
+def test_the_claim_page_asks_once_whom_the_person_works_for(client, world):
+    """Every action the page weighs asks whether the person is the seller's staff (claims.abilities); the answer is
+    read once per request (sellers.selectors.seller_ids_of), not once per question."""
+    client.force_login(world.staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("claim", world)).status_code == 200
+    assert sum(q["sql"].count('FROM "sellers_sellermembership"') for q in queries) == 1

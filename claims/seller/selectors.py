@@ -33,11 +33,12 @@ from django.utils.translation import gettext_lazy
 from claims import deadlines
 from claims.choices import OPEN_STATES, Channel, ClaimState, EscalationCause, Outcome, Party
 from claims.models import Claim, ClaimItem, ClaimTransition, ClaimView, Evidence, Message, Offer
+from claims.money import refund_room
 from core.formatting import money
 from sellers.models import LedgerEntry, LedgerKind, Seller, WarrantyPolicy
-from sellers.selectors import current_membership as current_membership
 
 QUEUE_PAGE_SIZE = 25
+
 
 def staff_claims(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
     """Claims of every seller the person works for (a membership is unique per user and seller, so no
@@ -219,8 +220,6 @@ class ClaimMoney:
 def claim_money(claim: Claim) -> ClaimMoney:
     """What the claim is worth, what has been refunded on what it covers (by any claim) and what is left: the
     engine's own rule (claims.money)."""
-    from claims.money import refund_room
-
     room = refund_room(claim)
     return ClaimMoney(claimed=room.claimed_value, refunded=room.refunded, refundable=room.total)
 

@@ -33,6 +33,7 @@ from claims.selectors import pending_offer, timeline
 from core.after_response import after_response
 from core.formatting import csv_text
 from sellers.models import SellerStatus
+from sellers.selectors import current_membership
 
 from . import selectors
 from . import statements as statement_selectors
@@ -69,7 +70,7 @@ ACTION_ABILITY = {"reply": "message", "offer": "make_offer", "reject": "reject",
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
     seller = membership.seller
     now = timezone.now()
     form = QueueFilterForm(request.GET)
@@ -244,7 +245,7 @@ def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResp
 @login_required
 @require_GET
 def performance(request: HttpRequest) -> HttpResponse:
-    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
     form = PerformancePeriodForm(request.GET)
     figures = selectors.performance(membership.seller, period=form.chosen())
     return render(request, "sellers/performance.html", {
@@ -276,7 +277,7 @@ LEDGER_PAGE_SIZE = 25
 @require_GET
 def statements(request: HttpRequest) -> HttpResponse:
     """What the seller owes the platform (or is owed) now, every ledger entry, and the months to print."""
-    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
     seller = membership.seller
     page = Paginator(statement_selectors.ledger_entries(seller), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     balances = statement_selectors.balances(seller)
@@ -288,7 +289,7 @@ def statements(request: HttpRequest) -> HttpResponse:
 
 
 def _statement_for(request: HttpRequest, month: dt.date):  # type: ignore[no-untyped-def]
-    membership, memberships = selectors.current_membership(request.user, request.GET.get("seller"))
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
     if month > statement_selectors.current_month():
         raise Http404  # a month that has not begun has no statement
     return membership, memberships, statement_selectors.monthly_statement(membership.seller, month)
