@@ -92,6 +92,21 @@ class DenialReason(models.TextChoices):
     CHANGE_OF_MIND = "change_of_mind", _("Change of mind (use the 14-day right of withdrawal)")
     PROOF_OF_DELIVERY = "proof_of_delivery", _("Seller proved delivery to the order's address on time")
     NO_PARTICIPATION = "no_participation", _("The buyer did not provide the information requested")
+    # The refurbished-goods warranty conditions: "The scope of the warranty does not extend to: expandable parts ...;
+    # damage to fragile product elements, such as glass, display, and lenses; consumable items, such as batteries (if
+    # the battery life remains in line with the specifications of the manufacturer); slight discrepancies between the
+    # actual condition and the nominal condition of the product that do not affect functionality".
+    BATTERY_WEAR = "battery_wear", _("Battery wear within the manufacturer's specification")
+    FRAGILE_PARTS = "fragile_parts", _("Damage to fragile parts: glass, display, lenses")
+    EXPANDABLE_PARTS = "expandable_parts", _("Expandable parts such as memory cards or lens caps")
+    COSMETIC_WEAR = "cosmetic_wear", _("Cosmetic wear within the grade sold that does not affect function")
+    # Warranty claim policy: "In the case of a discount, the goods cannot later be claimed for defects for which the
+    # discount was granted."
+    DEFECT_COMPENSATED = "defect_compensated", _("The defect was already compensated by a price discount")
+    # Warranty claim policy, consumables: "the warranty does not cover wear and tear caused by normal use of the item,
+    # and it cannot be confused with the product's lifetime".
+    CONSUMABLE_LIFETIME = "consumable_lifetime", _("A consumable used beyond its stated lifetime")
+    EXPERT_UNJUSTIFIED = "expert_unjustified", _("An expert assessment found the claim unjustified")
 
 
 class RejectionCode(models.TextChoices):
@@ -102,6 +117,9 @@ class RejectionCode(models.TextChoices):
     BUYER_DAMAGE = "buyer_damage", _("Damage caused after receipt")
     NORMAL_WEAR = "normal_wear", _("Normal wear within the grade sold")
     OUT_OF_WARRANTY = "out_of_warranty", _("Outside the warranty period")
+    BATTERY_WEAR = "battery_wear", _("Battery wear within the manufacturer's specification")
+    EXCLUDED_PART = "excluded_part", _("A part the warranty does not cover (glass, display, expandable parts)")
+    COMPENSATED = "compensated", _("The defect was already compensated by a price discount")
     OTHER = "other", _("Other (explained in the message)")
 
 
@@ -119,6 +137,8 @@ class EscalationCause(models.TextChoices):
     SELLER_SUSPENDED = "seller_suspended", _("Seller is suspended")
     PAYMENT_PROVIDER = "payment_provider", _("Payment-provider dispute")
     REOPENED = "reopened", _("Reopened by an agent")
+    WARRANTY_LIMIT = "warranty_limit", _("Warranty claim not resolved within the legal limit")
+    EXPERT = "expert", _("An expert found the claim justified")
 
 
 class InspectionResult(models.TextChoices):
@@ -173,3 +193,31 @@ class RefundStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for payout")
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Failed")
+
+
+class DefectType(models.TextChoices):
+    """The warranty claim policy's kinds of defect, which decide the buyer's remedies (see REMEDIES)."""
+
+    REMOVABLE = "removable", _("Removable")
+    REMOVABLE_PREVENTS_USE = "removable_prevents_use", _("Removable, but prevents proper use")
+    IRREMOVABLE = "irremovable", _("Irremovable, does not prevent use")
+    IRREMOVABLE_PREVENTS_USE = "irremovable_prevents_use", _("Irremovable and prevents proper use")
+
+
+class RemedyKind(models.TextChoices):
+    """What a defect of an order item was compensated with (claims.models.DefectRemedy)."""
+
+    REPAIR = "repair", _("Repair")
+    REPLACEMENT = "replacement", _("Replacement")
+    DISCOUNT = "discount", _("Price discount")
+    REFUND = "refund", _("Refund (withdrawal)")
+
+
+class ExpertStage(models.TextChoices):
+    DURING_CLAIM = "during_claim", _("During the claim (the clock is paused)")
+    AFTER_DENIAL = "after_denial", _("After a denial, asked by the buyer")
+
+
+class ExpertResult(models.TextChoices):
+    JUSTIFIED = "justified", _("The claim is justified")
+    UNJUSTIFIED = "unjustified", _("The claim is unjustified")

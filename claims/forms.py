@@ -10,7 +10,7 @@ from orders.models import Order
 from . import presenters
 from .choices import DesiredOutcome, Reason
 from .eligibility import MAX_DESCRIPTION_LENGTH
-from .policy import current_policy
+from .policy import policy_for_order
 
 MAX_PHOTOS = 8
 MAX_ATTACHMENTS = 5
@@ -83,7 +83,7 @@ class GetHelpForm(forms.Form):
     def __init__(self, *args, order: Order, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.order = order
-        policy = current_policy()  # no claim yet: the terms a claim opened now gets
+        policy = policy_for_order(order)  # no claim yet: the terms a claim opened now gets
         self.fields["discovered_on"].help_text = presenters.defect_report_help(policy)
         self.reason_help = {**REASON_HELP, Reason.DEFECTIVE: presenters.defective_reason_help(policy)}
         self.order_items = list(order.items.all())

@@ -21,10 +21,13 @@ from .choices import (
     WITH_SELLER_STATES,
     Channel,
     ClaimState,
+    DefectType,
     DenialReason,
     DesiredOutcome,
     EscalationCause,
     EvidenceKind,
+    ExpertResult,
+    ExpertStage,
     FundedBy,
     InspectionResult,
     OfferKind,
@@ -34,6 +37,7 @@ from .choices import (
     Reason,
     RefundStatus,
     RejectionCode,
+    RemedyKind,
 )
 
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -110,6 +114,30 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     delivery_seen_at = models.DateTimeField(null=True, blank=True)
     # Days of this claim already added to the claimed items' warranty (a reopened claim adds only the rest).
     warranty_days_credited = models.PositiveIntegerField(default=0)
+
+    # The warranty-claim clock of markets with a legal limit (policy `warranty_claim_days`, `..._max_days`): it starts
+    # when both the written claim and the goods have reached the seller, pauses while an expert assesses the defect
+    # (the limit moves on by the pause when it ends), and stops at resolution.
+    goods_received_at = models.DateTimeField(_("claim and goods reached the seller"), null=True, blank=True)
+    warranty_due_at = models.DateTimeField(_("warranty claim to be resolved by"), null=True, blank=True)
+    warranty_max_at = models.DateTimeField(_("warranty claim maximum"), null=True, blank=True)
+    warranty_reminded_at = models.DateTimeField(null=True, blank=True)
+    warranty_limit_reached_at = models.DateTimeField(null=True, blank=True)
+    warranty_max_reached_at = models.DateTimeField(null=True, blank=True)
+    expert_paused_at = models.DateTimeField(_("paused for an expert since"), null=True, blank=True)
+    # What kind of defect the seller (or an agent) found, and which of the item's defects it is: together they decide
+    # the remedies the policy allows (claims.remedies).
+    defect_type = models.CharField(_("defect type"), max_length=30, choices=DefectType.choices, blank=True)
+    defect = models.ForeignKey("claims.Defect", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="claims")
+    # Goods left with the seller and collected in person (a seller that offers collection): a storage fee after the
+    # free period, and a sale after notice (warranty claim policy, 3.1).
+    collect_in_person = models.BooleanField(_("buyer collects in person"), default=False)
+    storage_fee_per_day = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    collection_ready_at = models.DateTimeField(_("ready for collection since"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    storage_notice_at = models.DateTimeField(null=True, blank=True)
+    sale_notice_at = models.DateTimeField(null=True, blank=True)
     # Both from claims.deadlines, written by refresh_next_deadline on every save of a state or a deadline: the
     # earliest moment the sweep has something to do (null: nothing), and the deadline of whoever must act now.
     next_deadline_at = models.DateTimeField(null=True, blank=True)
@@ -539,3 +567,85 @@ class ClaimView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} saw {self.claim_id} at {self.seen_at}"
+
+
+class Defect(models.Model):
+    """One defect of one order item, as the seller or an agent classified it, with every claim about it and every
+    remedy it got (DefectRemedy): "the same defect again after two repairs", "several different defects" and "a
+    defect compensated by a discount" are read from here."""
+
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="defects")
+    summary = models.CharField(_("defect"), max_length=200)
+    defect_type = models.CharField(_("defect type"), max_length=30, choices=DefectType.choices)
+    first_claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class DefectRemedy(AppendOnlyModel):
+    """A remedy a defect got, once per resolved claim: append-only."""
+
+    defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="remedies")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="remedies")
+    kind = models.CharField(max_length=20, choices=RemedyKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["defect", "claim"], name="one_remedy_per_defect_and_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.defect_id}"
+
+
+class ExpertAssessment(models.Model):
+    """An expert's assessment of a defect: during a claim (the warranty-claim clock pauses), or after a denial at the
+    buyer's request. An unjustified claim costs the buyer the listed costs, due 30 days after the list is sent."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="expert_assessments")
+    stage = models.CharField(max_length=20, choices=ExpertStage.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_by_party = models.CharField(max_length=10, choices=Party.choices)
+    requested_at = models.DateTimeField(default=timezone.now)
+    expert = models.CharField(_("expert"), max_length=200, blank=True)
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=20, choices=ExpertResult.choices, blank=True)
+    note = models.TextField(blank=True)
+    report = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    costs_sent_at = models.DateTimeField(null=True, blank=True)
+    costs_due_on = models.DateField(null=True, blank=True)
+    costs_paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim"], condition=Q(concluded_at__isnull=True),
+                                    name="one_running_expert_assessment"),
+        ]
+        indexes = [models.Index(fields=["costs_due_on"], condition=Q(costs_paid_at__isnull=True,
+                                                                     costs_due_on__isnull=False),
+                                name="expert_costs_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Expert assessment of {self.claim_id}"
+
+
+class ExpertCost(models.Model):
+    """One line of the costs an unjustified claim leaves to the buyer (transport, the expert, the seller's)."""
+
+    assessment = models.ForeignKey(ExpertAssessment, on_delete=models.CASCADE, related_name="costs")
+    description = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expert_cost_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"

@@ -1,16 +1,23 @@
 """The marketplace policy values a claim is opened under.
 
-They are read from settings at call time and stored on the claim as a snapshot, so changing a
-setting later never moves the deadlines of claims that are already open.
+They are read from settings and from the order's market (markets.Market: its time zone, holiday calendar and consumer
+law) at call time and stored on the claim as a snapshot, so changing a setting or a market later never moves the
+deadlines of claims that are already open.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+
+from markets.selectors import market_for
+
+if TYPE_CHECKING:
+    from markets.models import Market
+    from orders.models import Order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +35,17 @@ class Policy:
     dispute_fine: Decimal
     trial_days_after_repair: int
     warranty_months_after_repair: int
+    # The market's (markets.Market) consumer law; the time zone, country and subdivision above are the market's too.
+    market: str = ""
+    warranty_claim_days: int | None = None
+    warranty_claim_max_days: int | None = None
+    dispute_window_days: int = 100
+    statutory_warranty_months: dict[str, int] = dataclasses.field(default_factory=dict)
+    reopen_days: int = 30
+    expert_costs_days: int = 30
+    collection_free_months: int = 1
+    collection_sale_months: int = 6
+    collection_sale_notice_days: int = 30
 
     def as_snapshot(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -38,13 +56,16 @@ class Policy:
     def from_snapshot(cls, data: dict[str, Any]) -> Policy:
         fields = {f.name for f in dataclasses.fields(cls)}
         # Values added to the policy after a claim was opened fall back to the current setting.
+        # Settings only, never a query: the sweep and the lists read snapshots by the thousand.
         merged = {**current_policy().as_snapshot(), **{k: v for k, v in data.items() if k in fields}}
         merged["dispute_fine"] = Decimal(merged["dispute_fine"])
         return cls(**merged)
 
 
-def current_policy() -> Policy:
-    return Policy(
+def current_policy(market: Market | None = None) -> Policy:
+    """The values in force now: the settings, and the market's (`markets.selectors.market_for(country)`). Without a
+    market, the marketplace's home values from the settings alone (no query): the footer and forms use those."""
+    policy = Policy(
         time_zone=settings.TIME_ZONE,
         country=settings.MARKETPLACE_COUNTRY,
         subdivision=settings.MARKETPLACE_SUBDIVISION,
@@ -58,4 +79,25 @@ def current_policy() -> Policy:
         dispute_fine=Decimal(settings.CLAIM_DISPUTE_FINE),
         trial_days_after_repair=settings.TRIAL_DAYS_AFTER_REPAIR,
         warranty_months_after_repair=settings.WARRANTY_MONTHS_AFTER_REPAIR,
+        market=settings.MARKETPLACE_COUNTRY,
+        dispute_window_days=settings.CLAIM_DISPUTE_WINDOW_DAYS,
+        statutory_warranty_months={c: settings.WARRANTY_MONTHS_MINIMUM for c in ("new", "like_new", "used")},
+        reopen_days=settings.CLAIM_REOPEN_DAYS,
+        expert_costs_days=settings.EXPERT_COSTS_DAYS,
+        collection_free_months=settings.COLLECTION_FREE_MONTHS,
+        collection_sale_months=settings.COLLECTION_SALE_MONTHS,
+        collection_sale_notice_days=settings.COLLECTION_SALE_NOTICE_DAYS,
     )
+    if market is None:
+        return policy
+    return dataclasses.replace(
+        policy, time_zone=market.time_zone, country=market.country, subdivision=market.subdivision,
+        market=market.country, warranty_claim_days=market.warranty_claim_days,
+        warranty_claim_max_days=market.warranty_claim_max_days, dispute_window_days=market.dispute_window_days,
+        statutory_warranty_months=market.warranty_months(),
+    )
+
+
+def policy_for_order(order: Order) -> Policy:
+    """The values a claim on this order is opened under: its delivery country's market. One query."""
+    return current_policy(market_for(order.delivery_country))

@@ -23,7 +23,7 @@ from .eligibility import receipt_date, trial_ends_on, warranty_ends_on
 from .errors import ClaimError
 from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm
 from .models import Offer
-from .policy import current_policy
+from .policy import policy_for_order
 
 
 @login_required
@@ -200,7 +200,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = selectors.buyer_order(request.user, number)
-    policy = current_policy()
+    policy = policy_for_order(order)
     received_on = receipt_date(order, policy=policy)
     trial_days = order.seller.trial_days
     items = [

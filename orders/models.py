@@ -115,6 +115,11 @@ class OrderItem(models.Model):
     )
     is_digital = models.BooleanField(default=False)
     is_consumable = models.BooleanField(default=False)
+    # Warranty claim policy: "For perishable goods, defect liability claims must be raised no later than the day
+    # following the buyer's receipt of the order"; goods with an expiry or minimum shelf-life date "no later than"
+    # that date.
+    is_perishable = models.BooleanField(_("perishable"), default=False)
+    expires_on = models.DateField(_("expiry or best-before date"), null=True, blank=True)
     # Set by resolved claims (see claims.services): the warranty never ends before this date after a
     # repair or replacement, and it is pushed back by the days the item spent in justified claims.
     warranty_minimum_until = models.DateField(null=True, blank=True)

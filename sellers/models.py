@@ -107,6 +107,11 @@ class WarrantyPolicy(models.Model):
     )
     trial_days = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(30)])
     return_address = models.TextField(blank=True)
+    # Warranty claim policy 3.1: claimed goods may be brought to and collected from the seller's premises; goods not
+    # collected within the free period pay a storage fee a day.
+    offers_collection = models.BooleanField(_("buyers may collect claimed goods in person"), default=False)
+    storage_fee_per_day = models.DecimalField(_("storage fee per day"), max_digits=6, decimal_places=2,
+                                              default=Decimal("0.50"), validators=[MinValueValidator(Decimal("0"))])
 
     class Meta:
         verbose_name_plural = _("warranty policies")

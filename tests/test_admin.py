@@ -18,6 +18,7 @@ from claims import services
 from claims.models import Claim
 from claims.tests.admin_factories import agents_group, make_console_agent, make_plain_staff, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from markets.models import Market
 from sellers import services as seller_services
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_the_agents_group_has_exactly_the_console_permissions():
         "claims.act_as_agent", "claims.view_claim", "claims.change_claim", "claims.add_claim",
         "sellers.view_seller", "sellers.change_seller", "sellers.view_warrantypolicy",
         "sellers.view_sellermembership", "sellers.view_ledgerentry", "sellers.add_ledgerentry",
-        "orders.view_order", "orders.view_orderitem", "orders.view_shipment",
+        "orders.view_order", "orders.view_orderitem", "orders.view_shipment", "markets.view_market",
     }
     assert not any(p.startswith(("claims.delete", "sellers.delete", "orders.delete")) for p in permissions)
 
@@ -78,6 +79,8 @@ EXPECTED = {
     "orders.order": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
     # the payout queue is the finance group's (claims/tests/test_payouts_admin.py); agents do not see refunds
     "claims.refund": {"superuser": (200, 200, 403), "agent": (403, 403, 403)},
+    # markets are the consumer law of each country: agents read them, superusers keep them
+    "markets.market": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
 }
 
 
@@ -95,6 +98,7 @@ def an_object_of(label: str, world):  # type: ignore[no-untyped-def]
         "sellers.ledgerentry": claim.seller.ledger_entries.first(),
         "orders.order": claim.order,
         "claims.refund": claim.refunds.first(),
+        "markets.market": Market.objects.get(country="SK"),
     }[label]
 
 

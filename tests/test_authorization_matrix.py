@@ -34,6 +34,7 @@ from claims import services
 from claims.models import Claim
 from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world
+from markets.models import Market
 from sellers import services as seller_services
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +133,8 @@ CLASSES: dict[str, list[str]] = {
     "admin: agents may": [
         "admin:claims_claim_queue", "admin:claims_claim_record_dispute", "admin:claims_claim_act",
         "admin:sellers_seller_act",
+        # the markets' law, which the deadlines and remedies of a claim come from (read-only for agents)
+        "admin:markets_market_changelist", "admin:markets_market_change", "admin:markets_market_history",
     ],
     "admin: finance may": [
         "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
@@ -143,16 +146,16 @@ CLASSES: dict[str, list[str]] = {
         *[f"admin:auth_{model}_{view}" for model in ("group", "user")
           for view in ("changelist", "add", "change", "history", "delete")],
         "admin:auth_user_password_change",
-        "admin:sellers_seller_add", "admin:sellers_seller_delete",
+        "admin:sellers_seller_add", "admin:sellers_seller_delete", "admin:markets_market_add",
     ],
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
                       "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
                       "admin:orders_order_add", "admin:orders_order_delete",
-                      "admin:claims_refund_add", "admin:claims_refund_delete"],
+                      "admin:claims_refund_add", "admin:claims_refund_delete", "admin:markets_market_delete"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
         "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
-        "claims/refund")],
+        "claims/refund", "markets/market")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
 }
@@ -235,7 +238,8 @@ class World:
         # Every URL is about this claim's people and things; another buyer's order number is no secret here.
         self.admin_objects = {"auth/group": self.group, "auth/user": base.buyer, "claims/claim": self.claim,
                               "sellers/seller": self.seller, "sellers/ledgerentry": self.ledger_entry,
-                              "orders/order": self.order, "claims/refund": self.refund}
+                              "orders/order": self.order, "claims/refund": self.refund,
+                              "markets/market": Market.objects.get(country="DE")}
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
 
     def admin_object(self, route: str) -> Any:

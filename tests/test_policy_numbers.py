@@ -49,8 +49,16 @@ CHANGED = {
     "TRIAL_DAYS_AFTER_REPAIR": 17,
     "WARRANTY_MONTHS_AFTER_REPAIR": 9,
     "REFUND_ARRIVAL_BUSINESS_DAYS": [6, 11],
+    "CLAIM_DISPUTE_WINDOW_DAYS": 120,
+    "CLAIM_REOPEN_DAYS": 21,
+    "EXPERT_COSTS_DAYS": 33,
+    "COLLECTION_FREE_MONTHS": 2,
+    "COLLECTION_SALE_MONTHS": 7,
+    "COLLECTION_SALE_NOTICE_DAYS": 23,
+    "WARRANTY_MONTHS_MINIMUM": 13,
 }
-NOT_NUMBERS = {"time_zone", "country", "subdivision"}
+# The market's law comes from markets.Market, not from settings (tests/test_markets.py changes those per market).
+NOT_NUMBERS = {"time_zone", "country", "subdivision", "market", "warranty_claim_days", "warranty_claim_max_days"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,7 +36,7 @@ from ..choices import (
 from ..errors import ClaimError
 from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
-from ..policy import Policy, current_policy
+from ..policy import Policy, policy_for_order
 from ._base import (
     User,
     _after_resolution,
@@ -174,7 +174,7 @@ def record_provider_dispute(*, order: Order, by: User, reference: str, descripti
     pairs = _normalise_items(order, items)
     _refuse_if_already_claimed(pairs)
     now = timezone.now()
-    policy = current_policy()
+    policy = policy_for_order(order)
     with transaction.atomic():
         claim = Claim(order=order, buyer=order.buyer, seller=order.seller, reason=Reason.NOT_AS_DESCRIBED,
                       description=description, desired_outcome="refund", channel=Channel.PAYMENT_PROVIDER,

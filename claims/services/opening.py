@@ -20,7 +20,7 @@ from ..eligibility import check_eligibility
 from ..errors import ClaimError
 from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
-from ..policy import Policy, current_policy
+from ..policy import Policy, policy_for_order
 from ._base import (
     User,
     _files_removed_on_failure,
@@ -40,7 +40,7 @@ def open_claim(*, order: Order, buyer: User, reason: str, description: str, desi
     it is not allowed. `items=None` claims every item of the order; otherwise a list of items (whole
     quantity), of (item, quantity) pairs, or a mapping item → quantity."""
     now = timezone.now()
-    policy = current_policy()
+    policy = policy_for_order(order)
     order = Order.objects.select_related("seller").prefetch_related("items", "shipments").get(pk=order.pk)
     pairs = _normalise_items(order, items)
     files = _prepare_uploads(evidence, kind=EvidenceKind.PHOTO)

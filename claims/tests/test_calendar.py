@@ -21,6 +21,7 @@ from claims.calendar import (
 from claims.models import Claim
 from claims.policy import Policy
 from claims.tests.factories import delivered_order, photo
+from markets.models import Market
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -333,35 +334,54 @@ def test_open_claim_late_in_the_evening_counts_the_berlin_date():
     assert claim.first_reply_due_at == dt.datetime(2026, 3, 8, 23, 30, tzinfo=UTC)
 
 
+def delivered_to(country: str):
+    order = delivered_order()
+    order.delivery_country = country
+    order.save(update_fields=["delivery_country"])
+    return order
+
+
 @pytest.mark.django_db
-def test_open_claim_uses_the_configured_country(settings):
+def test_open_claim_counts_business_days_in_the_market_of_the_delivery_country():
     opened = berlin(2026, 5, 22, 10, 0)  # Friday before Whit Monday
-    settings.MARKETPLACE_COUNTRY = "SK"
-    claim = Claim.objects.get(pk=open_at(opened).pk)
-    assert claim.policy["country"] == "SK"
+    claim = Claim.objects.get(pk=open_at(opened, delivered_to("SK")).pk)
+    assert (claim.policy["market"], claim.policy["country"]) == ("SK", "SK")
+    assert claim.policy["time_zone"] == "Europe/Bratislava"
     assert claim.resolution_due_at == berlin(2026, 5, 29, 10, 0)  # Whit Monday is a working day in Slovakia
-    settings.MARKETPLACE_COUNTRY = "DE"
-    claim = Claim.objects.get(pk=open_at(opened).pk)
+    claim = Claim.objects.get(pk=open_at(opened, delivered_to("DE")).pk)
     assert claim.resolution_due_at == berlin(2026, 6, 1, 10, 0)
 
 
 @pytest.mark.django_db
-def test_open_claim_uses_the_configured_subdivision(settings):
+def test_a_country_without_a_market_belongs_to_the_home_market(settings):
+    opened = berlin(2026, 5, 22, 10, 0)
+    claim = Claim.objects.get(pk=open_at(opened, delivered_to("AT")).pk)
+    assert claim.policy["market"] == "DE"
+    assert claim.resolution_due_at == berlin(2026, 6, 1, 10, 0)
+    settings.MARKETPLACE_COUNTRY = "SK"
+    claim = Claim.objects.get(pk=open_at(opened, delivered_to("AT")).pk)
+    assert claim.policy["market"] == "SK"
+    assert claim.resolution_due_at == berlin(2026, 5, 29, 10, 0)
+
+
+@pytest.mark.django_db
+def test_open_claim_uses_the_markets_holiday_subdivision():
     opened = berlin(2026, 6, 3, 10, 0)  # Wednesday before Corpus Christi
     claim = Claim.objects.get(pk=open_at(opened).pk)
     assert claim.resolution_due_at == berlin(2026, 6, 10, 10, 0)
-    settings.MARKETPLACE_SUBDIVISION = "BY"
+    Market.objects.filter(country="DE").update(holiday_subdivision="BY")
     claim = Claim.objects.get(pk=open_at(opened).pk)
     assert claim.policy["subdivision"] == "BY"
     assert claim.resolution_due_at == berlin(2026, 6, 11, 10, 0)
 
 
 @pytest.mark.django_db
-def test_open_claim_uses_the_configured_time_zone(settings):
+def test_open_claim_uses_the_markets_time_zone():
     # The same instant is Friday evening in New York and Saturday in Berlin.
     opened = dt.datetime(2026, 3, 7, 0, 30, tzinfo=UTC)
-    settings.TIME_ZONE = "America/New_York"
-    claim = Claim.objects.get(pk=open_at(opened).pk)
+    Market.objects.create(country="US", name="United States", time_zone="America/New_York", languages="en",
+                          warranty_months_new=12, warranty_months_like_new=12, warranty_months_used=12)
+    claim = Claim.objects.get(pk=open_at(opened, delivered_to("US")).pk)
     assert claim.policy["time_zone"] == "America/New_York"
     # Friday 6 March 19:30 EST + 5 business days = Friday 13 March 19:30, which is EDT (UTC-4) by then.
     assert claim.resolution_due_at == dt.datetime(2026, 3, 13, 23, 30, tzinfo=UTC)
@@ -382,7 +402,7 @@ def test_changing_settings_never_moves_the_deadlines_of_open_claims(settings):
     settings.CLAIM_RESOLUTION_BUSINESS_DAYS = 10
     settings.CLAIM_FIRST_REPLY_HOURS = 24
     settings.CLAIM_HARD_DEADLINE_DAYS = 90
-    settings.MARKETPLACE_COUNTRY = "SK"
+    Market.objects.filter(country="DE").update(holiday_subdivision="BY", warranty_claim_days=20)
 
     after = Claim.objects.get(pk=first.pk)
     assert after.policy == before.policy
@@ -392,7 +412,7 @@ def test_changing_settings_never_moves_the_deadlines_of_open_claims(settings):
     assert snapshot.resolution_business_days == 5
     assert snapshot.first_reply_hours == 48
     assert snapshot.hard_deadline_days == 180
-    assert snapshot.country == "DE"
+    assert (snapshot.country, snapshot.subdivision, snapshot.warranty_claim_days) == ("DE", None, None)
 
     # Something happening on the open claim later does not re-read the settings either.
     with time_machine.travel(opened + dt.timedelta(hours=1), tick=False):
@@ -403,7 +423,7 @@ def test_changing_settings_never_moves_the_deadlines_of_open_claims(settings):
 
     second = Claim.objects.get(pk=open_at(opened).pk)
     assert second.policy["resolution_business_days"] == 10
-    assert second.policy["country"] == "SK"
+    assert (second.policy["subdivision"], second.policy["warranty_claim_days"]) == ("BY", 20)
     assert second.first_reply_due_at == opened + dt.timedelta(hours=24)
     assert second.resolution_due_at == berlin(2026, 3, 24, 10, 0)
     assert second.hard_deadline_at == berlin(2026, 6, 8, 10, 0)

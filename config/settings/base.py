@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_fsm",
     "core",
+    "markets",
     "sellers",
     "orders",
     "claims",
@@ -213,6 +214,19 @@ TRIAL_DAYS_AFTER_REPAIR = env.int("TRIAL_DAYS_AFTER_REPAIR", default=14)
 WARRANTY_MONTHS_DEFAULT = {"new": 24, "like_new": 21, "used": 12}
 WARRANTY_MONTHS_MINIMUM = 12
 WARRANTY_MONTHS_AFTER_REPAIR = env.int("WARRANTY_MONTHS_AFTER_REPAIR", default=6)
+# Dispute policy: "the order must be within the allowable timeframe for opening a dispute, based on the estimated
+# delivery date". Each market keeps its own window; this is the default for a market not kept in the console
+# (Etsy allows 100 days).
+CLAIM_DISPUTE_WINDOW_DAYS = env.int("CLAIM_DISPUTE_WINDOW_DAYS", default=100)
+# A claim reopened by an agent gets at least this many days before the final deadline's forced refund.
+CLAIM_REOPEN_DAYS = env.int("CLAIM_REOPEN_DAYS", default=30)
+# Warranty policy: "The buyer must settle these costs within 30 days from the receipt of the list of costs".
+EXPERT_COSTS_DAYS = env.int("EXPERT_COSTS_DAYS", default=30)
+# Warranty policy, goods collected in person: a storage fee after one month, the right to sell after six months,
+# with notice and "a reasonable additional period" (these days) before a sale.
+COLLECTION_FREE_MONTHS = env.int("COLLECTION_FREE_MONTHS", default=1)
+COLLECTION_SALE_MONTHS = env.int("COLLECTION_SALE_MONTHS", default=6)
+COLLECTION_SALE_NOTICE_DAYS = env.int("COLLECTION_SALE_NOTICE_DAYS", default=30)
 
 # Evidence uploads
 EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_BYTES", default=15 * 1024 * 1024)
