@@ -13,9 +13,18 @@ The keys of `abilities()` are stable action names (the API's too):
     accept_offer, decline_offer              the buyer answers the pending offer
     make_offer, withdraw_offer               the seller while the claim is with them; an agent for the platform
     add_tracking                             the seller proves the shipment of a not-received claim
+    classify_defect                          the seller (or an agent on an escalated claim) says what kind of defect
+                                             a defective claim is about (claims.remedies: what that allows)
+    confirm_goods_received                   the seller (or an agent) confirms the claimed goods arrived (the clock)
+    record_collection                        the seller (or an agent) records the buyer collected the goods
     assign                                   an agent assigns the claim
-    escalate, close, reject, provide_info, receive_return, request_info, decide, record_provider_verdict, reopen
-                                             the transitions of Claim of the same name
+    start_expert_assessment                  the seller while the claim is with them, or an agent: an expert assesses
+                                             the defect (the warranty-claim clock pauses)
+    conclude_expert_assessment               the seller or an agent records the result of the running one (during
+                                             the claim; after a denial agents only, on the assessment's console page)
+    request_expert_assessment                the buyer of a denied warranty claim asks for an expert
+    escalate, close, reject, provide_info, receive_return, request_info, decide, record_provider_verdict, reopen,
+    exercise_warranty_rights                 the transitions of Claim of the same name
 """
 
 from __future__ import annotations
@@ -31,20 +40,36 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
 from . import presenters, roles
-from .choices import WITH_SELLER_STATES, ClaimState, OfferStatus, Party, Reason
+from .choices import (
+    OPEN_STATES,
+    WITH_SELLER_STATES,
+    Channel,
+    ClaimState,
+    ExpertResult,
+    ExpertStage,
+    OfferStatus,
+    Outcome,
+    Party,
+    Reason,
+)
 from .errors import ClaimError
-from .models import Claim, Offer
+from .experts import running_assessment
+from .models import Claim, ExpertAssessment, Offer
+from .remedies import remedies_for
 from .selectors import pending_offer
 
 TRANSITIONS = ("escalate", "close", "reject", "provide_info", "receive_return", "request_info", "decide",
-               "record_provider_verdict", "reopen")
+               "record_provider_verdict", "reopen", "exercise_warranty_rights")
 ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "make_offer", "withdraw_offer",
-           "add_tracking", "assign", *TRANSITIONS)
+           "add_tracking", "assign", "start_expert_assessment", "conclude_expert_assessment",
+           "request_expert_assessment", "classify_defect", "confirm_goods_received", "record_collection", *TRANSITIONS)
 # What the buyer's and the seller's pages offer (everyone gets an answer for every action; the console asks for its
 # actions one by one).
-BUYER_ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "provide_info", "escalate", "close")
-SELLER_ACTIONS = ("message", "upload_evidence", "make_offer", "withdraw_offer", "reject", "add_tracking",
-                  "receive_return", "provide_info")
+BUYER_ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "provide_info", "escalate", "close",
+                 "exercise_warranty_rights", "request_expert_assessment")
+SELLER_ACTIONS = ("message", "upload_evidence", "make_offer", "classify_defect", "withdraw_offer", "reject",
+                  "add_tracking", "receive_return", "provide_info", "confirm_goods_received", "record_collection",
+                  "start_expert_assessment", "conclude_expert_assessment")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,12 +144,17 @@ def message_refusal(claim: Claim, user: Any, *, internal: bool = False) -> Claim
 
 
 def make_offer_refusal(claim: Claim, user: Any) -> ClaimError | None:
-    """The seller's staff while the claim is with them; an agent for the platform once it is with the platform."""
-    if roles.is_claim_seller_staff(claim, user) and claim.state in WITH_SELLER_STATES:
-        return None
-    if roles.is_agent(user) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO):
-        return None
-    return state_error(claim) if roles.party_of(claim, user) in (Party.SELLER, Party.AGENT) else forbidden(claim)
+    """The seller's staff while the claim is with them; an agent for the platform once it is with the platform; and
+    not when the warranty claim policy allows no remedy at all (a defect a discount already compensated:
+    claims.remedies, which also says which kinds of offer are allowed)."""
+    seller = roles.is_claim_seller_staff(claim, user) and claim.state in WITH_SELLER_STATES
+    agent = roles.is_agent(user) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO)
+    if not (seller or agent):
+        return state_error(claim) if roles.party_of(claim, user) in (Party.SELLER, Party.AGENT) else forbidden(claim)
+    if claim.reason == Reason.DEFECTIVE and claim.defect_id is not None:
+        if not (remedies := remedies_for(claim)).offer_kinds:
+            return ClaimError(remedies.why, code="state")
+    return None
 
 
 def withdraw_offer_refusal(claim: Claim, offer: Offer | None, user: Any) -> ClaimError | None:
@@ -159,6 +189,153 @@ def tracking_refusal(claim: Claim, user: Any) -> ClaimError | None:
     return None
 
 
+def confirm_goods_received_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """The seller's staff (or an agent) confirm the claimed goods reached the seller, once, on an open claim opened on
+    the platform with goods to receive. The warranty process "begins on the day when all the following conditions are
+    met: Delivery of the written warranty claim ..., delivery of the defective goods" (claims.warranty_clock)."""
+    if not roles.is_claim_seller_staff_or_agent(claim, user):
+        return forbidden(claim)
+    if claim.state == ClaimState.RESOLVED or claim.channel != Channel.PLATFORM:
+        return state_error(claim)
+    if claim.goods_received_at is not None:
+        return ClaimError(_("The goods of claim %(number)s were already confirmed as received on %(when)s.")
+                          % {"number": claim.number, "when": date_format(timezone.localtime(claim.goods_received_at),
+                                                                         "DATETIME_FORMAT")}, code="state")
+    if claim.reason == Reason.NOT_RECEIVED and claim.state != ClaimState.AWAITING_RETURN:
+        return ClaimError(_("The buyer did not receive the item, so there are no goods to receive back."),
+                          code="state")
+    return None
+
+
+def record_collection_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """The seller's staff (or an agent) record that the buyer collected the goods left with the seller
+    (claims.collection)."""
+    if not roles.is_claim_seller_staff_or_agent(claim, user):
+        return forbidden(claim)
+    if claim.collection_ready_at is None:
+        return ClaimError(_("Nothing of claim %(number)s waits for the buyer to collect.") % {"number": claim.number},
+                          code="state")
+    if claim.collected_at is not None:
+        return ClaimError(_("The buyer already collected the goods on %(when)s.")
+                          % {"when": date_format(timezone.localtime(claim.collected_at), "DATETIME_FORMAT")},
+                          code="state")
+    return None
+
+
+def classify_defect_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """The seller's staff while the claim is with them; an agent once the platform has it. Defective claims only:
+    the type of defect decides the remedies the warranty claim policy allows (claims.remedies)."""
+    with_seller = roles.is_claim_seller_staff(claim, user) and claim.state in WITH_SELLER_STATES
+    with_platform = roles.is_agent(user) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO)
+    if not (with_seller or with_platform):
+        return state_error(claim) if roles.party_of(claim, user) in (Party.SELLER, Party.AGENT) else forbidden(claim)
+    if claim.reason != Reason.DEFECTIVE:
+        return ClaimError(_("Only a claim about a defective item has a defect to classify."), code="state")
+    return None
+
+
+# --- expert assessments (claims.services.experts; the words in claims.experts) --------------------------------
+
+
+def start_expert_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """The seller's staff while the claim is with them, or an agent while it is open, have an expert assess the
+    defect of a warranty claim, one assessment at a time. "The time needed for expert assessment of the defect is not
+    included in this period" (warranty claim policy): the warranty-claim clock pauses meanwhile."""
+    agent = roles.is_agent(user)
+    if not (agent or roles.is_claim_seller_staff(claim, user)):
+        return forbidden(claim)
+    if claim.reason != Reason.DEFECTIVE:
+        return ClaimError(_("An expert assessment is for a defect claimed under the warranty."), code="state")
+    if claim.state not in (OPEN_STATES if agent else WITH_SELLER_STATES):
+        return state_error(claim)
+    if claim.expert_paused_at is not None:
+        return ClaimError(_("An expert is already assessing the defect of claim %(number)s.")
+                          % {"number": claim.number}, code="state")
+    return None
+
+
+def conclude_expert_refusal(claim: Claim, assessment: ExpertAssessment | None, user: Any) -> ClaimError | None:
+    """The result of an assessment during the claim: the seller's staff or an agent; after a denial: an agent, who
+    records the expert, the report and the result in the console."""
+    if assessment is not None and assessment.stage == ExpertStage.AFTER_DENIAL:
+        allowed = roles.is_agent(user)
+    else:
+        allowed = roles.is_agent(user) or roles.is_claim_seller_staff(claim, user)
+    if not allowed:
+        return forbidden(claim)
+    if assessment is None:
+        return ClaimError(_("No expert assessment is running on claim %(number)s.") % {"number": claim.number},
+                          code="state")
+    if assessment.concluded_at is not None:
+        return ClaimError(_("This expert assessment has already concluded."), code="state")
+    return None
+
+
+def request_expert_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """The buyer of a denied warranty claim may ask for an expert, once per denial: "If the seller ... determines
+    that the claim is not justified, the buyer may send the goods at their own expense for expert assessment"."""
+    if not roles.is_claim_buyer(claim, user):
+        return forbidden(claim)
+    if (claim.reason != Reason.DEFECTIVE or claim.channel != Channel.PLATFORM or claim.state != ClaimState.RESOLVED
+            or claim.outcome != Outcome.DENIED):
+        return ClaimError(_("An expert assessment can be asked for when a warranty claim was denied."), code="state")
+    asked = (claim.expert_assessments.filter(stage=ExpertStage.AFTER_DENIAL, requested_at__gte=claim.resolved_at)
+             .order_by("-requested_at", "-id").first())
+    if asked is not None and asked.concluded_at is None:
+        return ClaimError(_("The expert assessment you asked for is under way."), code="state")
+    if asked is not None:
+        return ClaimError(_("An expert has already assessed this denial."), code="state")
+    return None
+
+
+def expert_costs_refusal(assessment: ExpertAssessment, user: Any) -> ClaimError | None:
+    """The costs of an unjustified claim after a denial: an agent lists them and sends the list, once. "If the expert
+    assessment determines that the warranty claim by the buyer is unjustified ..., the buyer shall bear all costs"."""
+    if not roles.is_agent(user):
+        return forbidden(assessment.claim)
+    if assessment.stage != ExpertStage.AFTER_DENIAL or assessment.result != ExpertResult.UNJUSTIFIED:
+        return ClaimError(_("Costs are charged only when an expert the buyer asked for finds the claim "
+                            "unjustified."), code="state")
+    if assessment.costs_sent_at is not None:
+        return ClaimError(_("The list of costs was already sent to the buyer."), code="state")
+    return None
+
+
+def expert_costs_paid_refusal(assessment: ExpertAssessment, user: Any) -> ClaimError | None:
+    if not roles.is_agent(user):
+        return forbidden(assessment.claim)
+    if assessment.costs_sent_at is None:
+        return ClaimError(_("The list of costs has not been sent to the buyer yet."), code="state")
+    if assessment.costs_paid_at is not None:
+        return ClaimError(_("The costs are already marked as paid."), code="state")
+    return None
+
+
+ASSESSMENT_CHECKS: dict[str, Callable[[ExpertAssessment, Any], ClaimError | None]] = {
+    "conclude": lambda assessment, user: conclude_expert_refusal(assessment.claim, assessment, user),
+    "add_cost": expert_costs_refusal,
+    "remove_cost": expert_costs_refusal,
+    "send_costs": expert_costs_refusal,
+    "mark_costs_paid": expert_costs_paid_refusal,
+}
+
+
+def assessment_abilities(assessment: ExpertAssessment, user: Any) -> dict[str, Ability]:
+    """What `user` may do on one expert assessment now (conclude, add_cost, remove_cost, send_costs,
+    mark_costs_paid): the console's page asks this, and so will the API."""
+    answers = {}
+    for action, check in ASSESSMENT_CHECKS.items():
+        refusal = check(assessment, user)
+        answers[action] = Ability(True) if refusal is None else Ability(False, str(refusal), refusal.code or "")
+    return answers
+
+
+def running_during_claim(claim: Claim) -> ExpertAssessment | None:
+    """The assessment running during the claim, which the seller (or an agent) concludes from the claim's page. Only
+    a claim paused for an expert has one: no query for the others."""
+    return running_assessment(claim) if claim.expert_paused_at is not None else None
+
+
 def assign_refusal(user: Any, agent: Any = None) -> ClaimError | None:
     if not roles.is_agent(user) or (agent is not None and not roles.is_agent(agent)):
         return ClaimError(_("Only support agents can be assigned claims."), code="forbidden")
@@ -174,6 +351,13 @@ CHECKS: dict[str, Callable[[Claim, Any], ClaimError | None]] = {
     "make_offer": make_offer_refusal,
     "withdraw_offer": lambda claim, user: withdraw_offer_refusal(claim, pending_offer(claim), user),
     "add_tracking": tracking_refusal,
+    "classify_defect": lambda claim, user: classify_defect_refusal(claim, user),
     "assign": lambda claim, user: assign_refusal(user),
+    "start_expert_assessment": start_expert_refusal,
+    "conclude_expert_assessment": lambda claim, user: conclude_expert_refusal(claim, running_during_claim(claim),
+                                                                              user),
+    "request_expert_assessment": request_expert_refusal,
+    "confirm_goods_received": confirm_goods_received_refusal,
+    "record_collection": record_collection_refusal,
     **{verb: (lambda claim, user, verb=verb: transition_refusal(claim, verb, user)) for verb in TRANSITIONS},
 }

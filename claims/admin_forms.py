@@ -15,8 +15,9 @@ from core.console import ActionForm, person_label
 from orders.models import Order
 
 from . import presenters, roles
-from .choices import DECIDE_OUTCOMES, DenialReason, FundedBy, InspectionResult, OfferKind, Party
+from .choices import DECIDE_OUTCOMES, DefectType, DenialReason, FundedBy, InspectionResult, OfferKind, Party
 from .models import Claim
+from .remedies import defect_label, defect_overview, remedies_for
 
 
 def agents() -> QuerySet:
@@ -81,6 +82,10 @@ class ProvideInfoForm(ActionForm):
 
 class DecideForm(ActionForm):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[(o.value, o.label) for o in DECIDE_OUTCOMES])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _allowed_only(self, "outcome", lambda remedies: remedies.outcomes)
     funded_by = forms.ChoiceField(label=_("Who pays"), required=False, widget=forms.RadioSelect,
                                   choices=FundedBy.choices, help_text=_("Not needed for a denial."))
     amount = _amount(help_text=_("For a refund, leave empty to refund everything still refundable. Required for a "
@@ -97,6 +102,44 @@ class DecideForm(ActionForm):
                  help_text=_("Optional. Shown to both parties as the platform's explanation."))
 
 
+def _allowed_only(form: ActionForm, field: str, allowed: Any) -> None:
+    """Offer only the remedies the warranty claim policy allows on the claim now (claims.remedies), with why."""
+    if form.obj is None:
+        return
+    remedies = remedies_for(form.obj)
+    if not remedies.applies:
+        return
+    keep = set(allowed(remedies))
+    form.fields[field].choices = [(value, label) for value, label in form.fields[field].choices if value in keep]
+    form.fields[field].help_text = remedies.why
+
+
+class ClassifyDefectForm(ActionForm):
+    """What kind of defect it is (claims.services.classify_defect), which decides the remedies (claims.remedies)."""
+
+    defect_type = forms.ChoiceField(label=_("Type of defect"), widget=forms.RadioSelect, choices=DefectType.choices)
+    summary = forms.CharField(label=_("The defect in a few words"), required=False, max_length=200, help_text=_(
+        "For the item's defect history. Empty: the start of the buyer's description (or the earlier defect's)."))
+    same_as = forms.TypedChoiceField(label=_("The same defect as an earlier one"), required=False, coerce=int,
+                                     empty_value=None, choices=[("", _("No, a new defect"))], help_text=_(
+                                         "Its earlier repairs count; a defect compensated by a discount cannot be "
+                                         "claimed again."))
+    item = forms.TypedChoiceField(label=_("Item with the defect"), required=False, coerce=int, empty_value=None,
+                                  choices=[("", "—")], help_text=_("Needed only when the claim has several items."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        overview = defect_overview(self.obj) if self.obj is not None else None
+        if overview is None:
+            return
+        self.fields["same_as"].choices += [(d.pk, defect_label(d)) for d in overview.earlier_defects(self.obj)]
+        self.fields["item"].choices += [(ci.order_item_id, ci.order_item.title)
+                                        for ci in self.obj.items.select_related("order_item")]
+        self.fields["defect_type"].initial = self.obj.defect_type or None
+        self.fields["same_as"].initial = self.obj.defect_id if self.obj.defect_id in {
+            d.pk for d in overview.earlier_defects(self.obj)} else ""
+
+
 class ReopenForm(ActionForm):
     reason = _text(_("Why the claim is reopened"), help_text=_("The buyer and the seller are told."))
 
@@ -111,6 +154,10 @@ class MessageForm(ActionForm):
 
 class OfferForm(ActionForm):
     kind = forms.ChoiceField(label=_("Offer"), choices=OfferKind.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _allowed_only(self, "kind", lambda remedies: remedies.offer_kinds)
     amount = _amount(help_text=_("For a partial refund or a price discount only."))
     note = _text(_("Note to the buyer"), required=False)
     return_instructions = _text(_("Return address or label reference"), required=False, rows=3, help_text=_(

@@ -74,3 +74,16 @@ def _normalised(target: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 def local_date(moment: dt.datetime, *, time_zone: str) -> dt.date:
     return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def add_calendar_months(moment: dt.datetime, months: int, *, time_zone: str) -> dt.datetime:
+    """`moment` plus `months` months in the marketplace's zone, at the same local clock time, in UTC (31 January plus
+    one month is the last day of February). Gaps and folds are handled as in `add_calendar_days`."""
+    from dateutil.relativedelta import relativedelta
+
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    zone = ZoneInfo(time_zone)
+    local = moment.astimezone(zone)
+    target = dt.datetime.combine(local.date() + relativedelta(months=months), local.time(), tzinfo=zone)
+    return _normalised(target, zone).astimezone(dt.UTC)

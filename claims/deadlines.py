@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from . import collection, warranty_clock
 from .choices import WITH_SELLER_STATES, ClaimState, Party, Reason
 from .policy import Policy
 
@@ -31,8 +32,16 @@ FIRST_REPLY_BREACHED = "first_reply_breached"
 TAKEN_OVER = "taken_over"
 FIRST_REPLY_REMINDER = "first_reply_reminder"
 RESOLUTION_REMINDER = "resolution_reminder"
-PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, FIRST_REPLY_BREACHED, TAKEN_OVER, FIRST_REPLY_REMINDER,
-              RESOLUTION_REMINDER]
+# The warranty-claim clock (claims.warranty_clock): its legal limit, its maximum and the reminder before the limit.
+WARRANTY_LIMIT = "warranty_limit"
+WARRANTY_MAX = "warranty_max"
+WARRANTY_REMINDER = "warranty_reminder"
+# Goods left with the seller for collection (claims.collection), on a resolved claim: the storage-fee notice at the end
+# of the free storage, and the notice of the intended sale.
+STORAGE_NOTICE = "storage_notice"
+SALE_NOTICE = "sale_notice"
+PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, FIRST_REPLY_BREACHED, WARRANTY_LIMIT, WARRANTY_MAX, TAKEN_OVER,
+              FIRST_REPLY_REMINDER, RESOLUTION_REMINDER, WARRANTY_REMINDER, STORAGE_NOTICE, SALE_NOTICE]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,13 +59,14 @@ def due_events(claim: Claim) -> list[DueEvent]:
     """A claim's due events, earliest first. Reads only the claim's own fields (no query, no clock)."""
     state = claim.state
     if state == ClaimState.RESOLVED:
-        return []
-    remind = dt.timedelta(hours=Policy.from_snapshot(claim.policy).reminder_hours)
+        return _collection_events(claim)
+    policy = Policy.from_snapshot(claim.policy)
+    remind = dt.timedelta(hours=policy.reminder_hours)
     first, resolution = claim.first_reply_due_at, claim.resolution_due_at
     awaiting_first = state == ClaimState.AWAITING_SELLER and first is not None
     with_seller = state in WITH_SELLER_STATES and resolution is not None
     candidates = [
-        (FORCED_REFUND, claim.hard_deadline_at, Party.AGENT, False),
+        (FORCED_REFUND, claim.hard_deadline_at if not buyer_must_act(claim) else None, Party.AGENT, False),
         (DELIVERED, claim.delivery_seen_at if claim.reason == Reason.NOT_RECEIVED else None, Party.SYSTEM, False),
         (INFO_TIMEOUT, claim.info_due_at if state == ClaimState.AWAITING_INFO else None, claim.info_requested_from,
          False),
@@ -66,8 +76,54 @@ def due_events(claim: Claim) -> list[DueEvent]:
          and not claim.first_reply_reminded_at else None, Party.SYSTEM, False),
         (RESOLUTION_REMINDER, resolution - remind if with_seller and not claim.resolution_reminded_at else None,
          Party.SYSTEM, False),
+        *_warranty_candidates(claim, policy),
     ]
     events = [DueEvent(what, at, who, recorded) for what, at, who, recorded in candidates if at is not None]
+    return sorted(events, key=lambda event: (event.at, PRECEDENCE.index(event.what)))
+
+
+def buyer_must_act(claim: Claim) -> bool:
+    """The buyer holds the claim up: a question asked of them, or a return they have not sent (the goods have not
+    reached the seller). Issue 14: the 180-day refund "is the marketplace's failure to resolve, never a reward for a
+    buyer who did not act: it does not run while the buyer must act"; once they act it is due again."""
+    if claim.state == ClaimState.AWAITING_INFO:
+        return claim.info_requested_from == Party.BUYER
+    if claim.state == ClaimState.AWAITING_RETURN:
+        return claim.goods_received_at is None
+    return False
+
+
+def _warranty_candidates(claim: Claim, policy: Policy) -> list[tuple[str, dt.datetime | None, str, bool]]:
+    """The warranty-claim clock's events (claims.warranty_clock). While an expert assesses the defect the reminder and
+    the limit are not due ("The time needed for expert assessment of the defect is not included in this period"; the
+    limit moves on by the pause when it ends); the maximum is never paused ("must not take longer than 60 days")."""
+    due, most = claim.warranty_due_at, claim.warranty_max_at
+    if due is None and most is None:
+        return []
+    running = not warranty_clock.is_paused(claim)
+    limit_reached = claim.warranty_limit_reached_at is not None
+    # Whoever handles the claim must resolve it by then: the seller while it is with them, else the platform.
+    handler = Party.SELLER if claim.state in WITH_SELLER_STATES else Party.AGENT
+    remind = warranty_clock.reminder_at(claim, policy)
+    return [
+        (WARRANTY_LIMIT, due if running or limit_reached else None, handler, limit_reached),
+        (WARRANTY_MAX, most, handler, claim.warranty_max_reached_at is not None),
+        (WARRANTY_REMINDER, remind if running and not limit_reached and not claim.warranty_reminded_at else None,
+         Party.SYSTEM, False),
+    ]
+
+
+def _collection_events(claim: Claim) -> list[DueEvent]:
+    """A resolved claim's goods waiting at the seller (claims.collection): the storage-fee notice when the free storage
+    ends and the notice of the intended sale, each once, none once collected. The system's own: no person's deadline,
+    so a resolved claim never sorts into a queue."""
+    if not collection.awaiting_collection(claim):
+        return []
+    candidates = [
+        (STORAGE_NOTICE, collection.free_until(claim) if not claim.storage_notice_at else None),
+        (SALE_NOTICE, collection.sale_notice_due(claim) if not claim.sale_notice_at else None),
+    ]
+    events = [DueEvent(what, at, Party.SYSTEM) for what, at in candidates if at is not None]
     return sorted(events, key=lambda event: (event.at, PRECEDENCE.index(event.what)))
 
 

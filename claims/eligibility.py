@@ -19,8 +19,13 @@ from .calendar import add_business_days_to_date, local_date
 from .choices import REASONS_NEEDING_PHOTOS, DesiredOutcome, Reason
 from .errors import ClaimError
 from .policy import Policy
+from .presenters import long_date
 
 MAX_DESCRIPTION_LENGTH = 5000
+# What the warranty claim policy calls defect liability: the item is faulty, wrong or not as described.
+DEFECT_LIABILITY_REASONS = frozenset({Reason.DEFECTIVE, Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED})
+# The reasons the dispute policy's opening window ("based on the estimated delivery date") applies to.
+WINDOW_REASONS = frozenset({Reason.NOT_RECEIVED, Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED})
 
 
 def _fmt(day: dt.date) -> str:
@@ -44,6 +49,11 @@ def warranty_ends_on(item: OrderItem, received_on: dt.date | None) -> dt.date | 
     if received_on is None or item.warranty_months == 0:
         return floor
     end = received_on + relativedelta(months=item.warranty_months) + dt.timedelta(days=item.warranty_extension_days)
+    # Warranty claim policy, consumables: "the buyer is entitled to claim a defect within twenty-four (24) months.
+    # However, if the product [has] an expiration date, the warranty period is shortened to the date marked on the
+    # product packaging."
+    if item.is_consumable and item.expires_on and item.expires_on < end:
+        end = item.expires_on
     return max(end, floor) if floor else end
 
 
@@ -55,13 +65,42 @@ def trial_ends_on(item: OrderItem, received_on: dt.date | None, *, trial_days: i
     return max(end, floor) if floor else end
 
 
+def perishable_claims_until(item: OrderItem, received_on: dt.date | None) -> dt.date | None:
+    """Warranty claim policy: "For perishable goods, defect liability claims must be raised no later than the day
+    following the buyer's receipt of the order; otherwise, the rights will expire." None: not perishable, or not
+    received yet (the day is not known, so nothing is refused by it)."""
+    if not item.is_perishable or received_on is None:
+        return None
+    return received_on + dt.timedelta(days=1)
+
+
+def special_claims_until(item: OrderItem, received_on: dt.date | None) -> dt.date | None:
+    """The last day a defective, wrong or not-as-described claim on a special item may be opened, None for an
+    ordinary item: the day after receipt for perishables; the date on the packaging for goods with an expiry or
+    minimum shelf-life date (warranty claim policy: "the buyer must assert their rights related to defect liability
+    without delay, and no later than the expiration or minimum shelf-life date"); the earlier of the two."""
+    days = [day for day in (perishable_claims_until(item, received_on), item.expires_on) if day is not None]
+    return min(days) if days else None
+
+
+def expected_delivery_on(order: Order, *, policy: Policy) -> dt.date:
+    """The day the order was expected: its estimated delivery, else its dispatch date, else the day it was placed
+    (in the market's zone)."""
+    return order.estimated_delivery or order.ship_by or local_date(order.placed_at, time_zone=policy.time_zone)
+
+
+def dispute_window_ends_on(order: Order, *, policy: Policy) -> dt.date:
+    """The last day a not-received, wrong-item or not-as-described claim may be opened. Dispute policy: "The order
+    must be within the allowable timeframe for opening a dispute, based on the estimated delivery date of the
+    order"; the timeframe is the market's (`dispute_window_days`, 100 by default)."""
+    return expected_delivery_on(order, policy=policy) + dt.timedelta(days=policy.dispute_window_days)
+
+
 def not_received_opens_on(order: Order, items: Sequence[OrderItem], *, policy: Policy) -> dt.date | None:
     """First day a not-received claim may be opened; None means at once (digital goods)."""
     if all(item.is_digital for item in items):
         return None
-    expected = order.estimated_delivery or order.ship_by
-    if expected is None:
-        expected = local_date(order.placed_at, time_zone=policy.time_zone)
+    expected = expected_delivery_on(order, policy=policy)
     last_waiting_day = add_business_days_to_date(
         expected, policy.non_delivery_buffer_business_days, country=policy.country, subdivision=policy.subdivision
     )
@@ -114,6 +153,12 @@ def check_eligibility(
     received_on = receipt_date(order, policy=policy)
     order_items = [item for item, _quantity in items]
 
+    # Before asking for photos: no photo makes a claim on time.
+    if reason in WINDOW_REASONS:
+        _check_window(order, today=today, policy=policy)
+    if reason in DEFECT_LIABILITY_REASONS:
+        _check_special_goods(order_items, received_on, today=today)
+
     if reason in REASONS_NEEDING_PHOTOS and photo_count == 0:
         raise ClaimError(_("Please add at least one photo that shows the problem."))
 
@@ -123,6 +168,36 @@ def check_eligibility(
         _check_defective(order, order_items, discovered_on, received_on, today=today, policy=policy)
     elif reason == Reason.TRIAL_RETURN:
         _check_trial(order_items, received_on, today=today, trial_days=trial_days)
+
+
+def _check_window(order: Order, *, today: dt.date, policy: Policy) -> None:
+    last = dispute_window_ends_on(order, policy=policy)
+    if today > last:
+        days = policy.dispute_window_days
+        raise ClaimError(ngettext("An order that did not arrive, or arrived wrong or not as described, can be "
+                                  "reported until %(days)d day after its expected delivery. For this order the "
+                                  "last day was %(last)s. A defect that appeared later is covered by the warranty: "
+                                  "choose “Defective”.",
+                                  "An order that did not arrive, or arrived wrong or not as described, can be "
+                                  "reported until %(days)d days after its expected delivery. For this order the "
+                                  "last day was %(last)s. A defect that appeared later is covered by the warranty: "
+                                  "choose “Defective”.", days)
+                         % {"days": days, "last": long_date(last)})
+
+
+def _check_special_goods(items: Sequence[OrderItem], received_on: dt.date | None, *, today: dt.date) -> None:
+    for item in items:
+        last = special_claims_until(item, received_on)
+        if last is None or today <= last:
+            continue
+        if last == perishable_claims_until(item, received_on):
+            raise ClaimError(_("“%(item)s” is perishable: a problem with it must be reported no later than the day "
+                               "after you received it. You received it on %(received)s, so the last day was "
+                               "%(last)s.") % {"item": item.title, "received": long_date(received_on),
+                                               "last": long_date(last)})
+        raise ClaimError(_("“%(item)s” has an expiry or best-before date on its packaging, %(last)s: a problem with "
+                           "it must be reported by that day at the latest, and it has passed.")
+                         % {"item": item.title, "last": long_date(last)})
 
 
 def _check_not_received(order: Order, items: Sequence[OrderItem], desired_outcome: str, *, today: dt.date,

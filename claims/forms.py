@@ -11,6 +11,7 @@ from . import presenters
 from .choices import DesiredOutcome, Reason
 from .eligibility import MAX_DESCRIPTION_LENGTH
 from .policy import policy_for_order
+from .remedies import same_defect_choices
 
 MAX_PHOTOS = 8
 MAX_ATTACHMENTS = 5
@@ -28,13 +29,8 @@ REASON_HELP = {
                            "the return."),
 }
 
-NOT_COVERED = [
-    _("Damage caused after receipt: drops, liquid, unapproved chargers, third-party repair, rooting or jailbreak."),
-    _("Normal wear within the grade you bought."),
-    _("Transport damage when the seller packed properly (claim it with the carrier)."),
-    _("Items altered or used after receipt; items that match the listing but did not meet your expectations."),
-    _("Postage disputes and purchases paid outside this marketplace."),
-]
+# The denial reasons in the buyer's words, shown before submitting: one source with the denials (claims.presenters).
+NOT_COVERED = presenters.not_covered()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -95,6 +91,34 @@ class GetHelpForm(forms.Form):
                     choices=[(n, n) for n in range(1, item.quantity + 1)], initial=item.quantity, required=False)
         if len(self.order_items) == 1 and not self.is_bound:
             self.initial.setdefault("items", [str(self.order_items[0].pk)])
+        # The items' earlier defects: a defect already compensated by a discount cannot be claimed again, and the same
+        # defect after two repairs entitles the buyer to a replacement (claims.remedies).
+        earlier = same_defect_choices([item.pk for item in self.order_items])
+        if earlier:
+            self.fields["same_defect"] = forms.TypedChoiceField(
+                label=_("Is it one of these earlier problems? (optional)"), required=False, coerce=int,
+                empty_value=None, widget=forms.RadioSelect,
+                choices=[("", _("No, or I am not sure")), *earlier], initial="",
+                help_text=_("Only for a defect. Choose it if the same problem came back after an earlier claim."))
+        # A seller that offers it: the buyer may bring a defective item and collect it there (claims.collection).
+        terms = getattr(order.seller, "warranty_policy", None)
+        self.offers_collection = bool(terms and terms.offers_collection)
+        if self.offers_collection:
+            self.fields["collect_in_person"] = forms.BooleanField(
+                label=_("I will bring the item to the seller and collect it there"), required=False,
+                help_text=_("Only for a defective item. Storage is free for a while after the claim is resolved; "
+                            "after that the seller may charge %(fee)s %(currency)s a day.")
+                % {"fee": terms.storage_fee_per_day, "currency": order.currency})
+
+    def wants_collection(self) -> bool:
+        """Collect in person: asked only of a defective item's claim (open_claim refuses it for anything else)."""
+        return bool(self.cleaned_data.get("collect_in_person")) and self.cleaned_data.get("reason") == Reason.DEFECTIVE
+
+    def chosen_same_defect(self) -> int | None:
+        """The earlier defect the buyer recognised, for a defective claim only."""
+        if self.cleaned_data.get("reason") != Reason.DEFECTIVE:
+            return None
+        return self.cleaned_data.get("same_defect")
 
     def item_rows(self):  # type: ignore[no-untyped-def]
         """Each item's checkbox with its quantity field (if it has one), for the template."""
@@ -144,3 +168,14 @@ class InfoForm(MessageForm):
 class EscalateForm(forms.Form):
     reason = forms.CharField(label=_("Why do you need our help? (optional)"), required=False,
                              widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class WarrantyRightsForm(forms.Form):
+    """Past the warranty claim's maximum: "the buyer will have the same rights as if the defect were one that cannot be
+    remedied" (claims.services.exercise_warranty_rights)."""
+
+    prefix = "rights"
+    choice = forms.ChoiceField(label=_("What do you choose?"), widget=forms.RadioSelect,
+                               choices=[("replacement", _("A replacement: the seller provides a new item")),
+                                        ("refund", _("Withdraw from the purchase: a full refund"))],
+                               error_messages={"required": _("Please choose a replacement or a full refund.")})

@@ -307,6 +307,17 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.refund_amount = amount
         self.resolved_at = at
 
+    # Warranty claim policy: "If the resolution of the warranty claim takes longer than 60 days, the buyer will have
+    # the same rights as if the defect were one that cannot be remedied": a replacement (the seller's) or withdrawal
+    # with a full refund (the platform's, recovered from the seller). Only once the maximum was reached.
+    @transition(field=state, source=OPEN_STATES, target=ClaimState.RESOLVED, permission=roles.is_claim_buyer,
+                conditions=[lambda claim: claim.warranty_max_reached_at is not None])
+    def exercise_warranty_rights(self, *, outcome: str, amount: Decimal | None, at: dt.datetime) -> None:
+        self.outcome = outcome
+        self.funded_by = FundedBy.PLATFORM if outcome == Outcome.REFUND else FundedBy.SELLER
+        self.refund_amount = amount
+        self.resolved_at = at
+
     @transition(field=state, source=ClaimState.ESCALATED, target=ClaimState.RESOLVED, permission=roles.is_agent_for,
                 conditions=[lambda claim: claim.channel == Channel.PAYMENT_PROVIDER])
     def record_provider_verdict(self, *, buyer_won: bool, amount: Decimal | None, at: dt.datetime) -> None:

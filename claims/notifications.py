@@ -48,6 +48,27 @@ def _refund_detail(ctx: dict[str, Any]) -> str:
     return refund_sentence(ctx["refund"])
 
 
+def _expert_detail(ctx: dict[str, Any]) -> str:
+    """An expert assessment's news in the recipient's language: who the expert is, the result and its note."""
+    from .experts import assessment_detail
+
+    return assessment_detail(ctx["assessment"]) if ctx.get("assessment") else ""
+
+
+def _expert_costs_detail(ctx: dict[str, Any]) -> str:
+    from .experts import costs_due_sentence
+
+    return costs_due_sentence(ctx["assessment"]) if ctx.get("assessment") else ""
+
+
+def _defect_detail(ctx: dict[str, Any]) -> str:
+    """The type of defect and what the buyer is entitled to, in the buyer's language (claims.remedies)."""
+    from .remedies import remedies_for
+
+    claim = ctx["claim"]
+    return f"{claim.get_defect_type_display()}. {remedies_for(claim).for_buyer}"
+
+
 # The words of every notification. %(number)s, %(order)s and the numbers of the claim's policy snapshot
 # (claims.presenters.terms: %(reply_hours)d, %(resolve_days)d, ...) are filled in when rendered; a counted msgid
 # picks its plural form by the number it names.
@@ -91,6 +112,9 @@ EVENTS: dict[str, Event] = {
     "info_missed": Event(_("Claim %(number)s: information not received in time"),
                          _("The information requested was not provided in time. This is recorded on the claim.")),
     "decided": Event(_("Claim %(number)s has been decided"), _("Our support team decided the claim.")),
+    "defect_classified": Event(_("Claim %(number)s: what kind of defect it is"),
+                               _("The defect of your item was classified. This is what it means for you:"),
+                               detail=_defect_detail),
     "awaiting_return": Event(_("Claim %(number)s: waiting for the item"),
                              _("The claim will be completed when the item is back with the seller.")),
     "return_received": Event(_("Claim %(number)s: the returned item arrived"),
@@ -120,6 +144,80 @@ EVENTS: dict[str, Event] = {
     "refund_failed": Event(_("Claim %(number)s: we could not send your refund"),
                            _("Your refund could not be paid out. You don't need to do anything: our finance team "
                              "is on it."), detail=_refund_detail),
+    # The written resolution (claims.resolution): the buyer's confirmation of how, when and after how many days the
+    # claim was resolved, with the reasons of a denial and the new warranty end.
+    "resolution": Event(_("Claim %(number)s: written confirmation of the resolution"),
+                        _("This is the written confirmation of how your claim was resolved. Please keep it: it also "
+                          "states how long your warranty now runs."), template="claim_resolution"),
+    # Expert assessments (claims.services.experts).
+    "expert_started": Event(_("Claim %(number)s: an expert is assessing the defect"),
+                            _("An expert assessment of the defect has started. The time the expert needs does not "
+                              "count towards the time limit for resolving the claim."), detail=_expert_detail),
+    "expert_requested": Event(_("Claim %(number)s: expert assessment requested"),
+                              _("The buyer asked for an expert assessment of the denied claim. Our support team "
+                                "records the expert's result, and both sides are told."), detail=_expert_detail),
+    "expert_concluded": Event(_("Claim %(number)s: the expert's result"),
+                              _("The expert assessment is finished."), detail=_expert_detail),
+    "expert_costs": Event(_("Claim %(number)s: the costs of the expert assessment"),
+                          _("The expert found the claim unjustified. As the warranty terms say, the costs of the "
+                            "assessment are yours to pay; here is the list, with the day they are due."),
+                          template="claim_expert_costs", detail=_expert_costs_detail),
+    # The warranty-claim clock (claims.services.warranty): "The seller must resolve the warranty claim within 30 days
+    # from the start of the claims process ... must not take longer than 60 days".
+    "goods_received": Event(_("Claim %(number)s: your item reached the seller"),
+                            _("The seller confirmed that the item you claimed for reached them."),
+                            detail=lambda ctx: presenters.goods_received_detail(ctx["claim"])),
+    "warranty_reminder": Event(ngettext_lazy("Reminder: warranty claim %(number)s must be resolved within "
+                                             "%(warranty_reminder_days)d day",
+                                             "Reminder: warranty claim %(number)s must be resolved within "
+                                             "%(warranty_reminder_days)d days", "warranty_reminder_days"),
+                               _("The law limits how long a warranty claim may take. If the claim is not resolved by "
+                                 "the limit, the platform takes over."),
+                               detail=lambda ctx: presenters.warranty_due_detail(ctx["claim"])),
+    "warranty_limit": Event(_("Claim %(number)s was not resolved within the legal time limit"),
+                            ngettext_lazy("The warranty claim was not resolved within %(warranty_days)d day of the "
+                                          "claim and the goods reaching the seller, the limit the law sets. Our "
+                                          "support team now handles it.",
+                                          "The warranty claim was not resolved within %(warranty_days)d days of the "
+                                          "claim and the goods reaching the seller, the limit the law sets. Our "
+                                          "support team now handles it.", "warranty_days")),
+    "warranty_max": Event(_("Claim %(number)s: you may now choose a replacement or a full refund"),
+                          ngettext_lazy("Your warranty claim was not resolved within %(warranty_max_days)d day. You "
+                                        "now have the same rights as for a defect that cannot be remedied: choose a "
+                                        "replacement or withdraw from the purchase with a full refund on the claim "
+                                        "page.",
+                                        "Your warranty claim was not resolved within %(warranty_max_days)d days. You "
+                                        "now have the same rights as for a defect that cannot be remedied: choose a "
+                                        "replacement or withdraw from the purchase with a full refund on the claim "
+                                        "page.", "warranty_max_days")),
+    "warranty_max_reached": Event(_("Claim %(number)s: the warranty claim's maximum duration passed"),
+                                  ngettext_lazy("The warranty claim was not resolved within %(warranty_max_days)d day. "
+                                                "The buyer may now choose a replacement or withdrawal with a full "
+                                                "refund.",
+                                                "The warranty claim was not resolved within %(warranty_max_days)d "
+                                                "days. The buyer may now choose a replacement or withdrawal with a "
+                                                "full refund.", "warranty_max_days")),
+    "warranty_rights_exercised": Event(_("Claim %(number)s: the buyer chose how it is resolved"),
+                                       _("The warranty claim passed its maximum duration, and the buyer chose:"),
+                                       detail=lambda ctx: presenters.warranty_rights_detail(ctx["claim"])),
+    # Goods collected in person (claims.collection): "the seller is entitled to charge a storage fee of €0.50 per day"
+    # and "The seller will inform the buyer about the intended sale".
+    "collection_ready": Event(_("Claim %(number)s: your item is ready for collection"),
+                              _("Your item is waiting for you at the seller. Please collect it, bringing the claim "
+                                "confirmation and an identity document."),
+                              detail=lambda ctx: presenters.storage_terms(ctx["claim"])),
+    "storage_notice": Event(_("Claim %(number)s: please collect the item"),
+                            _("The free storage of the item at the seller has ended."),
+                            detail=lambda ctx: presenters.storage_terms(ctx["claim"])),
+    "sale_notice": Event(_("Claim %(number)s: the seller intends to sell the uncollected item"),
+                         ngettext_lazy("The item has not been collected %(sale_months)d month after the free storage "
+                                       "ended.",
+                                       "The item has not been collected %(sale_months)d months after the free storage "
+                                       "ended.", "sale_months"),
+                         detail=lambda ctx: presenters.sale_terms(ctx["claim"])),
+    "collected": Event(_("Claim %(number)s: item collected"),
+                       _("The seller recorded that you collected the item."),
+                       detail=lambda ctx: presenters.collected_detail(ctx["claim"])),
     "first_reply_breached": Event(ngettext_lazy("Claim %(number)s: no reply from the seller in %(reply_hours)d hour",
                                                 "Claim %(number)s: no reply from the seller in %(reply_hours)d hours",
                                                 "reply_hours"),

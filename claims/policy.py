@@ -46,6 +46,8 @@ class Policy:
     collection_free_months: int = 1
     collection_sale_months: int = 6
     collection_sale_notice_days: int = 30
+    # The seller (or the platform) is reminded this many calendar days before a warranty claim's legal limit.
+    warranty_reminder_days: int = 5
 
     def as_snapshot(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -87,6 +89,7 @@ def current_policy(market: Market | None = None) -> Policy:
         collection_free_months=settings.COLLECTION_FREE_MONTHS,
         collection_sale_months=settings.COLLECTION_SALE_MONTHS,
         collection_sale_notice_days=settings.COLLECTION_SALE_NOTICE_DAYS,
+        warranty_reminder_days=settings.WARRANTY_CLAIM_REMINDER_DAYS,
     )
     if market is None:
         return policy

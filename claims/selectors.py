@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from orders.models import Order, Shipment
 from sellers.models import LedgerEntry
 
-from . import deadlines, presenters, roles
+from . import deadlines, presenters, roles, warranty_clock
+from .calendar import local_date
 from .choices import ClaimState, OfferStatus, Outcome, Party, RefundStatus
 from .models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Offer, OutboundEmail, Refund
 
@@ -73,6 +74,12 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     events = deadlines.due_events(claim)
     action = deadlines.action_due(events)
     what = action.what if action else ""
+    if claim.is_open and warranty_clock.may_choose_remedy(claim):
+        return Deadline(_("Your warranty claim was not resolved in time. You may now choose a replacement or withdraw "
+                          "from the purchase with a full refund: see below."), None, urgent=True)
+    if what in (deadlines.WARRANTY_LIMIT, deadlines.WARRANTY_MAX) and action.who == Party.SELLER:
+        return Deadline(_("The seller must resolve your warranty claim by %(when)s, the limit the law sets; "
+                          "otherwise we take over.") % {"when": _when(action.at)}, action.at)
     if what == deadlines.FIRST_REPLY_BREACHED and deadlines.is_overdue(action.at, now):
         takeover = deadlines.event(events, deadlines.TAKEN_OVER)
         due = takeover.at if takeover else None
@@ -103,6 +110,66 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     return Deadline(outcome_sentence(claim), None)
 
 
+@dataclasses.dataclass(frozen=True)
+class WarrantyClock:
+    """The warranty-claim clock of an open claim in words (claims.warranty_clock), for the buyer's, the seller's and
+    the console's claim pages: when it started, the limit (or its pause), the maximum, and what the countdown runs
+    to."""
+
+    lines: list[str]
+    countdown_to: dt.datetime | None = None
+    urgent: bool = False
+
+
+def warranty_clock_status(claim: Claim, *, to_buyer: bool = False) -> WarrantyClock | None:
+    """None for a claim without a clock (no legal limit in its market, not a consumer's warranty claim, the goods
+    not at the seller yet) and once it is resolved: the clock stops at the resolution."""
+    if not claim.is_open or claim.goods_received_at is None or claim.warranty_due_at is None:
+        return None
+    limit_passed = claim.warranty_limit_reached_at is not None
+    max_passed = claim.warranty_max_reached_at is not None
+    paused = warranty_clock.is_paused(claim)
+    lines = [presenters.clock_started(claim)]
+    if limit_passed:
+        lines.append(presenters.clock_limit_passed(claim))
+    elif paused:
+        lines.append(presenters.clock_paused(claim))
+    else:
+        lines.append(presenters.clock_limit(claim))
+    if claim.warranty_max_at is not None:
+        lines.append(presenters.clock_maximum_passed(claim, to_buyer=to_buyer) if max_passed
+                     else presenters.clock_maximum(claim))
+    countdown = None
+    if not paused and not limit_passed:
+        countdown = claim.warranty_due_at
+    elif claim.warranty_max_at is not None and not max_passed:
+        countdown = claim.warranty_max_at
+    return WarrantyClock(lines, countdown, urgent=limit_passed or max_passed)
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectionStatus:
+    """Goods waiting at the seller for the buyer to collect (claims.collection), in words."""
+
+    lines: list[str]
+    collected: bool = False
+
+
+def collection_status(claim: Claim, now: dt.datetime | None = None) -> CollectionStatus | None:
+    if claim.collection_ready_at is None:
+        return None
+    policy = presenters.policy_of(claim)
+    if claim.collected_at is not None:
+        collected_on = presenters.market_day(claim.collected_at, policy)
+        return CollectionStatus([_("Collected on %(day)s.") % {"day": collected_on},
+                                 presenters.collected_detail(claim)], collected=True)
+    today = local_date(now or timezone.now(), time_zone=policy.time_zone)
+    lines = [_("Ready for collection at the seller since %(day)s.")
+             % {"day": presenters.market_day(claim.collection_ready_at, policy)},
+             presenters.storage_terms(claim), presenters.storage_fee_so_far(claim, today), presenters.sale_terms(claim)]
+    return CollectionStatus([line for line in lines if line])
+
+
 def outcome_sentence(claim: Claim) -> str:
     amount = f"{claim.refund_amount} {claim.currency}" if claim.refund_amount else ""
     return {
@@ -111,8 +178,8 @@ def outcome_sentence(claim: Claim) -> str:
         Outcome.DISCOUNT: _("Resolved: you get a price discount of %(amount)s.") % {"amount": amount},
         Outcome.REPLACEMENT: _("Resolved: the item is replaced."),
         Outcome.REPAIR: _("Resolved: the item is repaired."),
-        Outcome.DENIED: _("Closed: the claim is not covered (%(reason)s).")
-        % {"reason": claim.get_denial_reason_display()},
+        Outcome.DENIED: _("Closed: the claim is not covered. %(reason)s")
+        % {"reason": presenters.denial_words(claim.denial_reason)},
         Outcome.WITHDRAWN: _("You closed this claim."),
         Outcome.DELIVERED: _("Closed: tracking shows your order was delivered to your address."),
     }.get(claim.outcome, _("Resolved."))
@@ -166,7 +233,9 @@ def timeline(claim: Claim) -> list[TimelineEntry]:
     policy = presenters.policy_of(claim)
     entries = [
         TimelineEntry(t.created_at, "event", presenters.transition_words(t.name, policy), t.party,
-                      t.reason if t.name in ("reject", "decide", "reopen", "request_info") else "")
+                      t.reason if t.name in ("reject", "decide", "reopen", "request_info", "classify_defect",
+                                             "start_expert_assessment", "conclude_expert_assessment",
+                                             "collected") else "")
         for t in claim.transitions.all() if t.name not in ("provide_info",)
     ]
     entries += [TimelineEntry(m.created_at, "message", "", m.party, m.body, m) for m in claim.public_messages]

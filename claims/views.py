@@ -17,13 +17,23 @@ from django.views.decorators.http import require_GET, require_POST
 from core import ratelimit
 from core.after_response import after_response
 
-from . import selectors, services
+from . import experts, selectors, services
 from .abilities import BUYER_ACTIONS, abilities
-from .eligibility import receipt_date, trial_ends_on, warranty_ends_on
+from .choices import Reason
+from .eligibility import (
+    dispute_window_ends_on,
+    receipt_date,
+    special_claims_until,
+    trial_ends_on,
+    warranty_ends_on,
+)
 from .errors import ClaimError
-from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm
+from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm, WarrantyRightsForm
 from .models import Offer
 from .policy import policy_for_order
+from .presenters import policy_of
+from .remedies import remedies_for
+from .resolution import written_resolution
 
 
 @login_required
@@ -42,7 +52,8 @@ def get_help(request: HttpRequest, number: str) -> HttpResponse:
                 order=order, buyer=request.user, reason=form.cleaned_data["reason"],
                 description=form.cleaned_data["description"], desired_outcome=form.cleaned_data["desired_outcome"],
                 items=form.chosen_items(), discovered_on=form.cleaned_data.get("discovered_on"),
-                evidence=form.evidence(),
+                evidence=form.evidence(), collect_in_person=form.wants_collection(),
+                same_defect=form.chosen_same_defect(),
             )
         except ClaimError as error:
             form.add_error(None, error)
@@ -66,6 +77,11 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
 def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-untyped-def]
     can = abilities(claim, request.user, BUYER_ACTIONS)
     return {
+        # Expert assessments exist for warranty claims only (claims.abilities): no query for the others.
+        "assessments": [(a, experts.result_sentence(a), experts.costs_due_sentence(a), experts.costs_total(a))
+                        for a in experts.claim_assessments(claim)] if claim.reason == Reason.DEFECTIVE else [],
+        "expert_help": experts.expert_request_help(policy_of(claim).expert_costs_days)
+        if can["request_expert_assessment"].allowed else "",
         "claim": claim,
         "deadline": selectors.buyer_deadline(claim),
         "refunds": [(refund, selectors.refund_sentence(refund)) for refund in claim.refunds.all()],
@@ -75,6 +91,12 @@ def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-un
         "message_form": MessageForm(),
         "info_form": InfoForm() if can["provide_info"].allowed else None,
         "escalate_form": EscalateForm(),
+        # the warranty-claim clock, the buyer's choice past its maximum and the goods waiting for collection
+        "warranty_clock": selectors.warranty_clock_status(claim, to_buyer=True),
+        "rights_form": WarrantyRightsForm() if can["exercise_warranty_rights"].allowed else None,
+        "collection": selectors.collection_status(claim),
+        # a defective claim: its type of defect and what the buyer is entitled to (claims.remedies)
+        "remedies": remedies_for(claim),
         **extra,
     }
 
@@ -161,10 +183,41 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def exercise_warranty_rights(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = WarrantyRightsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "claims/detail.html", {**_detail_context(request, claim), "rights_form": form},
+                      status=400)
+    return _run(request, number, lambda: services.exercise_warranty_rights(
+        claim=claim, by=request.user, choice=form.cleaned_data["choice"]),
+        _("Your choice was recorded and your claim is resolved."))
+
+
+@login_required
+@require_POST
 def close(request: HttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     return _run(request, number, lambda: services.close(claim=claim, by=request.user),
                 _("You closed the claim. Thank you for letting us know."))
+
+
+@login_required
+@require_POST
+def request_expert(request: HttpRequest, number: str) -> HttpResponse:
+    claim = selectors.claim_for_buyer(request.user, number)
+    return _run(request, number, lambda: services.request_expert_assessment(claim=claim, by=request.user),
+                _("You asked for an expert assessment. Our support team will tell you where to send the item."))
+
+
+@login_required
+@require_GET
+def resolution(request: HttpRequest, number: str) -> HttpResponse:
+    """The written resolution, printable: the same content as the buyer's resolution email (claims.resolution)."""
+    claim = selectors.claim_for_buyer(request.user, number)
+    return render(request, "claims/resolution.html", {
+        "claim": claim, "resolution": written_resolution(claim), "back_url": reverse(
+            "claims:detail", kwargs={"number": claim.number})})
 
 
 @login_required
@@ -205,9 +258,12 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     trial_days = order.seller.trial_days
     items = [
         {"item": item, "warranty_until": warranty_ends_on(item, received_on),
-         "trial_until": None if item.is_digital else trial_ends_on(item, received_on, trial_days=trial_days)}
+         "trial_until": None if item.is_digital else trial_ends_on(item, received_on, trial_days=trial_days),
+         # perishable or expiry-dated: the last day for a defective, wrong or not-as-described claim
+         "claims_until": special_claims_until(item, received_on)}
         for item in order.items.all()
     ]
     return render(request, "orders/detail.html", {
         "order": order, "items": items, "received_on": received_on, "today": timezone.localdate(),
+        "window_ends_on": dispute_window_ends_on(order, policy=policy),
     })

@@ -158,7 +158,9 @@ class ConsoleActionsMixin:
                 self.message_user(request, _("“%(action)s” is not possible on %(obj)s now.")  # type: ignore[attr-defined]
                                   % {"action": spec.label, "obj": obj}, messages.WARNING)
                 return HttpResponseRedirect(self.change_url(obj))
-        form = spec.form(request.POST if request.method == "POST" else None, obj=obj, user=request.user)
+        # Forms with a file (an expert's report) get the uploads; the others ignore them.
+        data = (request.POST, request.FILES) if request.method == "POST" else (None,)
+        form = spec.form(*data, obj=obj, user=request.user)
         status = 200
         if request.method == "POST":
             status = 400

@@ -27,6 +27,10 @@ from .services import normalise_tracking_number
 class OrderItemInline(ReadOnlyMixin, admin.TabularInline):
     model = OrderItem
     extra = 0
+    # Perishable and expiry-dated goods have their own claim deadlines (claims.eligibility.special_claims_until).
+    fields = ["title", "sku", "condition", "quantity", "unit_price", "serial_number", "warranty_months", "is_digital",
+              "is_consumable", "is_perishable", "expires_on", "warranty_minimum_until", "warranty_extension_days",
+              "trial_minimum_until", "refunded_amount"]
 
 
 class ShipmentInline(ReadOnlyMixin, admin.TabularInline):

@@ -15,6 +15,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from markets.models import Market
+from markets.selectors import market_for
 from sellers.models import Seller, WarrantyPolicy
 
 from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, ShipmentSource
@@ -23,8 +25,9 @@ from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, Shipmen
 def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datetime, items: Iterable[dict[str, Any]],
                  buyer_kind: str = BuyerKind.CONSUMER, currency: str = "EUR", shipping: Decimal = Decimal("0.00"),
                  **fields: Any) -> Order:
-    """Create an order and its items. Each item's warranty is copied from the seller's policy for the item's
-    condition (business buyers get the seller's business warranty, none by default)."""
+    """Create an order and its items. Each item's warranty (unless the shop gives one) is copied from the seller's
+    policy for the item's condition; for a consumer it is never less than the statutory months of the delivery
+    country's market, whoever gives it (business buyers get the seller's business warranty, none by default)."""
     items = list(items)
     policy, _created = WarrantyPolicy.objects.get_or_create(seller=seller)
     with transaction.atomic():
@@ -32,15 +35,26 @@ def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datet
         order = Order.objects.create(number=number, buyer=buyer, seller=seller, placed_at=placed_at,
                                      buyer_kind=buyer_kind, currency=currency, total=total, shipping_amount=shipping,
                                      **fields)
+        market = market_for(order.delivery_country) if buyer_kind != BuyerKind.BUSINESS else None
         for data in items:
             data = dict(data)
             condition = data.setdefault("condition", "new")
             if "warranty_months" not in data:
-                data["warranty_months"] = (
-                    policy.business_months if buyer_kind == BuyerKind.BUSINESS else policy.months_for(condition)
-                )
+                data["warranty_months"] = warranty_months_for(policy, condition, market)
+            elif market is not None:  # the shop's own months, but never under the consumer's statutory floor
+                data["warranty_months"] = max(int(data["warranty_months"]), market.statutory_months(condition))
             OrderItem.objects.create(order=order, **data)
     return order
+
+
+def warranty_months_for(policy: WarrantyPolicy, condition: str, market: Market | None) -> int:
+    """The warranty an item is sold with: the seller's months for its condition, and for a consumer (`market`: the
+    delivery country's) never less than that market's law. SPEC section 10: "Consumer law sets floors that a
+    seller's policy may only exceed" (e.g. Portugal's three years on new goods, Decreto-Lei 84/2021 art. 12.º).
+    A business buyer (`market=None`) gets the seller's business warranty."""
+    if market is None:
+        return policy.business_months
+    return max(policy.months_for(condition), market.statutory_months(condition))
 
 
 def book_refund(*, order: Order, lines: Iterable[tuple[OrderItem | None, Decimal]]) -> None:

@@ -3,14 +3,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import AppendOnlyModel
+from markets.selectors import market_for
 
 
 class SellerStatus(models.TextChoices):
@@ -128,6 +131,29 @@ class WarrantyPolicy(models.Model):
 
     def months_for(self, condition: str) -> int:
         return {"new": self.months_new, "like_new": self.months_like_new, "used": self.months_used}[condition]
+
+    def clean(self) -> None:
+        """SPEC section 10: "Consumer law sets floors that a seller's policy may only exceed". The floor is the
+        statutory warranty of the seller's own country's market (markets.selectors.market_for); an order delivered
+        elsewhere gets at least that market's months as well (orders.services.create_order)."""
+        super().clean()
+        try:
+            country = self.seller.country
+        except Seller.DoesNotExist:
+            return
+        market = market_for(country)
+        errors = {}
+        for field, condition in (("months_new", "new"), ("months_like_new", "like_new"), ("months_used", "used")):
+            floor = market.statutory_months(condition)
+            months = getattr(self, field)
+            if months is not None and months < floor:
+                errors[field] = ngettext(
+                    "A seller's policy may only be more generous than its market: the law of %(market)s gives "
+                    "%(months)d month of warranty for these goods.",
+                    "A seller's policy may only be more generous than its market: the law of %(market)s gives "
+                    "%(months)d months of warranty for these goods.", floor) % {"market": market.name, "months": floor}
+        if errors:
+            raise ValidationError(errors)
 
 
 class MembershipRole(models.TextChoices):

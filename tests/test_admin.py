@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claims import services
-from claims.models import Claim
+from claims.models import Claim, ExpertAssessment
 from claims.tests.admin_factories import agents_group, make_console_agent, make_plain_staff, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
 from markets.models import Market
@@ -81,6 +81,8 @@ EXPECTED = {
     "claims.refund": {"superuser": (200, 200, 403), "agent": (403, 403, 403)},
     # markets are the consumer law of each country: agents read them, superusers keep them
     "markets.market": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
+    # expert assessments change only through their action pages (claims/tests/test_expert_console.py)
+    "claims.expertassessment": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
 }
 
 
@@ -99,6 +101,8 @@ def an_object_of(label: str, world):  # type: ignore[no-untyped-def]
         "orders.order": claim.order,
         "claims.refund": claim.refunds.first(),
         "markets.market": Market.objects.get(country="SK"),
+        "claims.expertassessment": ExpertAssessment.objects.get_or_create(
+            claim=claim, defaults={"stage": "during_claim", "requested_by_party": "agent"})[0],
     }[label]
 
 

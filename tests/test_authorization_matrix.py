@@ -79,6 +79,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "seller dashboard":         row(LOGIN,    "403",    "403",    "200",    "200",    "403",    "403",    "403"),
     "seller claim page":        row(LOGIN,    "404",    "404",    "200",    "404",    "404",    "404",    "404"),
     "seller action":            row(LOGIN,    "404",    "404",    ACT,      "404",    "404",    "404",    "404"),
+    "seller action, not possible now":
+                                row(LOGIN,    "404",    "404",    "409",    "404",    "404",    "404",    "404"),
     "evidence":                 row(LOGIN,    "200",    "404",    "200",    "404",    "200",    "404",    "200"),
     "admin login page":         row("200",    "200",    "200",    "200",    "200",    "302",    "302",    "302"),
     # the admin's logout sends people outside the admin to its index (which asks them to log in)
@@ -107,14 +109,20 @@ CLASSES: dict[str, list[str]] = {
     # authenticated by their Standard Webhooks signature headers, never by a session
     "public: webhook": ["carrier_webhook", "payments_webhook"],
     "own account": ["orders:list", "password_change", "password_change_done"],
-    "buyer page": ["orders:detail", "claims:get_help", "claims:detail"],
+    "buyer page": ["orders:detail", "claims:get_help", "claims:detail", "claims:resolution"],
     "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
-                     "claims:accept_offer", "claims:decline_offer"],
+                     "claims:accept_offer", "claims:decline_offer", "claims:request_expert",
+                     "claims:warranty_rights"],
     "seller dashboard": ["sellers:queue", "sellers:performance", "sellers:statements", "sellers:statement",
                          "sellers:statement_csv"],
-    "seller claim page": ["sellers:claim"],
+    "seller claim page": ["sellers:claim", "sellers:resolution"],
     "seller action": ["sellers:reply", "sellers:offer", "sellers:withdraw_offer", "sellers:reject",
-                      "sellers:tracking", "sellers:return_received", "sellers:provide_info"],
+                      "sellers:classify_defect", "sellers:tracking", "sellers:return_received",
+                      "sellers:provide_info", "sellers:start_expert", "sellers:conclude_expert",
+                      "sellers:goods_received"],
+    # an action without input that this world's claim (in progress, nothing to collect) does not allow: the seller's
+    # staff are told why (409), everyone else gets what a seller action gives them
+    "seller action, not possible now": ["sellers:collected"],
     "evidence": ["claims:evidence", "claims:evidence_thumbnail"],
     "admin login page": ["admin:login"],
     "admin log out": ["admin:logout"],
@@ -128,6 +136,8 @@ CLASSES: dict[str, list[str]] = {
         "admin:sellers_ledgerentry_changelist", "admin:sellers_ledgerentry_change",
         "admin:sellers_ledgerentry_history",
         "admin:orders_order_changelist", "admin:orders_order_change", "admin:orders_order_history",
+        # the claim's written resolution, as the buyer got it: whoever sees the claim
+        "admin:claims_claim_resolution",
     ],
     # (the seller page's "settle" action is the finance team's: sellers/tests/test_settlement.py)
     "admin: agents may": [
@@ -135,6 +145,9 @@ CLASSES: dict[str, list[str]] = {
         "admin:sellers_seller_act",
         # the markets' law, which the deadlines and remedies of a claim come from (read-only for agents)
         "admin:markets_market_changelist", "admin:markets_market_change", "admin:markets_market_history",
+        # expert assessments and their costs: part of the claims agents work (no permission of their own)
+        "admin:claims_expertassessment_changelist", "admin:claims_expertassessment_change",
+        "admin:claims_expertassessment_history", "admin:claims_expertassessment_act",
     ],
     "admin: finance may": [
         "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
@@ -151,11 +164,12 @@ CLASSES: dict[str, list[str]] = {
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
                       "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
                       "admin:orders_order_add", "admin:orders_order_delete",
-                      "admin:claims_refund_add", "admin:claims_refund_delete", "admin:markets_market_delete"],
+                      "admin:claims_refund_add", "admin:claims_refund_delete", "admin:markets_market_delete",
+                      "admin:claims_expertassessment_add", "admin:claims_expertassessment_delete"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
         "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
-        "claims/refund", "markets/market")],
+        "claims/refund", "markets/market", "claims/expertassessment")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
 }
@@ -213,7 +227,8 @@ NOW = OPENED_AT + dt.timedelta(days=1)
 
 class World:
     def __init__(self) -> None:
-        base = claim_world("in_progress", description=DESCRIPTION)
+        # classified: a partial refund of a defect needs its type (claims.remedies)
+        base = claim_world("in_progress", description=DESCRIPTION, defect_type="irremovable")
         self.claim: Claim = base.claim
         self.order = self.claim.order
         self.seller = self.claim.seller
@@ -235,11 +250,16 @@ class World:
         self.refund = claim_world("resolved").claim.refunds.get()
         self.failed_refund = services.mark_refund_failed(refund=claim_world("resolved").claim.refunds.get(),
                                                          reason="Card expired", by=self.people["finance"])
+        # An expert assessment the buyer of another (denied) claim asked for: the console's assessment pages.
+        denied = claim_world("escalated")
+        services.decide(claim=denied.claim, by=denied.agent, outcome="denied", denial_reason="normal_wear")
+        self.assessment = services.request_expert_assessment(claim=denied.claim, by=denied.buyer)
         # Every URL is about this claim's people and things; another buyer's order number is no secret here.
         self.admin_objects = {"auth/group": self.group, "auth/user": base.buyer, "claims/claim": self.claim,
                               "sellers/seller": self.seller, "sellers/ledgerentry": self.ledger_entry,
                               "orders/order": self.order, "claims/refund": self.refund,
-                              "markets/market": Market.objects.get(country="DE")}
+                              "markets/market": Market.objects.get(country="DE"),
+                              "claims/expertassessment": self.assessment}
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
 
     def admin_object(self, route: str) -> Any:
@@ -261,7 +281,8 @@ class World:
                 return self.claim.pk
             return self.admin_object(route).pk
         if parameter == "action":  # one action each console page offers in this world's state
-            return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend"}[route.split("<")[0]]
+            return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend",
+                    "admin/claims/expertassessment/": "conclude"}[route.split("<")[0]]
         if parameter == "month":  # a seller's monthly statement: this world's month
             return "2026-03"
         if parameter == "content_type_id":

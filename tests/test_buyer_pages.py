@@ -160,6 +160,7 @@ def post(client, world, action, data=None, **kwargs):
 
 
 def test_offer_accept_from_the_claim_page(client, world):
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="irremovable")  # for a partial refund
     offer = services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="25.00")
     client.force_login(world.buyer)
     page = client.get(pages(world)["claim"]).content.decode()
@@ -170,6 +171,7 @@ def test_offer_accept_from_the_claim_page(client, world):
 
 
 def test_decline_then_escalate(client, world):
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="irremovable")  # for a partial refund
     offer = services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="5")
     client.force_login(world.buyer)
     post(client, world, "decline_offer", offer_id=offer.pk)
@@ -239,6 +241,7 @@ def test_my_orders_query_count_does_not_grow_with_orders(client):
 
 
 def test_claim_page_query_count_does_not_grow_with_messages(client, world):
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="irremovable")  # for partial refunds
     client.force_login(world.buyer)
     url = pages(world)["claim"]
     count_queries(client, url)  # the first visit also creates the "seen" marker

@@ -112,8 +112,10 @@ def test_stored_columns_overdue_and_queue_order_agree_with_the_function():
         services.escalate(claim=claims[3], by=agent, reason="x")
         services.request_info(claim=claims[3], by=agent, party="seller", question="Invoice?")
         services.escalate(claim=claims[4], by=agent, reason="x")
+        services.classify_defect(claim=claims[4], by=agent, defect_type="removable")  # a repair needs it
         services.decide(claim=claims[4], by=agent, outcome="repair", funded_by="seller")
-    moments = sorted({c.action_due_at for c in Claim.objects.all()} | {OPENED_AT + 60 * H})
+    # (the repair waits for the buyer's return: no one else's deadline, so none of its own)
+    moments = sorted({c.action_due_at for c in Claim.objects.all() if c.action_due_at} | {OPENED_AT + 60 * H})
     for moment in [m + offset for m in moments for offset in (-TICK, dt.timedelta(0))]:
         sweep(moment)
         fresh = list(Claim.objects.filter(seller=seller))

@@ -50,7 +50,7 @@ def assert_german(html, present, absent):
 
 @pytest.fixture
 def world():
-    world = claim_world("in_progress")
+    world = claim_world("in_progress", defect_type="irremovable")  # a partial refund needs the type of defect
     with time_machine.travel(LATER, tick=False):
         services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="20.00",
                             note="Sorry for the trouble.")

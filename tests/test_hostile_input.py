@@ -105,6 +105,9 @@ def world():
                  "at most 5000 characters", id="seller offer note"),
     pytest.param("staff", "sellers:offer", {"offer-kind": "return_for_refund", "offer-return_instructions": "r" * 1001},
                  "at most 1000 characters", id="seller return instructions"),
+    pytest.param("staff", "sellers:classify_defect", {"defect-defect_type": "removable",
+                                                      "defect-defect_summary": "s" * 201},
+                 "at most 200 characters", id="seller defect summary"),
     pytest.param("staff", "sellers:reject", {"reject-code": "as_described", "reject-body": TOO_LONG,
                                              "reject-evidence": "photo"},
                  "at most 5000 characters", id="seller rejection"),
@@ -131,7 +134,7 @@ def test_an_overlong_escalation_reason_is_refused_not_dropped(client, settings, 
 
 @pytest.fixture
 def escalated():
-    world = claim_world("escalated")
+    world = claim_world("escalated", defect_type="irremovable")  # a partial refund or discount needs the type
     world.console_agent = make_console_agent()
     return world
 
@@ -181,7 +184,7 @@ def test_hostile_amounts_on_the_seller_offer_form(client, settings, world, kind,
     client.force_login(world.staff)
     before = everything(settings)
     response = client.post(reverse("sellers:offer", kwargs={"number": world.claim.number}),
-                           {"offer-kind": kind, "offer-amount": amount})
+                           {"offer-kind": kind, "offer-amount": amount, "offer-defect_type": "irremovable"})
     assert response.status_code == 400 and message in text(response)
     assert_unchanged(before, settings)
 
@@ -224,6 +227,7 @@ def test_an_amount_is_always_in_the_claims_currency_whatever_is_posted(client, s
     staff = make_console_agent()  # any agent will do for the console
     with time_machine.travel(OPENED_AT + H, tick=False):
         services.escalate(claim=claim, by=staff, reason="Seller inaction")
+        services.classify_defect(claim=claim, by=staff, defect_type="irremovable")
     client.force_login(staff)
     response = client.post(act_url(claim, "decide"), {"outcome": "partial_refund", "funded_by": "seller",
                                                       "amount": "20.00", "currency": "USD", "note": ""})
@@ -243,7 +247,7 @@ def test_a_seller_offer_ignores_a_posted_currency(client, settings):
     with time_machine.travel(OPENED_AT + H, tick=False):
         response = client.post(reverse("sellers:offer", kwargs={"number": world_claim.number}),
                                {"offer-kind": "partial_refund", "offer-amount": "20.00", "offer-currency": "USD",
-                                "currency": "USD"}, follow=True)
+                                "currency": "USD", "offer-defect_type": "irremovable"}, follow=True)
     assert "Your offer was sent." in text(response)
     assert "20.00 GBP" in text(response) and "USD" not in text(response)
     offer = Offer.objects.get(claim=world_claim)
@@ -289,7 +293,8 @@ def test_a_ledger_adjustment_in_a_real_currency_is_booked_in_it(client):
 
 # Who would legitimately POST to each class of page (so the refusal is the missing token, nothing else).
 POSTER = {"buyer page": "buyer", "buyer action": "buyer", "seller dashboard": "staff", "seller claim page": "staff",
-          "seller action": "staff", "evidence": "buyer", "own account": "buyer", "home": "buyer",
+          "seller action": "staff", "seller action, not possible now": "staff", "evidence": "buyer",
+          "own account": "buyer", "home": "buyer",
           "public": "anonymous", "public: set language": "buyer", "public: log out": "buyer",
           "admin login page": "anonymous", "admin log out": "superuser"}
 CSRF_EXEMPT = {"carrier_webhook"}  # authenticated by its signature headers (see the webhook tests below)

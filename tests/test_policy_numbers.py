@@ -55,6 +55,7 @@ CHANGED = {
     "COLLECTION_FREE_MONTHS": 2,
     "COLLECTION_SALE_MONTHS": 7,
     "COLLECTION_SALE_NOTICE_DAYS": 23,
+    "WARRANTY_CLAIM_REMINDER_DAYS": 6,
     "WARRANTY_MONTHS_MINIMUM": 13,
 }
 # The market's law comes from markets.Market, not from settings (tests/test_markets.py changes those per market).
@@ -92,6 +93,7 @@ class Terms:
             "dispute_fine": re.compile(rf"(?<![\d.,]){re.escape(str(p.dispute_fine))}(?!\d)"),
             "trial_days_after_repair": said(p.trial_days_after_repair, "day"),
             "warranty_months_after_repair": said(p.warranty_months_after_repair, "month"),
+            "warranty_reminder_days": said(p.warranty_reminder_days, "day"),
             "trial_days": said(self.trial_days, "day"),
             "arrival": re.compile(rf"(?<![\d.,]){self.arrival[0]}–{self.arrival[1]} business day"),
         }
@@ -203,6 +205,7 @@ def main_states(market: Marketplace) -> None:
         for name in ("escalated", "info", "return", "refunded"):
             services.escalate(claim=c[name], by=m.agent, reason="Seller inaction")
         services.request_info(claim=c["info"], by=m.agent, party=Party.BUYER, question="When did it start?")
+        services.classify_defect(claim=c["return"], by=m.agent, defect_type="removable")  # a repair needs it
         services.decide(claim=c["return"], by=m.agent, outcome="repair", funded_by="seller")
         services.decide(claim=c["refunded"], by=m.agent, outcome="refund", funded_by="platform")
         refund = m.fresh("refunded").refunds.get()
@@ -331,6 +334,7 @@ def test_the_pages_and_emails_of_claims_say_the_changed_numbers(client, changed,
     said_in(sent, "email info_requested", f"we need information within {p.info_days} days")
     said_in(sent, "email info_requested", f"within {p.info_days} calendar days")
     said_in(sent, "email forced_refund", f"unresolved for {p.hard_deadline_days} days")
+    said_in(sent, "email warranty_reminder", f"must be resolved within {p.warranty_reminder_days} days")
     said_in(sent, "email refund_paid", f"{changed.arrival[0]}–{changed.arrival[1]} business days")
 
 

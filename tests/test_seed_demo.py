@@ -94,7 +94,14 @@ def test_sellers_orders_and_buyers():
     assert Order.objects.filter(items__is_digital=True).exists()
     assert set(Order.objects.values_list("items__condition", flat=True)) == {"new", "like_new", "used"}
     assert Order.objects.filter(shipments__delivered_at__isnull=True, shipments__shipped_at__isnull=False).exists()
-    assert Order.objects.filter(delivery_country="DE").count() == Order.objects.count()
+    # an order belongs to the market of its delivery country: most are German, one Slovak, one Portuguese
+    assert set(Order.objects.values_list("delivery_country", flat=True)) == {"DE", "SK", "PT"}
+    slovak = Order.objects.get(delivery_country="SK")
+    assert slovak.claims.get().reason == "defective"
+    assert slovak.claims.get().policy["market"] == "SK"
+    portuguese = Order.objects.get(delivery_country="PT")
+    assert portuguese.items.get(condition="new", is_consumable=False, is_perishable=False).warranty_months == 36
+    assert Order.objects.filter(items__is_perishable=True).exists()
 
 
 def test_logins_exist_and_authenticate():

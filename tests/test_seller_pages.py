@@ -200,6 +200,7 @@ ACTIONS = ["reply", "offer", "reject", "tracking", "return_received", "provide_i
 @pytest.mark.parametrize("action", ACTIONS + ["withdraw_offer"])
 @pytest.mark.parametrize("role", ["buyer", "other_buyer", "other_staff", "agent"])
 def test_nobody_but_the_sellers_staff_acts_on_the_seller_pages(client, world, role, action):
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="removable")  # a repair needs it
     offer = services.make_offer(claim=world.claim, by=world.staff, kind="repair")
     kwargs = {"offer_id": offer.pk} if action == "withdraw_offer" else {}
     client.force_login(getattr(world, role))
@@ -218,7 +219,7 @@ def test_actions_are_post_only(client, world, action):
 
 
 def test_an_offer_of_another_claim_is_a_404(client, world):
-    other = claim_world("in_progress")
+    other = claim_world("in_progress", defect_type="removable")
     offer = services.make_offer(claim=other.claim, by=other.staff, kind="repair")
     client.force_login(world.staff)
     assert client.post(url("withdraw_offer", world, offer_id=offer.pk)).status_code == 404
@@ -268,8 +269,11 @@ def test_a_bad_attachment_refuses_the_whole_reply(client, world):
 ])
 def test_offers(client, world, kind, amount, expected):
     client.force_login(world.staff)
+    # classified in the same step where the kind needs the type of defect (claims.remedies)
+    defect_type = {"partial_refund": "irremovable", "discount": "irremovable", "repair": "removable"}.get(kind, "")
     response = client.post(url("offer", world), {"offer-kind": kind, "offer-amount": amount,
-                                                 "offer-note": "We are sorry."}, follow=True)
+                                                 "offer-note": "We are sorry.", "offer-defect_type": defect_type},
+                           follow=True)
     assert "Your offer was sent." in response.content.decode()
     offer = world.refresh().offers.get()
     assert (offer.kind, offer.amount, offer.status, offer.note) == (kind, expected, "pending", "We are sorry.")
@@ -290,7 +294,8 @@ def test_return_for_refund_uses_the_label_given_or_the_policys_return_address(cl
 @pytest.mark.parametrize("data, message", [
     ({"offer-kind": "partial_refund"}, "Please enter the amount of the partial refund or discount."),
     ({"offer-kind": "partial_refund", "offer-amount": "-5"}, "greater than or equal to 0.01"),
-    ({"offer-kind": "partial_refund", "offer-amount": "199.00"}, "must be less than 199.00 EUR"),
+    ({"offer-kind": "partial_refund", "offer-amount": "199.00", "offer-defect_type": "irremovable"},
+     "must be less than 199.00 EUR"),
     ({"offer-kind": "gift_card"}, "Select a valid choice."),
 ])
 def test_refused_offers_change_nothing(client, world, data, message):
@@ -302,6 +307,7 @@ def test_refused_offers_change_nothing(client, world, data, message):
 
 
 def test_withdrawing_an_offer(client, world):
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="irremovable")
     offer = services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="20")
     client.force_login(world.owner)
     response = client.post(url("withdraw_offer", world, offer_id=offer.pk), follow=True)
@@ -489,11 +495,12 @@ def _setup(action):
         return world, {"info-body": "Attached."}, lambda c: c.state == "escalated"
     world = add_owner(claim_world("in_progress"))
     if action == "withdraw_offer":
+        services.classify_defect(claim=world.claim, by=world.staff, defect_type="removable")
         world.offer = services.make_offer(claim=world.claim, by=world.staff, kind="repair")
         return world, {}, lambda c: c.offers.get().status == "withdrawn"
     data, done = {
         "reply": ({"reply-body": "Hello"}, lambda c: c.messages.filter(body="Hello").exists()),
-        "offer": ({"offer-kind": "discount", "offer-amount": "9.99"},
+        "offer": ({"offer-kind": "discount", "offer-amount": "9.99", "offer-defect_type": "irremovable"},
                   lambda c: c.offers.get().amount == Decimal("9.99")),
         "reject": ({"reject-code": "other", "reject-body": "No", "reject-evidence": [photo()]},
                    lambda c: c.rejected),
@@ -665,6 +672,7 @@ def test_queue_query_count_is_the_same_for_1_and_30_claims(client):
 def test_claim_page_query_count_does_not_grow_with_messages_offers_and_evidence(client, world):
     # From the first message on: with none at all, Django skips the query for the messages' attachments.
     services.post_message(claim=world.claim, by=world.buyer, body="first", attachments=[photo()])
+    services.classify_defect(claim=world.claim, by=world.staff, defect_type="irremovable")  # partial refunds below
     client.force_login(world.staff)
     path = url("claim", world)
     count_queries(client, path)  # the first visit also creates the "seen" marker

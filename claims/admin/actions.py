@@ -15,6 +15,7 @@ from .. import services
 from ..abilities import ability
 from ..admin_forms import (
     AssignForm,
+    ClassifyDefectForm,
     DecideForm,
     EscalateForm,
     MessageForm,
@@ -26,10 +27,11 @@ from ..admin_forms import (
     ReturnReceivedForm,
     person_label,
 )
-from ..choices import DenialReason, FundedBy, OfferKind, Outcome, Party
+from ..choices import DefectType, DenialReason, FundedBy, OfferKind, Outcome, Party
 from ..errors import ClaimError
 from ..models import Claim
 from ..selectors import pending_offer
+from .experts import StartForm as StartExpertForm
 
 
 def _can(action: str):  # type: ignore[no-untyped-def]
@@ -86,6 +88,12 @@ def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     return "; ".join(str(p) for p in parts) + "."
 
 
+def _classify_defect(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.classify_defect(claim=claim, by=by, defect_type=data["defect_type"], summary=data["summary"],
+                             same_as=data["same_as"], item=data["item"])
+    return _("Classified the defect: %(type)s.") % {"type": DefectType(data["defect_type"]).label}
+
+
 def _reopen(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     services.reopen(claim=claim, by=by, reason=data["reason"])
     return _("Reopened: %(reason)s") % {"reason": data["reason"]}
@@ -126,6 +134,21 @@ def _receive_return(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     return _("Recorded the returned item as received.")
 
 
+def _goods_received(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.confirm_goods_received(claim=claim, by=by)
+    return _("Recorded that the claimed goods reached the seller.")
+
+
+def _collected(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.record_collection(claim=claim, by=by)
+    return _("Recorded that the buyer collected the goods.")
+
+
+def _start_expert(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    services.start_expert_assessment(claim=claim, by=by, expert=data["expert"])
+    return _("Started an expert assessment: %(expert)s") % {"expert": data["expert"] or "—"}
+
+
 def _provider_verdict(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     services.record_provider_verdict(claim=claim, by=by, buyer_won=data["buyer_won"], amount=data["amount"])
     return (
@@ -146,6 +169,20 @@ CLAIM_ACTIONS = (
         intro=gettext_lazy(
             "The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
             "protection does not cover."
+        ),
+    ),
+    ConsoleAction(
+        name="classify-defect",
+        label=gettext_lazy("Classify the defect"),
+        form=ClassifyDefectForm,
+        run=_classify_defect,
+        available=_can("classify_defect"),
+        success=gettext_lazy("The defect was classified; the buyer is told what it means for them."),
+        intro=gettext_lazy(
+            "The type of defect decides the remedies the warranty claim policy allows: a removable defect a repair or "
+            "a replacement; one that prevents use a replacement or a full refund; an irremovable one that does not "
+            "prevent use a price discount. The same defect after two repairs, or a third different defect, entitles "
+            "the buyer to a replacement or a full refund."
         ),
     ),
     ConsoleAction(
@@ -204,12 +241,39 @@ CLAIM_ACTIONS = (
         success=gettext_lazy("The return was recorded."),
     ),
     ConsoleAction(
+        name="goods-received",
+        label=gettext_lazy("Goods reached the seller"),
+        run=_goods_received,
+        available=_can("confirm_goods_received"),
+        success=gettext_lazy("Recorded; where the market's law sets a time limit for the warranty claim, it runs "
+                             "from now and the buyer is told."),
+    ),
+    ConsoleAction(
+        name="collected",
+        label=gettext_lazy("Collected by the buyer"),
+        run=_collected,
+        available=_can("record_collection"),
+        success=gettext_lazy("The collection was recorded."),
+    ),
+    ConsoleAction(
         name="escalate",
         label=gettext_lazy("Take over (escalate)"),
         form=EscalateForm,
         run=_escalate,
         available=_can("escalate"),
         success=gettext_lazy("The platform now handles the claim."),
+    ),
+    ConsoleAction(
+        name="start-expert",
+        label=gettext_lazy("Start an expert assessment"),
+        form=StartExpertForm,
+        run=_start_expert,
+        available=_can("start_expert_assessment"),
+        success=gettext_lazy("The expert assessment started; the buyer and the seller are told."),
+        intro=gettext_lazy(
+            "An expert assesses the defect. The time the expert needs does not count towards the warranty claim's "
+            "time limit; record the result on the assessment's page."
+        ),
     ),
     ConsoleAction(
         name="reopen",

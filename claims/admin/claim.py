@@ -31,13 +31,14 @@ from .actions import CLAIM_ACTIONS
 from .display import deadline_html
 from .disputes import DisputeMixin
 from .filters import AssignedFilter, EscalatedFilter, OverdueFilter
-from .page import ClaimPageMixin
+from .page import ClaimPageMixin, ResolutionPageMixin
 from .paginator import EstimatedCountPaginator
 from .queue import QueueMixin
 
 
 @admin.register(Claim)
-class ClaimAdmin(ClaimPageMixin, QueueMixin, DisputeMixin, ReadOnlyAdminMixin, ConsoleActionsMixin, admin.ModelAdmin):
+class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, ReadOnlyAdminMixin, ConsoleActionsMixin,
+                 admin.ModelAdmin):
     console_actions = CLAIM_ACTIONS
     paginator = EstimatedCountPaginator
 
@@ -213,6 +214,7 @@ class ClaimAdmin(ClaimPageMixin, QueueMixin, DisputeMixin, ReadOnlyAdminMixin, C
             path("queue/", wrap(self.queue_view), name=self.console_url_name("queue")),
             path("queue/assign/", wrap(self.bulk_assign_view), name=self.console_url_name("bulk_assign")),
             path("provider-dispute/", wrap(self.record_dispute_view), name=self.console_url_name("record_dispute")),
+            path("<path:object_id>/resolution/", wrap(self.resolution_view), name=self.console_url_name("resolution")),
             *self.console_action_urls(),
             *super().get_urls(),
         ]

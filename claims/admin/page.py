@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin.utils import unquote
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..admin_forms import AssignForm, MessageForm
+from ..choices import ClaimState, Reason
+from ..experts import claim_assessments, result_sentence
 from ..models import Claim, Evidence
 from ..presenters import policy_of, transition_words
-from ..selectors import console_claim
+from ..remedies import defect_overview
+from ..resolution import written_resolution
+from ..selectors import collection_status, console_claim, warranty_clock_status
 from .actions import BUTTON_ACTIONS
 from .display import deadline_html, state_label
 
@@ -56,7 +63,17 @@ class ClaimPageMixin:
                 for t in claim.transitions.all()
             ],
             "deadline": deadline_html(claim.action_due_at),
+            # the warranty-claim clock and the goods waiting for collection (claims.warranty_clock, claims.collection)
+            "warranty_clock": warranty_clock_status(claim),
+            "collection": collection_status(claim),
+            # the type of defect, what the warranty claim policy allows now, the items' defect history
+            "defect": defect_overview(claim),
             "queue_url": reverse("admin:claims_claim_queue") if can_act else None,
+            # expert assessments (claims.experts; a warranty claim's only) and the written resolution
+            "assessments": [(a, result_sentence(a), reverse("admin:claims_expertassessment_change", args=[a.pk]))
+                            for a in claim_assessments(claim)] if claim.reason == Reason.DEFECTIVE else [],
+            "resolution_url": reverse("admin:claims_claim_resolution", args=[claim.pk])
+            if claim.state == ClaimState.RESOLVED else None,
         }
         if can_act:
             context.update(
@@ -68,6 +85,29 @@ class ClaimPageMixin:
                 }
             )
         return context
+
+
+class ResolutionPageMixin:
+    """For ClaimAdmin: the claim's written resolution as the buyer got it (claims.resolution), printable. Whoever may
+    view the claim in the console may view it."""
+
+    def resolution_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_view_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        claim = console_claim(_int_or_none(unquote(object_id)))
+        if claim is None:
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": _("Resolution of claim %(number)s") % {"number": claim.number},
+            "opts": self.opts,  # type: ignore[attr-defined]
+            "original": claim,
+            "claim": claim,
+            "resolution": written_resolution(claim),
+            "back_url": reverse("admin:claims_claim_change", args=[claim.pk]),
+        }
+        request.current_app = self.admin_site.name  # type: ignore[attr-defined]
+        return TemplateResponse(request, "admin/claims/claim/resolution.html", context)
 
 
 def _int_or_none(value: str) -> int | None:

@@ -9,7 +9,7 @@ import datetime as dt
 from django.utils import timezone
 
 from claims import services as s
-from claims.choices import DenialReason, EvidenceKind, InspectionResult, OfferKind, Party, RejectionCode
+from claims.choices import DefectType, DenialReason, EvidenceKind, InspectionResult, OfferKind, Party, RejectionCode
 from claims.services import tracking
 
 from .files import photo
@@ -159,6 +159,8 @@ def swollen_battery(d: Demo) -> Story:
         "The trackpad has lifted at the front edge and no longer clicks; I think the battery is swelling."),
         photos=[photo("trackpad.jpg", "Trackpad lifted at the front edge", device="laptop", tint=(190, 190, 196))])
     yield dt.timedelta(hours=2)
+    # A repair needs the type of defect (claims.remedies): a swollen battery is replaced, the trackpad re-seated.
+    s.classify_defect(claim=claim, by=d.u("shop"), defect_type=DefectType.REMOVABLE, summary="Swollen battery")
     offer = s.make_offer(claim=claim, by=d.u("shop"), kind=OfferKind.REPAIR,
                          note="Please stop using it. We repair it free of charge; a courier collects it.",
                          return_instructions="UPS pickup booked, reference MD-RMA-1017.")

@@ -15,7 +15,7 @@ from .timeline import Demo, Story
 
 def stories(d: Demo) -> list[Story]:
     return [face_id(d), battery_health(d), keyboard_layout(d), crackling_earbud(d), pixel_replacement(d),
-            suspended_seller(d), dented_lid(d), silent_ear_cup(d), licence_key(d)]
+            suspended_seller(d), dented_lid(d), silent_ear_cup(d), licence_key(d), slovak_tablet(d)]
 
 
 def face_id(d: Demo) -> Story:
@@ -162,3 +162,17 @@ def licence_key(d: Demo) -> Story:
     s.reopen(claim=claim, by=d.u("agent"), reason=(
         "The buyer says the seller's shop activated the licence key anyway and the refund has not arrived; "
         "checking with payments."))
+
+
+def slovak_tablet(d: Demo) -> Story:
+    """DEMO-1022, in_progress: a defect on an order delivered to Slovakia, whose law limits how long the seller has
+    to resolve a warranty claim (the claim's policy snapshot carries the Slovak market's values)."""
+    yield d.ago(1, at="10:20")
+    claim = d.open("DEMO-1022", reason="defective", desired="repair", discovered=2, description=(
+        "The touchscreen does not react in a strip along the left edge, so I cannot open the apps there. It started "
+        "two days ago; the tablet was never dropped."),
+        photos=[photo("ipad-left-edge.jpg", "No touch response along the left edge", flaw="lines")])
+    yield dt.timedelta(hours=2, minutes=30)
+    s.reply(claim=claim, by=d.u("seller_staff"), body=(
+        "Thank you. Please send the iPad to our returns address with the prepaid label we e-mailed you; we repair "
+        "the digitizer in our workshop and send it back."))

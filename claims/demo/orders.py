@@ -24,6 +24,11 @@ ADDRESSES = {
                    delivery_postal_code="80802", delivery_city="München"),
     "business": dict(delivery_name="Schmidt & Partner Steuerberatung GmbH", delivery_line1="Hohenzollernring 21",
                      delivery_line2="z. Hd. Klaus Schmidt", delivery_postal_code="50672", delivery_city="Köln"),
+    # Orders delivered to other markets: the order's market is its delivery country (markets.selectors.market_for).
+    "buyer2_bratislava": dict(delivery_name="Jonas Weber", delivery_line1="Obchodná 42", delivery_line2="byt 7",
+                              delivery_postal_code="811 06", delivery_city="Bratislava", delivery_country="SK"),
+    "buyer_lisbon": dict(delivery_name="Anna Becker", delivery_line1="Rua Garrett 74, 2.º Esq.",
+                         delivery_postal_code="1200-204", delivery_city="Lisboa", delivery_country="PT"),
 }
 
 TRACKING_NUMBERS = {"DHL": "00340434{:010d}", "DPD": "0150{}", "Hermes": "H10{}", "GLS": "ZB{}DE"}
@@ -111,14 +116,31 @@ def stories(d: Demo) -> list[Story]:
     o("DEMO-1021", buyer="buyer", seller="platform", placed=7, shipped=6, delivered=4, items=[
         dict(title="Apple AirPods (3rd generation) with Lightning case", sku="APL-AP3-LC", condition="new",
              unit_price="179.00", serial_number="GX9HX3R1QK")])
+    # Slovakia: the seller's 21 months for like-new goods are above the 12 the law gives; a defective claim.
+    o("DEMO-1022", buyer="buyer2", address="buyer2_bratislava", seller="techhaven", placed=40, shipped=39,
+      delivered=36, carrier="DPD", items=[
+          dict(title="Apple iPad (9th generation), 64 GB, Space Grey", sku="APL-IPAD9-64-SG", condition="like_new",
+               unit_price="279.00", serial_number="DMPHK4X2Q1GC")])
+    # Portugal: three years on new goods whatever the seller's 24 months; a perishable box of pastries (claims by
+    # the day after receipt) and a consumable whose warranty ends at the date on its packaging.
+    o("DEMO-1023", buyer="buyer", address="buyer_lisbon", seller="techhaven", placed=10, shipped=9, delivered=7,
+      carrier="GLS", items=[
+          dict(title="Samsung Galaxy A54 5G, 128 GB, Awesome Graphite", sku="SAM-A54-128-GRA", condition="new",
+               unit_price="349.00", serial_number=imei("35478911652207")),
+          dict(title="Pastéis de nata, box of 6 (baked on the day of dispatch)", sku="PDN-BOX-6", condition="new",
+               unit_price="9.90", is_perishable=True, expires_on=d.day(5)),
+          dict(title="Screen cleaning spray, 100 ml", sku="CLN-SPRAY-100", condition="new", unit_price="6.50",
+               is_consumable=True, expires_on=d.day(-300))])
     return found
 
 
 def order(d: Demo, number: str, *, buyer: str, seller: str, placed: int, items: list[dict[str, Any]],
           shipping: str = "4.99", carrier: str = "DHL", tracking_number: str = "", shipped: int | None = None,
-          delivered: int | None = None, to_order_address: bool = True, payment: str = PaymentMethod.CARD) -> Story:
+          delivered: int | None = None, to_order_address: bool = True, payment: str = PaymentMethod.CARD,
+          address: str | None = None) -> Story:
     """Placed `placed` days ago; shipped and delivered are days ago too (None: not yet). A parcel that was
-    delivered is the carrier's from the start; one still under way is only what the seller entered."""
+    delivered is the carrier's from the start; one still under way is only what the seller entered. The delivery
+    address is the buyer's own unless `address` names another of ADDRESSES."""
     index = int(number[-2:]) - 1
     yield d.ago(placed, at=f"09:{15 + index:02d}")
     placed_at = timezone.now()
@@ -132,7 +154,7 @@ def order(d: Demo, number: str, *, buyer: str, seller: str, placed: int, items: 
         payment_method=payment,
         card_last4=f"{4242 + index * 7 % 5000:04d}" if payment == PaymentMethod.CARD else "",
         payment_reference=f"{'PAYID-' if payment == PaymentMethod.PAYPAL else 'pi_3Demo'}{number[-4:]}7731",
-        **ADDRESSES[buyer],
+        **ADDRESSES[address or buyer],
     )
     if shipped is None:
         return

@@ -50,9 +50,11 @@ LOGINS = [
     DemoLogin("seller_suspended", "Deniz", "Yilmaz", "owner of GadgetDeals24 (suspended)",
               "its claims go straight to the platform"),
     DemoLogin("buyer", "Anna", "Becker", "buyer (consumer, Berlin)",
-              "my orders, claims in several states; order DEMO-1021 can still get a trial return"),
+              "my orders, claims in several states; order DEMO-1021 can still get a trial return; DEMO-1023 was "
+              "delivered to Portugal (three-year warranty, a perishable item)"),
     DemoLogin("buyer2", "Jonas", "Weber", "buyer (consumer, Munich)",
-              "an escalated claim, a question from support to answer (awaiting info), a reopened claim"),
+              "an escalated claim, a question from support to answer (awaiting info), a reopened claim, a defective "
+              "claim on an order delivered to Slovakia (DEMO-1022)"),
     DemoLogin("business", "Klaus", "Schmidt", "buyer (business: Schmidt & Partner, Cologne)",
               "business orders (no warranty by default), a pending offer to accept or decline"),
 ]

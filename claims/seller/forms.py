@@ -13,9 +13,20 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.choices import OFFER_KINDS_WITH_AMOUNT, EvidenceKind, InspectionResult, OfferKind, Reason, RejectionCode
+from claims.choices import (
+    OFFER_KINDS_WITH_AMOUNT,
+    DefectType,
+    EvidenceKind,
+    ExpertResult,
+    InspectionResult,
+    OfferKind,
+    Reason,
+    RejectionCode,
+)
 from claims.eligibility import MAX_DESCRIPTION_LENGTH
 from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
+from claims.models import Claim
+from claims.remedies import DefectOverview, defect_label, defect_overview
 
 from . import selectors
 
@@ -89,6 +100,28 @@ class OfferForm(forms.Form):
     note = forms.CharField(label=_("Note to the buyer (optional)"), required=False, max_length=MAX_DESCRIPTION_LENGTH,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
+    takes_claim = True  # the seller views pass the claim: the kinds the policy allows for its defect
+
+    def __init__(self, *args: Any, claim: Claim | None = None, overview: DefectOverview | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        overview = overview or (defect_overview(claim) if claim is not None else None)
+        self.classifies = False
+        if overview is None:
+            return
+        if overview.remedies.classified:
+            # Only what the warranty claim policy allows for this defect now (claims.remedies).
+            allowed = set(overview.remedies.offer_kinds)
+            self.fields["kind"].choices = [(k, label) for k, label in OfferKind.choices if k in allowed]
+        else:
+            # An unclassified defect: the seller may classify it in the same step (a repair, a discount or a partial
+            # refund needs it).
+            self.classifies = True
+            add_defect_fields(self, claim, overview, required=False)
+            self.fields["defect_type"].help_text = _(
+                "A repair, a discount or a partial refund needs the type of defect; a replacement, a full refund or a "
+                "return for refund can be offered without it.")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         kind = data.get("kind")
@@ -98,6 +131,56 @@ class OfferForm(forms.Form):
         else:
             data["amount"] = None  # the other kinds have no amount of the seller's choosing
         return data
+
+
+def add_defect_fields(form: forms.Form, claim: Claim, overview: DefectOverview, *, required: bool) -> None:
+    """The classification's fields (claims.services.classify_defect): the type, what it is, or which earlier defect
+    of the item it is again; which item when the claim has several."""
+    form.fields["defect_type"] = forms.ChoiceField(
+        label=_("What kind of defect is it?"), required=required, widget=forms.RadioSelect,
+        choices=DefectType.choices if required else [("", _("Not classified yet")), *DefectType.choices],
+        error_messages={"required": _("Please choose the type of defect.")})
+    form.fields["defect_summary"] = forms.CharField(
+        label=_("The defect in a few words (optional)"), required=False, max_length=200,
+        help_text=_("For the item's defect history, e.g. “display flickers”. Empty: the start of the buyer's "
+                    "description."))
+    earlier = overview.earlier_defects(claim)
+    if earlier:
+        form.fields["same_as"] = forms.TypedChoiceField(
+            label=_("Is it the same defect as an earlier one of this item?"), required=False, coerce=int,
+            empty_value=None, choices=[("", _("No, a new defect")), *[(d.pk, defect_label(d)) for d in earlier]],
+            initial=claim.defect_id if claim.defect_id in {d.pk for d in earlier} else "",
+            help_text=_("The same defect again counts its earlier repairs; a defect already compensated by a price "
+                        "discount cannot be claimed again."))
+    items = [ci.order_item for ci in claim.items.all()]
+    if len(items) > 1:
+        form.fields["defect_item"] = forms.TypedChoiceField(
+            label=_("Which item has the defect?"), required=False, coerce=int, empty_value=None,
+            choices=[("", "—"), *[(item.pk, item.title) for item in items]])
+
+
+class ClassifyDefectForm(forms.Form):
+    """The seller says what kind of defect a defective claim is about, which decides the remedies (claims.remedies)."""
+
+    prefix = "defect"
+    takes_claim = True
+
+    def __init__(self, *args: Any, claim: Claim | None = None, overview: DefectOverview | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        overview = overview or (defect_overview(claim) if claim is not None else None)
+        if overview is not None:
+            add_defect_fields(self, claim, overview, required=True)
+            self.initial.setdefault("defect_type", claim.defect_type or None)
+
+    def classification(self) -> dict[str, Any]:
+        """The keyword arguments of classify_defect."""
+        return classification(self.cleaned_data)
+
+
+def classification(data: dict[str, Any]) -> dict[str, Any]:
+    return {"defect_type": data["defect_type"], "summary": data.get("defect_summary") or "",
+            "same_as": data.get("same_as"), "item": data.get("defect_item")}
 
 
 class RejectForm(forms.Form):
@@ -202,3 +285,37 @@ class PerformancePeriodForm(forms.Form):
     def chosen(self) -> str:
         self.is_valid()
         return getattr(self, "cleaned_data", {}).get("period") or selectors.DEFAULT_PERIOD
+
+
+class StartExpertForm(forms.Form):
+    """An expert assesses the defect (claims.services.start_expert_assessment); the warranty-claim clock pauses."""
+
+    prefix = "expert"
+    expert = forms.CharField(label=_("Expert (optional)"), required=False, max_length=200,
+                             help_text=_("The person or laboratory assessing the defect. The time the expert needs "
+                                         "does not count towards the time limit for resolving the claim."))
+
+
+class ConcludeExpertForm(forms.Form):
+    """The expert's result and report (claims.services.conclude_expert_assessment)."""
+
+    prefix = "expert_result"
+    result = forms.ChoiceField(label=_("The expert's result"), choices=ExpertResult.choices, widget=forms.RadioSelect,
+                               error_messages={"required": _("Please choose the expert's result.")})
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=MAX_DESCRIPTION_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The buyer sees it."))
+    report = forms.FileField(label=_("The expert's report (optional)"), required=False,
+                             widget=forms.FileInput(attrs={"accept": ATTACHMENT_TYPES}),
+                             help_text=_("A PDF or a photo of the report."))
+
+
+class GoodsReceivedForm(forms.Form):
+    """No input: pressing the button confirms the claimed goods reached the seller (claims.services.warranty)."""
+
+    prefix = "goods"
+
+
+class CollectedForm(forms.Form):
+    """No input: pressing the button records that the buyer collected the goods (claims.services.warranty)."""
+
+    prefix = "collected"

@@ -166,6 +166,14 @@ def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: dea
                   "resolved by %(when)s, the platform takes over.") if claim.rejected else
                 _("Resolve the claim with the buyer by %(when)s; after that the platform takes over."))
         return SellerDeadline(_("Resolve by"), text % {"when": _when(action.at)}, action.at)
+    if what == deadlines.WARRANTY_LIMIT:
+        return SellerDeadline(_("Resolve by"), _("The law's time limit for this warranty claim: resolve it by "
+                                                 "%(when)s; after that the platform takes over.")
+                              % {"when": _when(action.at)}, action.at)
+    if what == deadlines.WARRANTY_MAX:  # the limit is paused for an expert; the maximum never is
+        return SellerDeadline(_("Resolve by"), _("The maximum duration of this warranty claim: resolve it by %(when)s; "
+                                                 "after that the buyer may choose a replacement or withdrawal with a "
+                                                 "full refund.") % {"when": _when(action.at)}, action.at)
     if what == deadlines.INFO_TIMEOUT:
         return SellerDeadline(
             _("Answer the platform by"),

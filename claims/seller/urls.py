@@ -31,7 +31,13 @@ urlpatterns = [
     path("claims/<str:number>/offer/", views.make_offer, name="offer"),
     path("claims/<str:number>/offers/<int:offer_id>/withdraw/", views.withdraw_offer, name="withdraw_offer"),
     path("claims/<str:number>/reject/", views.reject, name="reject"),
+    path("claims/<str:number>/defect/", views.classify_defect, name="classify_defect"),
     path("claims/<str:number>/tracking/", views.add_tracking, name="tracking"),
     path("claims/<str:number>/return-received/", views.receive_return, name="return_received"),
     path("claims/<str:number>/info/", views.provide_info, name="provide_info"),
+    path("claims/<str:number>/expert/", views.start_expert, name="start_expert"),
+    path("claims/<str:number>/expert/result/", views.conclude_expert, name="conclude_expert"),
+    path("claims/<str:number>/resolution/", views.resolution, name="resolution"),
+    path("claims/<str:number>/goods-received/", views.confirm_goods_received, name="goods_received"),
+    path("claims/<str:number>/collected/", views.record_collection, name="collected"),
 ]

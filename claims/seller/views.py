@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,10 +27,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from claims import services
 from claims.abilities import SELLER_ACTIONS, abilities
-from claims.choices import ClaimState
+from claims.choices import ClaimState, Reason
 from claims.errors import ClaimError
+from claims.experts import claim_assessments, costs_total, result_sentence
 from claims.models import Claim, Offer
-from claims.selectors import pending_offer, timeline
+from claims.remedies import DefectOverview, defect_overview
+from claims.resolution import written_resolution
+from claims.selectors import collection_status, pending_offer, timeline, warranty_clock_status
 from core.after_response import after_response
 from core.formatting import csv_text
 from sellers.models import SellerStatus
@@ -38,6 +42,10 @@ from sellers.selectors import current_membership
 from . import selectors
 from . import statements as statement_selectors
 from .forms import (
+    ClassifyDefectForm,
+    CollectedForm,
+    ConcludeExpertForm,
+    GoodsReceivedForm,
     InfoAnswerForm,
     OfferForm,
     PerformancePeriodForm,
@@ -45,7 +53,9 @@ from .forms import (
     RejectForm,
     ReplyForm,
     ReturnReceivedForm,
+    StartExpertForm,
     TrackingForm,
+    classification,
 )
 
 # A refused action answers with the page and the reason; the status says what kind of refusal it was.
@@ -58,10 +68,25 @@ ACTION_FORMS: dict[str, type[Form]] = {
     "tracking": TrackingForm,
     "return": ReturnReceivedForm,
     "info": InfoAnswerForm,
+    "classify": ClassifyDefectForm,
+    "goods": GoodsReceivedForm,
+    "collected": CollectedForm,
+    "expert": StartExpertForm,
+    "expert_result": ConcludeExpertForm,
 }
 # The ability (claims.abilities) whose answer decides whether the page offers each form.
 ACTION_ABILITY = {"reply": "message", "offer": "make_offer", "reject": "reject", "tracking": "add_tracking",
-                  "return": "receive_return", "info": "provide_info"}
+                  "return": "receive_return", "info": "provide_info", "classify": "classify_defect",
+                  "goods": "confirm_goods_received", "collected": "record_collection",
+                  "expert": "start_expert_assessment", "expert_result": "conclude_expert_assessment"}
+
+
+def _form(action: str, claim: Claim, *args: Any, overview: DefectOverview | None = None) -> Form:
+    """An action's form; the ones that depend on the claim (`takes_claim`: the defect's remedies) get it."""
+    form_class = ACTION_FORMS[action]
+    if getattr(form_class, "takes_claim", False):
+        return form_class(*args, claim=claim, overview=overview)
+    return form_class(*args)
 
 
 # --- queue ---------------------------------------------------------------------------------------------
@@ -96,7 +121,8 @@ def _claim_url(claim: Claim, anchor: str = "") -> str:
 
 def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = None, action: str = "",
                   status: int = 200) -> HttpResponse:
-    forms = {name: form_class() for name, form_class in ACTION_FORMS.items()}
+    defect = defect_overview(claim)  # once for the page and its forms
+    forms = {name: _form(name, claim, overview=defect) for name in ACTION_FORMS}
     if bound is not None:
         forms[action] = bound
     can = abilities(claim, request.user, SELLER_ACTIONS)
@@ -121,9 +147,26 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
         "money": selectors.claim_money(claim),
         "return_address": selectors.return_address(claim),
         "seller_active": claim.seller.status == SellerStatus.ACTIVE,
+        # the type of defect, what the warranty claim policy allows now and the item's defect history
+        "defect": defect,
+        # the warranty-claim clock and the goods waiting for collection (claims.warranty_clock, claims.collection)
+        "warranty_clock": warranty_clock_status(claim),
+        "collection": collection_status(claim),
+        # expert assessments exist for warranty claims only (claims.abilities): no query for the others
+        "assessments": _assessments(claim),
         **{f"{name}_form": form for name, form in forms.items()},
     }
     return render(request, "sellers/claim.html", context, status=status)
+
+
+def _assessments(claim: Claim) -> list[tuple[Any, str]]:
+    if claim.reason != Reason.DEFECTIVE:
+        return []
+    rows = []
+    for assessment in claim_assessments(claim):
+        assessment.total = costs_total(assessment)
+        rows.append((assessment, result_sentence(assessment)))
+    return rows
 
 
 @login_required
@@ -139,7 +182,7 @@ def _act(request: HttpRequest, number: str, action: str, run: Callable[[Claim, A
     """Validate the action's form, run one service, and either go back to the claim with a confirmation or show
     the page again with the form's errors and nothing changed."""
     claim = selectors.staff_claim(request.user, number)
-    form = ACTION_FORMS[action](request.POST, request.FILES)
+    form = _form(action, claim, request.POST, request.FILES)
     status = 400
     if form.is_valid():
         try:
@@ -173,10 +216,40 @@ def reply(request: HttpRequest, number: str) -> HttpResponse:
 def make_offer(request: HttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: OfferForm) -> object:
         data = form.cleaned_data
-        return services.make_offer(claim=claim, by=request.user, kind=data["kind"], amount=data["amount"],
-                                   note=data["note"], return_instructions=data["return_instructions"])
+        with transaction.atomic():  # classified in the same step: both or neither
+            if form.classifies and data.get("defect_type"):
+                services.classify_defect(claim=claim, by=request.user, **classification(data))
+            return services.make_offer(claim=claim, by=request.user, kind=data["kind"], amount=data["amount"],
+                                       note=data["note"], return_instructions=data["return_instructions"])
 
     return _act(request, number, "offer", run, _("Your offer was sent. The buyer can accept or decline it."))
+
+
+@login_required
+@require_POST
+def classify_defect(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: ClassifyDefectForm) -> object:
+        return services.classify_defect(claim=claim, by=request.user, **form.classification())
+
+    return _act(request, number, "classify", run,
+                _("The defect was classified. The buyer is told what it means for them."))
+
+
+@login_required
+@require_POST
+def confirm_goods_received(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(request, number, "goods", lambda claim, form: services.confirm_goods_received(claim=claim,
+                                                                                            by=request.user),
+                _("You confirmed that the claimed goods reached you. The buyer is told when the claim must be "
+                  "resolved by."))
+
+
+@login_required
+@require_POST
+def record_collection(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(request, number, "collected", lambda claim, form: services.record_collection(claim=claim,
+                                                                                           by=request.user),
+                _("You recorded that the buyer collected the goods."))
 
 
 @login_required
@@ -223,6 +296,36 @@ def provide_info(request: HttpRequest, number: str) -> HttpResponse:
                                      attachments=form.attachments_with_kind())
 
     return _act(request, number, "info", run, _("Thank you: your answer was passed to our support team."))
+
+
+@login_required
+@require_POST
+def start_expert(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: StartExpertForm) -> object:
+        return services.start_expert_assessment(claim=claim, by=request.user, expert=form.cleaned_data["expert"])
+
+    return _act(request, number, "expert", run, _("The expert assessment started. The time it takes does not count "
+                                                 "towards the time limit for resolving the claim."))
+
+
+@login_required
+@require_POST
+def conclude_expert(request: HttpRequest, number: str) -> HttpResponse:
+    def run(claim: Claim, form: ConcludeExpertForm) -> object:
+        data = form.cleaned_data
+        return services.conclude_running_expert_assessment(claim=claim, by=request.user, result=data["result"],
+                                                           note=data["note"], report=data["report"])
+
+    return _act(request, number, "expert_result", run, _("The expert's result was recorded; the buyer is told."))
+
+
+@login_required
+@require_GET
+def resolution(request: HttpRequest, number: str) -> HttpResponse:
+    """The claim's written resolution, as the buyer got it (claims.resolution), printable."""
+    claim = selectors.claim_for_staff(request.user, number)
+    return render(request, "sellers/resolution.html", {
+        "claim": claim, "resolution": written_resolution(claim), "back_url": _claim_url(claim)})
 
 
 @login_required

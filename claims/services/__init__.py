@@ -10,12 +10,25 @@ emails) in the same transaction.
     agents     what support agents do
     deadlines  the system's transitions and enforce_deadlines (SPEC section 9)
     payouts    refund payouts: mark_refund_paid, mark_refund_failed (SPEC section 9), retry, submit
+    experts    expert assessments: start, request (after a denial), conclude, the costs (add, remove, send, paid)
+    warranty   the warranty-claim clock (confirm_goods_received, exercise_warranty_rights) and collection
+    remedies   classify_defect: the defect of a defective claim, which decides its remedies (claims.remedies)
 """
 
 from ..models import ClaimTransition
 from ._base import _lock
 from .agents import assign, decide, provide_info, record_provider_dispute, record_provider_verdict, reopen, request_info
 from .deadlines import enforce_deadlines, force_refund, info_timeout, mark_delivered, note_delivery, take_over
+from .experts import (
+    add_expert_cost,
+    conclude_expert_assessment,
+    conclude_running_expert_assessment,
+    mark_expert_costs_paid,
+    remove_expert_cost,
+    request_expert_assessment,
+    send_expert_costs,
+    start_expert_assessment,
+)
 from .opening import open_claim
 from .parties import (
     accept_offer,
@@ -32,11 +45,18 @@ from .parties import (
     withdraw_offer,
 )
 from .payouts import mark_refund_failed, mark_refund_paid, retry_refund, submit_refund
+from .remedies import classify_defect
+from .warranty import confirm_goods_received, exercise_warranty_rights, record_collection
 
 __all__ = [
-    "ClaimTransition", "_lock", "accept_offer", "add_tracking", "assign", "close", "decide", "decline_offer",
+    "ClaimTransition", "_lock", "accept_offer", "add_tracking", "assign", "classify_defect", "close", "decide",
+    "decline_offer",
     "enforce_deadlines", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered",
     "mark_refund_failed", "mark_refund_paid", "mark_seen", "retry_refund", "submit_refund",
     "note_delivery", "open_claim", "post_message", "provide_info", "receive_return", "record_provider_dispute",
     "record_provider_verdict", "reject", "reopen", "reply", "request_info", "take_over", "withdraw_offer",
+    "add_expert_cost", "conclude_expert_assessment", "conclude_running_expert_assessment",
+    "mark_expert_costs_paid", "remove_expert_cost",
+    "request_expert_assessment", "send_expert_costs", "start_expert_assessment",
+    "confirm_goods_received", "exercise_warranty_rights", "record_collection",
 ]

@@ -224,10 +224,33 @@ def _after_resolution(claim: Claim, *, by: User | None) -> None:
     """What every move into `resolved` implies: the items are free for a new claim, pending offers lapse,
     and a justified claim extends the warranty."""
     _set_items_open(claim, False)
+    from .remedies import record_defect_remedy  # here: services.remedies builds on this module
+
+    record_defect_remedy(claim)  # the item's defect history: repairs, replacements, discounts (claims.remedies)
     claim.offers.filter(status=OfferStatus.PENDING).update(status=OfferStatus.WITHDRAWN,
                                                            answered_at=claim.resolved_at)
+    from .warranty import mark_ready_for_collection  # here: services.warranty builds on this module
+
+    mark_ready_for_collection(claim)  # goods left with the seller for the buyer to collect (claims.collection)
     if claim.outcome and claim.outcome not in UNJUSTIFIED_OUTCOMES:
         _extend_warranty(claim)
+    _send_written_resolution(claim)
+
+
+def _send_written_resolution(claim: Claim) -> None:
+    """The buyer's written resolution (claims.resolution), after everything the resolution changed (the warranty
+    extension above all): "the seller will provide confirmation of the date and method of resolving the claim,
+    including ... the duration of the claim process, or, if the claim is denied, the reasons for rejection"."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from ..notifications import notify
+    from ..resolution import resolution_key, written_resolution
+
+    if (resolution := written_resolution(claim)) is not None:
+        print_url = settings.SITE_URL.rstrip("/") + reverse("claims:resolution", kwargs={"number": claim.number})
+        notify(claim, "resolution", to=[Party.BUYER], key=resolution_key(claim),
+               context={"resolution": resolution, "print_url": print_url})
 
 
 def _extend_warranty(claim: Claim) -> None:

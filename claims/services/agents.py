@@ -17,7 +17,7 @@ from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
 
 from .. import roles
-from ..abilities import assign_refusal, state_error
+from ..abilities import assign_refusal, state_error, transition_refusal
 from ..calendar import add_calendar_days
 from ..choices import (
     DECIDE_OUTCOMES,
@@ -37,6 +37,8 @@ from ..errors import ClaimError
 from ..models import Claim, ClaimItem, ClaimTransition
 from ..notifications import notify
 from ..policy import Policy, policy_for_order
+from ..presenters import denial_words
+from ..remedies import compensated_reason_refusal, remedy_refusal
 from ._base import (
     User,
     _after_resolution,
@@ -111,6 +113,11 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         claim = _lock(claim)
         if not can_proceed(claim.decide):
             raise state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
+        # The remedies the warranty claim policy allows for the type of defect (claims.remedies), once the agent may.
+        if refusal := transition_refusal(claim, "decide", by) or remedy_refusal(claim, outcome):
+            raise refusal
+        if denial_reason == DenialReason.DEFECT_COMPENSATED and (refusal := compensated_reason_refusal(claim)):
+            raise refusal
         room = _refund_room(claim)
         refundable = room.total
         value: Decimal | None = None
@@ -129,7 +136,8 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
                 raise ClaimError(_("A partial refund or discount must be less than %(max)s %(cur)s.")
                                  % {"max": refundable, "cur": claim.currency})
         now = timezone.now()
-        reason = note or (DenialReason(denial_reason).label if denial_reason else Outcome(outcome).label)
+        # A denial tells the buyer the sentence the Get help page warned of (claims.presenters.DENIAL_WORDS).
+        reason = note or (denial_words(denial_reason) if denial_reason else Outcome(outcome).label)
         log = _fire(claim, "decide", by, reason=reason, outcome=outcome, funded_by=funded_by, amount=value,
                     denial_reason=denial_reason, note=note, needs_return=needs_return, at=now)
         notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
@@ -147,7 +155,14 @@ def reopen(*, claim: Claim, by: User, reason: str) -> Claim:
     reason = _clean_text(reason, what=_("why the claim is reopened"))
     with transaction.atomic():
         claim = _lock(claim)
-        log = _fire(claim, "reopen", by, reason=reason, at=timezone.now())
+        now = timezone.now()
+        # Issue 14: "a reopened claim gets time": the 180-day refund is never due at the next sweep of a claim
+        # reopened late; it comes at least `reopen_days` calendar days after the reopening.
+        if claim.hard_deadline_at is not None:
+            policy = Policy.from_snapshot(claim.policy)
+            floor = add_calendar_days(now, policy.reopen_days, time_zone=policy.time_zone)
+            claim.hard_deadline_at = max(claim.hard_deadline_at, floor)
+        log = _fire(claim, "reopen", by, reason=reason, at=now)
         _set_items_open(claim, True)
         notify(claim, "reopened", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
     return claim

@@ -25,6 +25,13 @@ from ._base import (
     _pay_refund,
     _refund_room,
 )
+from .warranty import (
+    reach_warranty_limit,
+    reach_warranty_max,
+    remind_warranty_limit,
+    send_sale_notice,
+    send_storage_notice,
+)
 
 # --- system: deadlines and tracking ----------------------------------------------------------------------
 # Each public function locks the claim itself; the `_..._locked` variants act on a claim the caller holds
@@ -210,4 +217,9 @@ _ACT: dict[str, Callable[[Claim, dt.datetime], object]] = {
                                                                 reason=_("The resolution deadline passed")),
     deadlines.FIRST_REPLY_REMINDER: _remind("reminder_first_reply", "first_reply_reminded_at", "first_reply"),
     deadlines.RESOLUTION_REMINDER: _remind("reminder_resolution", "resolution_reminded_at", "resolution"),
+    deadlines.WARRANTY_LIMIT: reach_warranty_limit,
+    deadlines.WARRANTY_MAX: reach_warranty_max,
+    deadlines.WARRANTY_REMINDER: remind_warranty_limit,
+    deadlines.STORAGE_NOTICE: send_storage_notice,
+    deadlines.SALE_NOTICE: send_sale_notice,
 }

@@ -44,6 +44,7 @@ from ..errors import ClaimError
 from ..models import Claim, ClaimView, Message, Offer
 from ..money import RefundRoom
 from ..notifications import notify
+from ..remedies import compensated_reason_refusal, remedy_refusal
 from ._base import (
     User,
     _after_resolution,
@@ -102,6 +103,8 @@ def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[A
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         log = _fire(claim, "reject", by, reason=body, code=code, at=timezone.now())
+        if code == RejectionCode.COMPENSATED and (refusal := compensated_reason_refusal(claim)):
+            raise refusal
         _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
         notify(claim, "rejected", to=[Party.BUYER], key=log.pk, context={"detail": body})
     return claim
@@ -119,6 +122,8 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
         claim = _lock(claim)
         now = timezone.now()
         if refusal := make_offer_refusal(claim, by):
+            raise refusal
+        if refusal := remedy_refusal(claim, kind):  # the remedies the policy allows for the type of defect
             raise refusal
         for_platform = claim.state not in WITH_SELLER_STATES  # then it is an agent's, for the platform
         if claim.state == ClaimState.AWAITING_SELLER:

@@ -31,3 +31,9 @@ def get_help_intro(seller: str) -> str:
 @register.simple_tag
 def first_replies_label() -> str:
     return presenters.first_replies_label(current_policy())
+
+
+@register.filter
+def long_date(day: Any) -> str:
+    """A last day with its weekday, as the eligibility refusals write it (claims.presenters.long_date)."""
+    return presenters.long_date(day) if day else ""

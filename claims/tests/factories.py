@@ -64,8 +64,11 @@ def open_defective_claim(*, at: dt.datetime = OPENED_AT, order=None, **kwargs) -
                                    evidence=kwargs.pop("evidence", [photo()]), **kwargs)
 
 
-def claim_world(state: str = "awaiting_seller", *, at: dt.datetime = OPENED_AT, **kwargs) -> ClaimWorld:
-    """A claim driven through the services into `state` (as of `at` plus a few days)."""
+def claim_world(state: str = "awaiting_seller", *, at: dt.datetime = OPENED_AT, defect_type: str = "",
+                **kwargs) -> ClaimWorld:
+    """A claim driven through the services into `state` (as of `at` plus a few days). `defect_type`: the defect is
+    classified on the way (the seller's staff in progress, an agent once escalated), which a repair, a discount or a
+    partial refund needs (claims.remedies)."""
     order = delivered_order()
     staff = UserFactory()
     SellerMembership.objects.create(user=staff, seller=order.seller, role="staff")
@@ -75,8 +78,12 @@ def claim_world(state: str = "awaiting_seller", *, at: dt.datetime = OPENED_AT, 
     with time_machine.travel(later, tick=False):
         if state == "in_progress":
             services.reply(claim=claim, by=staff, body="Sorry about that, let us sort it out.")
+            if defect_type:
+                services.classify_defect(claim=claim, by=staff, defect_type=defect_type)
         elif state in ("escalated", "awaiting_info", "awaiting_return", "resolved"):
             services.escalate(claim=claim, by=agent, reason="Seller inaction")
+            if defect_type or state == "awaiting_return":  # a repair needs a removable defect
+                services.classify_defect(claim=claim, by=agent, defect_type=defect_type or "removable")
             if state == "awaiting_info":
                 services.request_info(claim=claim, by=agent, party="buyer", question="When did it start?")
             elif state == "awaiting_return":

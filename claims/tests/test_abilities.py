@@ -24,9 +24,22 @@ from claims.tests.test_transitions import SCENES, Scene
 pytestmark = pytest.mark.django_db
 
 THREAD = {"message", "upload_evidence"}
-WITH_SELLER = (THREAD | {"close"}, THREAD | {"make_offer", "reject"}, THREAD | {"escalate", "assign"})
-WITH_PLATFORM = (THREAD | {"close"}, THREAD, THREAD | {"make_offer", "request_info", "decide", "assign"})
-RETURNING = (THREAD | {"close"}, THREAD | {"receive_return"}, THREAD | {"receive_return", "assign"})
+# The seller's staff and agents confirm the claimed goods reached the seller on an open claim opened on the platform
+# (the warranty-claim clock), never about an item that did not arrive.
+GOODS = {"confirm_goods_received"}
+# The seller's staff while the claim is with them, an agent once the platform has it: a defective claim's defect.
+CLASSIFY = {"classify_defect"}
+WITH_SELLER = (THREAD | {"close"}, THREAD | {"make_offer", "reject"} | GOODS | CLASSIFY,
+               THREAD | {"escalate", "assign"} | GOODS)
+WITH_PLATFORM = (THREAD | {"close"}, THREAD | GOODS,
+                 THREAD | {"make_offer", "request_info", "decide", "assign"} | GOODS | CLASSIFY)
+RETURNING = (THREAD | {"close"}, THREAD | {"receive_return"} | GOODS, THREAD | {"receive_return", "assign"} | GOODS)
+# An expert assesses a warranty claim's defect: the seller's staff while the claim is with them, an agent while it is
+# open (nothing runs to conclude, and no scene is a denied warranty claim the buyer could ask an expert about).
+EXPERT = {"start_expert_assessment"}
+WITH_SELLER = (WITH_SELLER[0], WITH_SELLER[1] | EXPERT, WITH_SELLER[2] | EXPERT)
+WITH_PLATFORM = (WITH_PLATFORM[0], WITH_PLATFORM[1], WITH_PLATFORM[2] | EXPERT)
+RETURNING = (RETURNING[0], RETURNING[1], RETURNING[2] | EXPERT)
 OFFER_ANSWERS = {"accept_offer", "decline_offer"}
 H = dt.timedelta(hours=1)
 
@@ -41,13 +54,14 @@ TABLE: list[tuple[str, int, set[str], set[str], set[str]]] = [
     ("offer partial_refund", 2, WITH_SELLER[0] | OFFER_ANSWERS, WITH_SELLER[1] | {"withdraw_offer"},
      WITH_SELLER[2] | {"withdraw_offer"}),
     ("declined offer", 2, *WITH_SELLER),
-    ("not_received, delivered", 2, WITH_SELLER[0], WITH_SELLER[1] | {"add_tracking"}, WITH_SELLER[2]),
+    ("not_received, delivered", 2, WITH_SELLER[0], WITH_SELLER[1] - GOODS - CLASSIFY - EXPERT | {"add_tracking"},
+     WITH_SELLER[2] - GOODS - EXPERT),
     ("escalated", 2, *WITH_PLATFORM),
     ("platform offer", 2, WITH_PLATFORM[0] | OFFER_ANSWERS, WITH_PLATFORM[1], WITH_PLATFORM[2] | {"withdraw_offer"}),
-    ("awaiting_info from buyer", 2, THREAD | {"close", "provide_info"}, THREAD,
-     THREAD | {"make_offer", "provide_info", "assign"}),
-    ("awaiting_info from seller", 2, THREAD | {"close"}, THREAD | {"provide_info"},
-     THREAD | {"make_offer", "provide_info", "assign"}),
+    ("awaiting_info from buyer", 2, THREAD | {"close", "provide_info"}, THREAD | GOODS,
+     THREAD | {"make_offer", "provide_info", "assign"} | GOODS | CLASSIFY | EXPERT),
+    ("awaiting_info from seller", 2, THREAD | {"close"}, THREAD | {"provide_info"} | GOODS,
+     THREAD | {"make_offer", "provide_info", "assign"} | GOODS | CLASSIFY | EXPERT),
     ("awaiting_return", 2, *RETURNING),
     ("return_for_refund accepted", 2, *RETURNING),
     ("resolved", 2, set(), set(), THREAD | {"reopen", "assign"}),
@@ -86,6 +100,14 @@ DO: dict[str, Do] = {
     "decide": lambda c, by, o: services.decide(claim=c, by=by, outcome="denied", denial_reason="as_described"),
     "record_provider_verdict": lambda c, by, o: services.record_provider_verdict(claim=c, by=by, buyer_won=False),
     "reopen": lambda c, by, o: services.reopen(claim=c, by=by, reason="New evidence."),
+    "confirm_goods_received": lambda c, by, o: services.confirm_goods_received(claim=c, by=by),
+    "record_collection": lambda c, by, o: services.record_collection(claim=c, by=by),
+    "exercise_warranty_rights": lambda c, by, o: services.exercise_warranty_rights(claim=c, by=by, choice="refund"),
+    "classify_defect": lambda c, by, o: services.classify_defect(claim=c, by=by, defect_type="removable"),
+    "start_expert_assessment": lambda c, by, o: services.start_expert_assessment(claim=c, by=by),
+    "conclude_expert_assessment": lambda c, by, o: services.conclude_running_expert_assessment(
+        claim=c, by=by, result="justified"),
+    "request_expert_assessment": lambda c, by, o: services.request_expert_assessment(claim=c, by=by),
 }
 NEEDS_AN_OFFER = {"accept_offer", "decline_offer", "withdraw_offer"}
 

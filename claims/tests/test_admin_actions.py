@@ -96,7 +96,9 @@ CASES = {
                          lambda c, a: c.state == ClaimState.ESCALATED),
     "offer": Case("escalated", "offer", lambda w, a: {"kind": "partial_refund", "amount": "40.00", "note": "Sorry."},
                   lambda c, a: c.offers.filter(on_behalf_of_platform=True, amount=Decimal("40.00"),
-                                               made_by=a).exists()),
+                                               made_by=a).exists(),
+                  # a partial refund of a defect needs its type (claims.remedies)
+                  prepare=lambda w: services.classify_defect(claim=w.claim, by=w.agent, defect_type="irremovable")),
     "withdraw-offer": Case("escalated", "withdraw-offer", lambda w, a: {},
                            lambda c, a: not c.offers.filter(status=OfferStatus.PENDING).exists(),
                            prepare=_pending_offer),

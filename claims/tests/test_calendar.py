@@ -259,7 +259,8 @@ def test_add_business_days_with_a_german_land_or_another_country():
 
 
 def open_at(at: dt.datetime, order=None) -> Claim:
-    order = order or delivered_order()
+    # expected the day it is opened: well inside the dispute policy's opening window for a wrong item
+    order = order or delivered_order(estimated_delivery=at.date())
     with time_machine.travel(at, tick=False):
         return services.open_claim(order=order, buyer=order.buyer, reason="wrong_item",
                                    description="A blue phone came instead of a black one.",

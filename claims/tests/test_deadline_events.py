@@ -56,10 +56,10 @@ EVENTS = {
     "breached": (lambda: after_the_sweep(OPENED_AT + 48 * H), [
         (FIRST_REPLY_BREACHED, OPENED_AT + 48 * H, "seller", True), *SELLERS_RESOLUTION, *FINAL_DEADLINE]),
     "in_progress": (lambda: claim_world("in_progress").claim, [*SELLERS_RESOLUTION, *FINAL_DEADLINE]),
-    "awaiting_info": (lambda: claim_world("awaiting_info").claim, [
-        (INFO_TIMEOUT, INFO_DUE, "buyer", False), *FINAL_DEADLINE]),
+    # The buyer must act (answer; send the item back): the 180-day refund waits for them (issue 14).
+    "awaiting_info": (lambda: claim_world("awaiting_info").claim, [(INFO_TIMEOUT, INFO_DUE, "buyer", False)]),
     "escalated": (lambda: claim_world("escalated").claim, FINAL_DEADLINE),
-    "awaiting_return": (lambda: claim_world("awaiting_return").claim, FINAL_DEADLINE),
+    "awaiting_return": (lambda: claim_world("awaiting_return").claim, []),
     "resolved": (lambda: claim_world("resolved").claim, []),
 }
 
@@ -81,8 +81,8 @@ def test_the_action_deadline_per_state():
     assert (breached.next_deadline_at, breached.action_due_at) == (RESOLUTION_DUE - 24 * H, OPENED_AT + 48 * H)
     assert claim_world("in_progress").claim.action_due_at == RESOLUTION_DUE
     assert claim_world("awaiting_info").claim.action_due_at == INFO_DUE
-    for state in ("escalated", "awaiting_return"):
-        assert claim_world(state).claim.action_due_at == FINAL
+    assert claim_world("escalated").claim.action_due_at == FINAL
+    assert claim_world("awaiting_return").claim.action_due_at is None  # the buyer's return: nobody else must act
     assert claim_world("resolved").claim.action_due_at is None
 
 
@@ -153,7 +153,8 @@ def test_the_sweep_acts_at_each_stored_next_deadline_on_the_events_due_then_and_
         assert sweep(at) == {}
         claim = Claim.objects.get(pk=claim.pk)
         assert deadlines.due_now(claim, at) == []
-    assert claim.state == "resolved"
+    # A return the buyer has not sent holds the 180-day refund back (issue 14): nothing is due, nothing resolves it.
+    assert claim.state == ("awaiting_return" if case == "awaiting_return" else "resolved")
 
 
 def test_the_migration_fills_the_columns_of_existing_claims():

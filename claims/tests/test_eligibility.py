@@ -546,6 +546,7 @@ def _repaired(order, *, opened_on: dt.date, returned_on: dt.date) -> Claim:
     agent = make_agent()
     with time_machine.travel(berlin(opened_on, 13), tick=False):
         services.escalate(claim=claim, by=agent, reason="Seller inaction")
+        services.classify_defect(claim=claim, by=agent, defect_type="removable")  # a repair needs it
         services.decide(claim=claim, by=agent, outcome="repair", funded_by="seller")
     with time_machine.travel(berlin(returned_on), tick=False):
         services.receive_return(claim=claim, by=agent, inspection_result="as_expected")

@@ -39,7 +39,7 @@ def test_platform_refund_in_the_sellers_place_is_recovered_through_the_ledger():
 
 
 def test_the_platform_may_bear_a_refund_without_recovering_it():
-    world = claim_world("escalated")
+    world = claim_world("escalated", defect_type="irremovable")
     with at(LATER):
         services.decide(claim=world.claim, by=world.agent, outcome="partial_refund", amount="50",
                         funded_by="platform", recover_from_seller=False)
@@ -93,14 +93,14 @@ def test_whole_order_refund_includes_shipping_but_an_item_refund_does_not():
     ("abc", "amount like"), (None, "enter the amount"),
 ])
 def test_bad_partial_refund_amounts_are_refused_and_change_nothing(amount, message):
-    world = claim_world("in_progress")
+    world = claim_world("in_progress", defect_type="irremovable")
     with pytest.raises(ClaimError, match=message):
         services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount=amount)
     assert not world.claim.offers.exists()
 
 
 def test_a_new_offer_replaces_the_pending_one():
-    world = claim_world("in_progress")
+    world = claim_world("in_progress", defect_type="irremovable")
     first = services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="20")
     second = services.make_offer(claim=world.claim, by=world.staff, kind="partial_refund", amount="40")
     first.refresh_from_db()
@@ -126,7 +126,7 @@ def test_return_for_refund_pays_only_when_the_item_is_back():
 
 
 def test_discount_is_paid_back_and_resolves():
-    world = claim_world("in_progress")
+    world = claim_world("in_progress", defect_type="irremovable")
     offer = services.make_offer(claim=world.claim, by=world.staff, kind="discount", amount="30.00")
     services.accept_offer(offer=offer, by=world.buyer)
     claim = world.refresh()
@@ -178,6 +178,7 @@ def test_repair_leaves_six_months_of_warranty_and_adds_the_days_in_the_claim():
     agent = make_agent()
     with at(opened + dt.timedelta(hours=1)):
         services.escalate(claim=claim, by=agent)
+        services.classify_defect(claim=claim, by=agent, defect_type="removable")
         services.decide(claim=claim, by=agent, outcome="repair", funded_by="seller")
     with at(dt.datetime(2027, 1, 25, 9, 0, tzinfo=dt.UTC)):
         services.receive_return(claim=claim, by=agent, inspection_result="as_expected")

@@ -28,7 +28,7 @@ def finance_user():
 
 @pytest.fixture
 def refund(django_capture_on_commit_callbacks):
-    world = claim_world("escalated")
+    world = claim_world("escalated", defect_type="irremovable")  # a partial refund needs the type of defect
     order = world.claim.order
     order.card_last4 = "4242"
     order.save(update_fields=["card_last4"])

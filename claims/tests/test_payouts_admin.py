@@ -52,6 +52,8 @@ def make_refund(*, funded_by: str = "seller", at: dt.datetime = OPENED_AT, amoun
     agent = make_agent()
     with time_machine.travel(at + dt.timedelta(hours=1), tick=False):
         services.escalate(claim=claim, by=agent, reason="Seller inaction")
+        if amount:  # a partial refund of a defect needs its type (claims.remedies)
+            services.classify_defect(claim=claim, by=agent, defect_type="irremovable")
         services.decide(claim=claim, by=agent, outcome="partial_refund" if amount else "refund",
                         funded_by=funded_by, amount=amount)
     return claim.refunds.get()

@@ -38,6 +38,8 @@ def priced_order(price="593.99", shipping="0.00", items=1):
 def escalate_and_decide(claim, agent, when, **decision):
     with at(when):
         services.escalate(claim=claim, by=agent, reason="Please decide")
+        if decision["outcome"] in ("partial_refund", "discount"):  # they need the type of defect (claims.remedies)
+            services.classify_defect(claim=claim, by=agent, defect_type="irremovable")
         services.decide(claim=claim, by=agent, **decision)
     return Claim.objects.get(pk=claim.pk)
 
@@ -136,6 +138,7 @@ def test_a_partial_offer_worth_more_than_is_left_cannot_be_accepted():
     SellerMembership.objects.create(user=staff, seller=order.seller)
     claim = open_defective_claim(order=order)
     with at(OPENED_AT + DAY):
+        services.classify_defect(claim=claim, by=staff, defect_type="irremovable")
         offer = services.make_offer(claim=claim, by=staff, kind="partial_refund", amount="60.00")
     OrderItem.objects.filter(pk=order.items.get().pk).update(refunded_amount=Decimal("50.00"))
     with at(OPENED_AT + 2 * DAY), pytest.raises(ClaimError, match="worth more than is left"):
@@ -239,11 +242,13 @@ def test_two_claims_on_one_item_refunded_at_once_pay_it_once():
     first = open_defective_claim(order=order)
     with at(OPENED_AT + DAY):
         services.escalate(claim=first, by=agent)
+        services.classify_defect(claim=first, by=agent, defect_type="irremovable")
     # A second claim on the same item (as an older claim reopened or recorded by a provider would be).
     ClaimItem.objects.filter(claim=first).update(is_open=False)
     second = open_defective_claim(order=order, at=OPENED_AT + DAY)
     with at(OPENED_AT + DAY):
         services.escalate(claim=second, by=agent)
+        services.classify_defect(claim=second, by=agent, defect_type="irremovable")
     barrier = threading.Barrier(2)
     results: dict[int, str] = {}
 

@@ -60,6 +60,7 @@ def scenario():
     at(OPENED_AT + 30 * H, services.reply, claim=c2, by=staff, body="On it")                # 30 h, in time
     at(OPENED_AT + 49 * H, services.enforce_deadlines)                                       # c3 and c5 breached
     at(OPENED_AT + 60 * H, services.reply, claim=c3, by=staff, body="Late, sorry")          # 60 h, late
+    at(OPENED_AT + 60 * H, services.classify_defect, claim=c3, by=staff, defect_type="irremovable")  # partial refund
     at(OPENED_AT + 61 * H, accept, c1, staff)
     at(OPENED_AT + 62 * H, services.close, claim=c2, by=c2.buyer)
     at(OPENED_AT + 63 * H, accept, c3, staff, kind="partial_refund", amount="20")

@@ -16,6 +16,8 @@ def test_defective_claim_full_flow_through_partial_refund():
     claim = world.claim
     assert claim.first_reply_due_at == OPENED_AT + dt.timedelta(hours=48)
     with time_machine.travel(OPENED_AT + dt.timedelta(hours=2), tick=False):
+        # a partial refund of a defect needs its type (claims.remedies); classifying is the seller's first answer
+        services.classify_defect(claim=claim, by=world.staff, defect_type="irremovable")
         offer = services.make_offer(claim=claim, by=world.staff, kind="partial_refund", amount="40.00")
     claim = world.refresh()
     assert claim.state == "in_progress"
@@ -27,4 +29,4 @@ def test_defective_claim_full_flow_through_partial_refund():
     assert claim.refund_amount == Decimal("40.00")
     assert claim.refunds.get().funded_by == "seller"
     assert list(ClaimTransition.objects.filter(claim=claim).values_list("name", flat=True)) == [
-        "open", "reply", "accept_offer"]
+        "open", "reply", "classify_defect", "accept_offer"]

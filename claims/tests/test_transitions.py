@@ -82,6 +82,14 @@ def offered(kind: str, amount: str | None = None, *, by: str = "staff") -> Step:
     return step
 
 
+def classified(defect_type: str, *, by: str = "staff") -> Step:
+    """A repair, a discount or a partial refund of a defect needs its type first (claims.remedies)."""
+    def step(s: Scene) -> None:
+        services.classify_defect(claim=s.claim, by=s.actor(by), defect_type=defect_type)
+
+    return step
+
+
 def buyer_accepted(s: Scene) -> None:
     services.accept_offer(offer=s.offer, by=s.world.buyer)
 
@@ -104,6 +112,11 @@ def asked(party: str) -> Step:
 
 def agent_escalated(s: Scene) -> None:
     services.escalate(claim=s.claim, by=s.world.agent, reason="Seller inaction")
+
+
+def warranty_max_passed(s: Scene) -> None:
+    """The warranty claim's maximum passed unresolved (the sweep sets it: claims/tests/test_warranty_clock.py)."""
+    Claim.objects.filter(pk=s.claim.pk).update(goods_received_at=OPENED_AT, warranty_max_reached_at=SET_UP_AT)
 
 
 def seller_suspended(s: Scene) -> None:
@@ -160,19 +173,24 @@ SCENES: dict[str, Callable[[], Scene]] = {
     "awaiting_return": scene("awaiting_return"),  # an agent decided a repair, paid by the seller
     "resolved": scene("resolved"),  # an agent decided a full refund, paid by the seller
     "offer full_refund": scene("in_progress", offered("full_refund")),
-    "offer partial_refund": scene("in_progress", offered("partial_refund", "40.00")),
-    "offer discount": scene("in_progress", offered("discount", "30.00")),
+    "in_progress, irremovable": scene("in_progress", classified("irremovable")),
+    "escalated, irremovable": scene("escalated", classified("irremovable", by="agent")),
+    "escalated, removable": scene("escalated", classified("removable", by="agent")),
+    "offer partial_refund": scene("in_progress", classified("irremovable"), offered("partial_refund", "40.00")),
+    "offer discount": scene("in_progress", classified("irremovable"), offered("discount", "30.00")),
     "offer replacement": scene("in_progress", offered("replacement")),
-    "offer repair": scene("in_progress", offered("repair")),
+    "offer repair": scene("in_progress", classified("removable"), offered("repair")),
     "offer return_for_refund": scene("in_progress", offered("return_for_refund")),
     "platform offer": scene("escalated", offered("full_refund", by="agent")),
-    "declined offer": scene("in_progress", offered("partial_refund", "40.00"), buyer_declined),
+    "declined offer": scene("in_progress", classified("irremovable"), offered("partial_refund", "40.00"),
+                            buyer_declined),
     "return_for_refund accepted": scene("in_progress", offered("return_for_refund"), buyer_accepted),
     "seller suspended": scene("awaiting_seller", seller_suspended),
     "not_received, delivered": not_received(tracked_to_order_address=True),
     "not_received, delivered elsewhere": not_received(tracked_to_order_address=False),
     "not_received escalated, delivered": not_received(agent_escalated, tracked_to_order_address=True),
     "provider dispute": provider_dispute,
+    "past the warranty maximum": scene("escalated", warranty_max_passed),
 }
 
 
@@ -275,6 +293,13 @@ def mark_delivered(s: Scene, by: None) -> object:
 
 def force_refund(s: Scene, by: None) -> object:
     return services.force_refund(claim=s.claim)
+
+
+def exercise_rights(choice: str) -> Act:
+    def act(s: Scene, by: Any) -> object:
+        return services.exercise_warranty_rights(claim=s.claim, by=by, choice=choice)
+
+    return act
 
 
 # --- extra checks for allowed rows ---------------------------------------------------------------------
@@ -409,18 +434,19 @@ ROWS = [
             "staff", make_offer("full_refund"), to="in_progress", log="reply",
             checks=[claim_has(first_replied_at=NOW), new_pending_offer("full_refund", CLAIMED_VALUE,
                                                                        for_platform=False)]),
-    allowed("seller staff offers a partial refund: in_progress stays", "in_progress", "staff",
+    allowed("seller staff offers a partial refund: in_progress stays", "in_progress, irremovable", "staff",
             make_offer("partial_refund", "40.00"), to="in_progress",
             checks=[new_pending_offer("partial_refund", "40.00", for_platform=False)]),
     allowed("a new seller offer replaces the pending one", "offer repair", "staff", make_offer("replacement"),
             to="in_progress", checks=[offer_is("withdrawn"), new_pending_offer("replacement", None,
                                                                                 for_platform=False)]),
-    allowed("an agent offers for the platform on an escalated claim: escalated stays", "escalated", "agent",
+    allowed("an agent offers for the platform on an escalated claim: escalated stays", "escalated, irremovable",
+            "agent",
             make_offer("discount", "25.00"), to="escalated",
             checks=[new_pending_offer("discount", "25.00", for_platform=True)]),
     refused("a partial refund offer without an amount changes nothing, not even the first reply",
             "awaiting_seller", "staff", make_offer("partial_refund"), "invalid"),
-    refused("a partial refund offer worth the whole claim is refused", "in_progress", "staff",
+    refused("a partial refund offer worth the whole claim is refused", "in_progress, irremovable", "staff",
             make_offer("partial_refund", CLAIMED_VALUE), "invalid"),
     refused("the buyer cannot make an offer", "in_progress", "buyer", make_offer("full_refund"), "forbidden"),
     refused("another seller's staff cannot make an offer", "in_progress", "other_staff", make_offer("full_refund"),
@@ -544,14 +570,15 @@ ROWS = [
     allowed("an agent decides a refund paid by the platform: recovered from the seller", "escalated", "agent",
             decide("refund", funded_by="platform"), to="resolved", log="decide", outcome="refund",
             refund=(CLAIMED_VALUE, "platform"), ledger=("refund_recovery",)),
-    allowed("an agent decides a partial refund: resolved", "escalated", "agent",
+    allowed("an agent decides a partial refund: resolved", "escalated, irremovable", "agent",
             decide("partial_refund", amount="50.00"), to="resolved", log="decide", outcome="partial_refund",
             refund=("50.00", "seller")),
-    allowed("an agent decides a discount: resolved", "escalated", "agent", decide("discount", amount="20.00"),
+    allowed("an agent decides a discount: resolved", "escalated, irremovable", "agent",
+            decide("discount", amount="20.00"),
             to="resolved", log="decide", outcome="discount", refund=("20.00", "seller")),
     allowed("an agent decides a replacement: awaiting_return", "escalated", "agent", decide("replacement"),
             to="awaiting_return", log="decide", outcome="replacement"),
-    allowed("an agent decides a repair: awaiting_return", "escalated", "agent", decide("repair"),
+    allowed("an agent decides a repair: awaiting_return", "escalated, removable", "agent", decide("repair"),
             to="awaiting_return", log="decide", outcome="repair"),
     allowed("an agent denies naming the exclusion: resolved, nothing paid", "escalated", "agent",
             decide("denied", denial_reason="damage_after_receipt"), to="resolved", log="decide", outcome="denied",
@@ -634,6 +661,28 @@ ROWS = [
             provider_verdict(buyer_won=False), "forbidden"),
     refused("no provider verdict on a claim opened on the platform", "escalated", "agent",
             provider_verdict(buyer_won=True), "state"),
+    # exercise_warranty_rights: the buyer, past the warranty claim's maximum ("the same rights as if the defect were
+    # one that cannot be remedied"): withdrawal with a full refund by the platform, or a replacement by the seller
+    allowed("past the maximum the buyer withdraws: a full refund by the platform, recovered from the seller",
+            "past the warranty maximum", "buyer", exercise_rights("refund"), to="resolved",
+            log="exercise_warranty_rights", outcome="refund", refund=(CLAIMED_VALUE, "platform"),
+            ledger=("refund_recovery",)),
+    allowed("past the maximum the buyer chooses a replacement, the seller's", "past the warranty maximum", "buyer",
+            exercise_rights("replacement"), to="resolved", log="exercise_warranty_rights", outcome="replacement",
+            checks=[claim_has(funded_by="seller", refund_amount=None)]),
+    refused("before the maximum the buyer cannot choose", "escalated", "buyer", exercise_rights("refund"), "state"),
+    refused("seller staff cannot choose for the buyer", "past the warranty maximum", "staff",
+            exercise_rights("replacement"), "forbidden"),
+    refused("an agent cannot choose for the buyer", "past the warranty maximum", "agent", exercise_rights("refund"),
+            "forbidden"),
+    refused("another buyer cannot choose", "past the warranty maximum", "other_buyer", exercise_rights("refund"),
+            "forbidden"),
+    refused("an anonymous visitor cannot choose", "past the warranty maximum", "anonymous", exercise_rights("refund"),
+            "forbidden"),
+    refused("a choice that is neither is refused", "past the warranty maximum", "buyer",
+            exercise_rights("store credit"), "invalid"),
+    refused("nobody chooses without the buyer", "past the warranty maximum", "system", exercise_rights("refund"),
+            "forbidden"),
     # A person's transition with nobody acting must not run as if the system fired it.
     refused("nobody escalates without a person", "awaiting_seller", "system", escalate, "forbidden"),
     refused("nobody closes without the buyer", "awaiting_seller", "system", close, "forbidden"),

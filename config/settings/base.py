@@ -227,6 +227,8 @@ EXPERT_COSTS_DAYS = env.int("EXPERT_COSTS_DAYS", default=30)
 COLLECTION_FREE_MONTHS = env.int("COLLECTION_FREE_MONTHS", default=1)
 COLLECTION_SALE_MONTHS = env.int("COLLECTION_SALE_MONTHS", default=6)
 COLLECTION_SALE_NOTICE_DAYS = env.int("COLLECTION_SALE_NOTICE_DAYS", default=30)
+# The seller is reminded this many calendar days before a warranty claim's legal limit (the market's 30 days).
+WARRANTY_CLAIM_REMINDER_DAYS = env.int("WARRANTY_CLAIM_REMINDER_DAYS", default=5)
 
 # Evidence uploads
 EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_BYTES", default=15 * 1024 * 1024)
