@@ -275,14 +275,21 @@ def clock_limit_passed(claim: Any) -> str:
         "when": market_moment(claim.warranty_limit_reached_at or claim.warranty_due_at, policy_of(claim))}
 
 
-def clock_maximum(claim: Any) -> str:
+def clock_maximum(claim: Any, *, to_buyer: bool = False) -> str:
     policy = policy_of(claim)
     days = policy.warranty_claim_max_days or 0
+    values = {"count": days, "when": market_moment(claim.warranty_max_at, policy)}
+    if to_buyer:
+        return ngettext(
+            "In any case within %(count)d day, by %(when)s: otherwise you may choose a replacement or withdraw from "
+            "the purchase with a full refund.",
+            "In any case within %(count)d days, by %(when)s: otherwise you may choose a replacement or withdraw from "
+            "the purchase with a full refund.", days) % values
     return ngettext(
         "In any case within %(count)d day, by %(when)s: otherwise the buyer may choose a replacement or withdrawal "
         "with a full refund.",
         "In any case within %(count)d days, by %(when)s: otherwise the buyer may choose a replacement or withdrawal "
-        "with a full refund.", days) % {"count": days, "when": market_moment(claim.warranty_max_at, policy)}
+        "with a full refund.", days) % values
 
 
 def clock_maximum_passed(claim: Any, *, to_buyer: bool) -> str:
@@ -303,7 +310,7 @@ def goods_received_detail(claim: Any) -> str:
         return _("Received on %(day)s.") % {"day": market_day(claim.goods_received_at, policy_of(claim))}
     lines = [clock_started(claim), clock_limit(claim)]
     if claim.warranty_max_at is not None:
-        lines.append(clock_maximum(claim))
+        lines.append(clock_maximum(claim, to_buyer=True))
     return "\n".join(lines)
 
 

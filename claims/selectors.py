@@ -138,7 +138,7 @@ def warranty_clock_status(claim: Claim, *, to_buyer: bool = False) -> WarrantyCl
         lines.append(presenters.clock_limit(claim))
     if claim.warranty_max_at is not None:
         lines.append(presenters.clock_maximum_passed(claim, to_buyer=to_buyer) if max_passed
-                     else presenters.clock_maximum(claim))
+                     else presenters.clock_maximum(claim, to_buyer=to_buyer))
     countdown = None
     if not paused and not limit_passed:
         countdown = claim.warranty_due_at

@@ -167,8 +167,8 @@ def licence_key(d: Demo) -> Story:
 def slovak_tablet(d: Demo) -> Story:
     """DEMO-1022, in_progress: a defect on an order delivered to Slovakia, whose law limits how long the seller has
     to resolve a warranty claim (the claim's policy snapshot carries the Slovak market's values)."""
-    yield d.ago(1, at="10:20")
-    claim = d.open("DEMO-1022", reason="defective", desired="repair", discovered=2, description=(
+    yield d.ago(3, at="10:20")
+    claim = d.open("DEMO-1022", reason="defective", desired="repair", discovered=4, description=(
         "The touchscreen does not react in a strip along the left edge, so I cannot open the apps there. It started "
         "two days ago; the tablet was never dropped."),
         photos=[photo("ipad-left-edge.jpg", "No touch response along the left edge", flaw="lines")])
@@ -176,3 +176,6 @@ def slovak_tablet(d: Demo) -> Story:
     s.reply(claim=claim, by=d.u("seller_staff"), body=(
         "Thank you. Please send the iPad to our returns address with the prepaid label we e-mailed you; we repair "
         "the digitizer in our workshop and send it back."))
+    yield d.ago(1, at="09:40")
+    # The written claim and the goods have both reached the seller: the Slovak 30-day limit (60 at most) runs.
+    s.confirm_goods_received(claim=claim, by=d.u("seller_staff"))

@@ -1,7 +1,10 @@
 """A buyer's journey in a real browser: from the order to a defective claim with two photos and a video."""
 
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from claims.models import Claim
@@ -64,7 +67,9 @@ def test_buyer_opens_a_defective_claim_with_photos_and_a_video(page, media_files
 
 
 def test_refusals_appear_as_form_errors_in_the_browser(page):
-    order = delivered_order()  # delivered 2026-03-05: the warranty is fine, but a photo is required
+    # delivered recently: within the window for a wrong item, but a photo is required
+    order = delivered_order(delivered_at=timezone.now() - dt.timedelta(days=5),
+                            estimated_delivery=timezone.localdate() - dt.timedelta(days=5))
     log_in(page, order.buyer)
     page.goto(f"/orders/{order.number}/help/")
     page.check("input[name=reason][value=wrong_item]")

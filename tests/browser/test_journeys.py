@@ -51,6 +51,8 @@ def test_defective_claim_from_offer_to_decision(page):
     assert_accessible(page, "seller claim page")
     page.click("#action-offer summary")
     page.check("input[name='offer-kind'][value=partial_refund]")
+    # a discount-like partial refund is what the policy allows for an irremovable defect that does not prevent use
+    page.check("input[name='offer-defect_type'][value=irremovable]")
     page.fill("#id_offer-amount", "40.00")
     page.fill("#id_offer-note", "40 EUR back and you keep the headphones.")
     page.click("#action-offer button[type=submit]")
@@ -128,7 +130,8 @@ def test_defective_claim_from_offer_to_decision(page):
 
 
 def test_a_silent_seller_is_taken_over_by_the_deadline_sweep(page):
-    order = delivered_order(delivered_at=timezone.now() - dt.timedelta(days=10))
+    order = delivered_order(delivered_at=timezone.now() - dt.timedelta(days=10),
+                            estimated_delivery=timezone.localdate() - dt.timedelta(days=10))
     claim = services.open_claim(order=order, buyer=order.buyer, reason="not_as_described",
                                 description="Scratched screen, sold as new", desired_outcome="refund",
                                 evidence=[photo()])
