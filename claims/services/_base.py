@@ -221,8 +221,9 @@ def _set_items_open(claim: Claim, is_open: bool) -> None:
 
 
 def _after_resolution(claim: Claim, *, by: User | None) -> None:
-    """What every move into `resolved` implies: the items are free for a new claim, pending offers lapse,
-    and a justified claim extends the warranty."""
+    """What every move into `resolved` implies: the items are free for a new claim, the defect's remedy joins the
+    item's history, pending offers lapse, goods left with the seller wait for collection, a justified claim extends
+    the warranty, and the buyer gets the written resolution."""
     _set_items_open(claim, False)
     from .remedies import record_defect_remedy  # here: services.remedies builds on this module
 
