@@ -200,7 +200,7 @@ def confirm_goods_received_refusal(claim: Claim, user: Any) -> ClaimError | None
     if claim.goods_received_at is not None:
         return ClaimError(_("The goods of claim %(number)s were already confirmed as received on %(when)s.")
                           % {"number": claim.number, "when": date_format(timezone.localtime(claim.goods_received_at),
-                                                                         "DATETIME_FORMAT")}, code="state")
+                                                                         "DATE_FORMAT")}, code="state")
     if claim.reason == Reason.NOT_RECEIVED and claim.state != ClaimState.AWAITING_RETURN:
         return ClaimError(_("The buyer did not receive the item, so there are no goods to receive back."),
                           code="state")
@@ -217,7 +217,7 @@ def record_collection_refusal(claim: Claim, user: Any) -> ClaimError | None:
                           code="state")
     if claim.collected_at is not None:
         return ClaimError(_("The buyer already collected the goods on %(when)s.")
-                          % {"when": date_format(timezone.localtime(claim.collected_at), "DATETIME_FORMAT")},
+                          % {"when": date_format(timezone.localtime(claim.collected_at), "DATE_FORMAT")},
                           code="state")
     return None
 

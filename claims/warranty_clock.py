@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from orders.models import BuyerKind
+
 from .calendar import add_calendar_days
 from .choices import Channel, Reason
 from .policy import Policy
@@ -22,16 +24,13 @@ from .policy import Policy
 if TYPE_CHECKING:
     from .models import Claim
 
-# "The buyer who is not a consumer is only entitled to the rights set forth in point 3.1": a business buyer's claim
-# runs on the marketplace's own deadlines, without the consumer law's clock.
-CONSUMER = "consumer"
-
-
 def has_warranty_clock(claim: Claim, policy: Policy | None = None) -> bool:
-    """A consumer's warranty (defective) claim opened on the platform in a market whose law sets a limit."""
+    """A consumer's warranty (defective) claim opened on the platform in a market whose law sets a limit. "The buyer
+    who is not a consumer is only entitled to the rights set forth in point 3.1": a business buyer's claim runs on the
+    marketplace's own deadlines, without the consumer law's clock."""
     policy = policy or Policy.from_snapshot(claim.policy)
     return (claim.reason == Reason.DEFECTIVE and claim.channel == Channel.PLATFORM
-            and claim.order.buyer_kind == CONSUMER and policy.warranty_claim_days is not None)
+            and claim.order.buyer_kind == BuyerKind.CONSUMER and policy.warranty_claim_days is not None)
 
 
 def clock_limits(started_at: dt.datetime, policy: Policy) -> tuple[dt.datetime, dt.datetime | None]:

@@ -84,6 +84,15 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     return log
 
 
+def _record(claim: Claim, name: str, *, by: User | None, reason: str = "",
+            at: dt.datetime | None = None) -> ClaimTransition:
+    """A moment on the claim's timeline that changes no state (a breach recorded, the goods received, a defect
+    classified, an expert's step), logged as a transition from the state to itself. `by=None` is the system."""
+    party = (roles.party_of(claim, by) or Party.AGENT) if by is not None else Party.SYSTEM
+    return ClaimTransition.objects.create(claim=claim, name=name, from_state=claim.state, to_state=claim.state,
+                                          actor=by, party=party, reason=reason, created_at=at or timezone.now())
+
+
 @contextmanager
 def _files_removed_on_failure():  # type: ignore[no-untyped-def]
     """Files written to storage inside a transaction that then fails must not stay behind."""

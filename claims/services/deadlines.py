@@ -23,6 +23,7 @@ from ._base import (
     _fire,
     _lock,
     _pay_refund,
+    _record,
     _refund_room,
 )
 from .warranty import (
@@ -187,9 +188,8 @@ def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
 def _record_first_reply_breach(claim: Claim, now: dt.datetime) -> None:
     claim.first_reply_breached = True
     claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
-    log = ClaimTransition.objects.create(claim=claim, name="first_reply_breach", from_state=claim.state,
-                                         to_state=claim.state, party=Party.SYSTEM, created_at=now,
-                                         reason=_("The seller did not reply within the first-reply deadline"))
+    log = _record(claim, "first_reply_breach", by=None, at=now,
+                  reason=_("The seller did not reply within the first-reply deadline"))
     notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
 
 

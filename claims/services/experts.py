@@ -39,6 +39,7 @@ from ._base import (
     _money,
     _post,
     _prepare_uploads,
+    _record,
     _store_evidence,
 )
 
@@ -51,9 +52,7 @@ def _log(claim: Claim, name: str, by: User | None, reason: str = "") -> ClaimTra
     now = timezone.now()
     Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
     claim.last_activity_at = now
-    return ClaimTransition.objects.create(claim=claim, name=name, from_state=claim.state, to_state=claim.state,
-                                          actor=by, party=roles.party_of(claim, by) or Party.AGENT, reason=reason,
-                                          created_at=now)
+    return _record(claim, name, by=by, reason=reason, at=now)
 
 
 def _save_clock(claim: Claim, fields: list[str]) -> None:

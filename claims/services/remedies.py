@@ -15,10 +15,10 @@ from .. import roles
 from ..abilities import classify_defect_refusal
 from ..choices import ClaimState, DefectType, OfferStatus, Party
 from ..errors import ClaimError
-from ..models import Claim, ClaimTransition, Defect, DefectRemedy
+from ..models import Claim, Defect, DefectRemedy
 from ..notifications import notify
 from ..remedies import REMEDY_KIND_OF_OUTCOME, remedies_for
-from ._base import User, _clean_text, _fire, _lock
+from ._base import User, _clean_text, _fire, _lock, _record
 
 SUMMARY_LENGTH = 200
 
@@ -67,9 +67,7 @@ def classify_defect(*, claim: Claim, by: User, defect_type: str, summary: str = 
         remedies = remedies_for(claim)
         _withdraw_offer_not_allowed(claim, remedies, now)
         reason = f"{DefectType(defect_type).label}: {defect.summary}"
-        log = ClaimTransition.objects.create(claim=claim, name="classify_defect", from_state=claim.state,
-                                             to_state=claim.state, actor=by, party=roles.party_of(claim, by) or
-                                             Party.AGENT, reason=reason, created_at=now)
+        log = _record(claim, "classify_defect", by=by, reason=reason, at=now)
         notify(claim, "defect_classified", to=[Party.BUYER], key=log.pk)
     return claim
 

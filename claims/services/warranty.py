@@ -14,26 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from .. import collection, roles, warranty_clock
+from .. import collection, warranty_clock
 from ..abilities import confirm_goods_received_refusal, record_collection_refusal, transition_refusal
 from ..calendar import local_date
 from ..choices import WITH_SELLER_STATES, EscalationCause, FundedBy, Outcome, Party
 from ..errors import ClaimError
-from ..models import Claim, ClaimTransition
+from ..models import Claim
 from ..notifications import notify
 from ..policy import Policy
-from ._base import User, _after_resolution, _conflict, _fire, _lock, _pay_refund, _refund_room
+from ._base import User, _after_resolution, _conflict, _fire, _lock, _pay_refund, _record, _refund_room
 
 # The buyer's choices past the warranty claim's maximum: "the buyer will have the same rights as if the defect were one
 # that cannot be remedied" (replacement or withdrawal from the contract).
 WARRANTY_RIGHTS = {"replacement": Outcome.REPLACEMENT, "refund": Outcome.REFUND}
-
-
-def _record(claim: Claim, name: str, *, by: User | None, at: dt.datetime, reason: str = "") -> ClaimTransition:
-    """A moment on the claim's timeline that does not change its state (as the first-reply breach)."""
-    party = roles.party_of(claim, by) if by is not None else Party.SYSTEM
-    return ClaimTransition.objects.create(claim=claim, name=name, from_state=claim.state, to_state=claim.state,
-                                          actor=by, party=party or Party.AGENT, reason=reason, created_at=at)
 
 
 def _save(claim: Claim) -> None:
