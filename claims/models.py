@@ -108,6 +108,12 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     info_due_at = models.DateTimeField(null=True, blank=True)
     hard_deadline_at = models.DateTimeField(null=True, blank=True)
     first_reply_breached = models.BooleanField(default=False)
+    # The platform's own target once a claim is with it (claims.decision_target): set on every escalation and when an
+    # information request is answered or runs out; not due while the platform waits for information. A breach is
+    # recorded once and stays recorded.
+    decision_due_at = models.DateTimeField(_("decision due by"), null=True, blank=True)
+    decision_reminded_at = models.DateTimeField(null=True, blank=True)
+    decision_breached = models.BooleanField(_("decision target missed"), default=False)
     first_reply_reminded_at = models.DateTimeField(null=True, blank=True)
     resolution_reminded_at = models.DateTimeField(null=True, blank=True)
     # Tracking showed delivery to the order's address while this (not_received) claim was open.
@@ -170,6 +176,9 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["action_due_at", "-opened_at", "-id"], name="claim_action_due_idx"),
             # The console's claim list and date hierarchy: newest first.
             models.Index(fields=["-opened_at", "-id"], name="claim_newest_idx"),
+            # The console's overview: claims resolved and decided per day over the last 30 days.
+            models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="claim_resolved_idx"),
+            models.Index(fields=["decided_at"], condition=Q(decided_at__isnull=False), name="claim_decided_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -660,3 +669,83 @@ class ExpertCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"
+
+
+class Macro(models.Model):
+    """A canned reply for agents, with a text per language (MacroText) and variables such as {buyer_name},
+    {claim_number} and {decision_due} filled in for the claim (claims.macros). Inserted into messages, internal notes
+    and decision notes; counted each time a saved text used it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    usage_count = models.PositiveIntegerField(_("times used"), default=0)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MacroText(models.Model):
+    """A macro's text in one language."""
+
+    macro = models.ForeignKey(Macro, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["macro", "language"]
+        verbose_name = _("macro text")
+        verbose_name_plural = _("macro texts")
+        constraints = [models.UniqueConstraint(fields=["macro", "language"], name="one_macro_text_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.macro} ({self.language})"
+
+
+class ClaimPresence(models.Model):
+    """Who has a claim's console page open: written when the page loads and by its heartbeat, read to warn of a
+    colleague on the same case. A row older than the presence window means the page was closed."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["claim", "user"], name="one_presence_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.claim_id} at {self.seen_at}"
+
+
+class SatisfactionResponse(models.Model):
+    """A buyer's or seller's rating of how a resolved claim was handled, once per claim and party, from the signed
+    link of the survey email (claims.satisfaction). The deciding agent and the reason are kept for the results."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="satisfaction")
+    party = models.CharField(max_length=10, choices=Party.choices)
+    rating = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1)])
+    comment = models.TextField(_("comment"), blank=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("agent"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        verbose_name = _("satisfaction response")
+        verbose_name_plural = _("satisfaction responses")
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "party"], name="one_rating_per_claim_and_party"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_one_to_five"),
+        ]
+        indexes = [models.Index(fields=["answered_at"], name="satisfaction_answered_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.claim_id} ({self.party})"

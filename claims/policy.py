@@ -48,6 +48,8 @@ class Policy:
     collection_sale_notice_days: int = 30
     # The seller (or the platform) is reminded this many calendar days before a warranty claim's legal limit.
     warranty_reminder_days: int = 5
+    # The platform decides an escalated claim within this many business days (claims.decision_target).
+    decision_business_days: int = 2
 
     def as_snapshot(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -90,6 +92,7 @@ def current_policy(market: Market | None = None) -> Policy:
         collection_sale_months=settings.COLLECTION_SALE_MONTHS,
         collection_sale_notice_days=settings.COLLECTION_SALE_NOTICE_DAYS,
         warranty_reminder_days=settings.WARRANTY_CLAIM_REMINDER_DAYS,
+        decision_business_days=settings.CLAIM_DECISION_BUSINESS_DAYS,
     )
     if market is None:
         return policy

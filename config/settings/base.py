@@ -204,6 +204,13 @@ MARKETPLACE_CURRENCY = env.str("MARKETPLACE_CURRENCY", default="EUR")
 CLAIM_FIRST_REPLY_HOURS = env.int("CLAIM_FIRST_REPLY_HOURS", default=48)
 CLAIM_RESOLUTION_BUSINESS_DAYS = env.int("CLAIM_RESOLUTION_BUSINESS_DAYS", default=5)
 CLAIM_INFO_DAYS = env.int("CLAIM_INFO_DAYS", default=2)
+# Issue 15: the platform decides an escalated claim within this many business days of the escalation (or of the
+# answer to its question), at the same clock time, the market's holidays skipped.
+CLAIM_DECISION_BUSINESS_DAYS = env.int("CLAIM_DECISION_BUSINESS_DAYS", default=2)
+# A colleague counts as having a claim's console page open while its heartbeat is younger than this.
+CONSOLE_PRESENCE_SECONDS = env.int("CONSOLE_PRESENCE_SECONDS", default=90)
+# How long a satisfaction-survey link stays valid.
+SATISFACTION_LINK_DAYS = env.int("SATISFACTION_LINK_DAYS", default=30)
 CLAIM_HARD_DEADLINE_DAYS = env.int("CLAIM_HARD_DEADLINE_DAYS", default=180)
 CLAIM_REMINDER_HOURS = env.int("CLAIM_REMINDER_HOURS", default=24)
 CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS = env.int("CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS", default=3)
