@@ -422,6 +422,9 @@ class Dataset:
         services.reply(claim=claim, by=staff, body="Sorry to hear that. Could you send a video of the flicker?")
         services.post_message(claim=claim, by=buyer, body="Here is what it looks like.",
                               attachments=[_photo("video-still.jpg")])
+        # A repair needs the type of defect first (claims.remedies).
+        services.classify_defect(claim=claim, by=staff, defect_type="removable",
+                                 item=order.items.order_by("pk").first())
         services.make_offer(claim=claim, by=staff, kind="repair", note="We repair it for free; a courier collects it.",
                             return_instructions="UPS pickup, reference BENCH-RMA-1")
         self.people = People(buyer=buyer, seller_staff=staff, agent=agent, seller_id=seller.pk,

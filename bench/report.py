@@ -106,6 +106,10 @@ def markdown(results: dict[str, Any]) -> str:  # noqa: C901 - one linear report
                        f"{_ms(measured.get('p99_ms'))} ms | {_ms(measured.get('rps'))} | "
                        f"{measured.get('requests', '—')} | {measured.get('errors', 0) + measured.get('non_2xx', 0)} |")
         out.append("")
+        notes = [(p["title"], p["note"]) for p in page_results["pages"] if p.get("available") and p.get("note")]
+        if notes:
+            out += [f"- {title}: {note}" for title, note in notes]
+            out.append("")
         slow = [(p["title"], q) for p in page_results["pages"] for q in p.get("slowest_queries", [])[:1]]
         if slow:
             out += ["Slowest query of each page (one request, in-process; the JSON has the full SQL):", ""]

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from core.console import ActionForm, person_label
 from orders.models import Order
 
-from . import presenters, roles
-from .choices import DECIDE_OUTCOMES, DefectType, DenialReason, FundedBy, InspectionResult, OfferKind, Party
+from . import decision, presenters, roles
+from .choices import DECIDE_OUTCOMES, DefectType, DenialReason, InspectionResult, OfferKind, Party
 from .models import Claim
 from .remedies import defect_label, defect_overview, remedies_for
 
@@ -81,25 +81,36 @@ class ProvideInfoForm(ActionForm):
 
 
 class DecideForm(ActionForm):
+    """The decision. Which fields apply follows the outcome (claims/admin/decide page; without JavaScript all show);
+    claims.services.decide ignores those that do not apply and refuses what is missing. Who pays is one choice of
+    three (claims.decision.PAYERS), handed to the service as funded_by and recover_from_seller."""
+
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[(o.value, o.label) for o in DECIDE_OUTCOMES])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _allowed_only(self, "outcome", lambda remedies: remedies.outcomes)
+        self.fields["outcome"].choices = [("", _("Choose the outcome")), *self.fields["outcome"].choices]
     funded_by = forms.ChoiceField(label=_("Who pays"), required=False, widget=forms.RadioSelect,
-                                  choices=FundedBy.choices, help_text=_("Not needed for a denial."))
-    amount = _amount(help_text=_("For a refund, leave empty to refund everything still refundable. Required for a "
-                                 "partial refund or a discount."))
+                                  choices=decision.PAYERS, help_text=_(
+                                      "Who pays the buyer, and whether the seller's ledger gets the amount. Not "
+                                      "needed for a denial."))
+    amount = _amount(help_text=_("Required for a partial refund or a discount, and less than the maximum refundable. "
+                                 "A refund is everything still refundable."))
     denial_reason = forms.ChoiceField(label=_("Denial reason"), required=False,
                                       choices=[("", "—"), *DenialReason.choices],
                                       help_text=_("Required for a denial: what the buyer protection does not cover."))
     needs_return = forms.BooleanField(label=_("The buyer sends the item back first"), required=False, help_text=_(
-        "A refund is then paid when the return arrives. Replacement and repair always wait for the item."))
-    recover_from_seller = forms.BooleanField(
-        label=_("Recover from the seller"), required=False, initial=True,
-        help_text=_("When the platform pays, add the amount to the seller's ledger. Untick if the platform bears it."))
+        "The money is then paid when the return arrives. Replacement and repair always wait for the item."))
     note = _text(_("Note to the buyer and the seller"), required=False,
                  help_text=_("Optional. Shown to both parties as the platform's explanation."))
+    # The canned reply inserted into the text, if any (claims.macros counts it once the form is saved).
+    macro = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["funded_by"], data["recover_from_seller"] = decision.funding(data.get("funded_by") or "")
+        return data
 
 
 def _allowed_only(form: ActionForm, field: str, allowed: Any) -> None:
@@ -150,6 +161,8 @@ class MessageForm(ActionForm):
         label=_("Visible to"), widget=forms.RadioSelect, initial=INTERNAL,
         choices=[(INTERNAL, _("Agents only (internal note)")), (PUBLIC, _("The buyer and the seller (message)"))])
     body = _text(_("Text"))
+    # The canned reply inserted into the text, if any (claims.macros counts it once the form is saved).
+    macro = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
 
 class OfferForm(ActionForm):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from . import collection, warranty_clock
+from . import collection, decision_target, warranty_clock
 from .choices import WITH_SELLER_STATES, ClaimState, Party, Reason
 from .policy import Policy
 
@@ -40,8 +40,15 @@ WARRANTY_REMINDER = "warranty_reminder"
 # of the free storage, and the notice of the intended sale.
 STORAGE_NOTICE = "storage_notice"
 SALE_NOTICE = "sale_notice"
-PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, FIRST_REPLY_BREACHED, WARRANTY_LIMIT, WARRANTY_MAX, TAKEN_OVER,
-              FIRST_REPLY_REMINDER, RESOLUTION_REMINDER, WARRANTY_REMINDER, STORAGE_NOTICE, SALE_NOTICE]
+# The platform's decision target on an escalated claim (claims.decision_target): the breach, recorded once, and the
+# reminder to the assignee before it.
+DECISION = "decision"
+DECISION_REMINDER = "decision_reminder"
+# A resolution (forced refund, delivery) ends every other event; a breach recorded at the same moment as a reminder
+# makes the reminder moot.
+PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, FIRST_REPLY_BREACHED, DECISION, WARRANTY_LIMIT, WARRANTY_MAX,
+              TAKEN_OVER, FIRST_REPLY_REMINDER, RESOLUTION_REMINDER, DECISION_REMINDER, WARRANTY_REMINDER,
+              STORAGE_NOTICE, SALE_NOTICE]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +83,9 @@ def due_events(claim: Claim) -> list[DueEvent]:
          and not claim.first_reply_reminded_at else None, Party.SYSTEM, False),
         (RESOLUTION_REMINDER, resolution - remind if with_seller and not claim.resolution_reminded_at else None,
          Party.SYSTEM, False),
+        # The platform's own deadline while a claim is escalated (not while it waits for information).
+        (DECISION, decision_target.current(claim), Party.AGENT, claim.decision_breached),
+        (DECISION_REMINDER, decision_target.reminder_at(claim, policy), Party.SYSTEM, False),
         *_warranty_candidates(claim, policy),
     ]
     events = [DueEvent(what, at, who, recorded) for what, at, who, recorded in candidates if at is not None]

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
-from . import presenters
+from . import presenters, satisfaction
 from .choices import DesiredOutcome, Reason
 from .eligibility import MAX_DESCRIPTION_LENGTH
 from .policy import policy_for_order
@@ -179,3 +179,17 @@ class WarrantyRightsForm(forms.Form):
                                choices=[("replacement", _("A replacement: the seller provides a new item")),
                                         ("refund", _("Withdraw from the purchase: a full refund"))],
                                error_messages={"required": _("Please choose a replacement or a full refund.")})
+
+
+class SatisfactionForm(forms.Form):
+    """The satisfaction survey's page (claims.satisfaction): a rating from 1 to 5 and an optional comment. The
+    one-click links of the email open it with their rating chosen (`?rating=`)."""
+
+    rating = forms.TypedChoiceField(
+        label=_("Your rating"), widget=forms.RadioSelect, coerce=int,
+        choices=lambda: [(n, satisfaction.rating_label(n)) for n in satisfaction.RATINGS],
+        error_messages={"required": _("Please choose a rating from 1 to 5."),
+                        "invalid_choice": _("Please choose a rating from 1 to 5.")})
+    comment = forms.CharField(label=_("Anything you would like to tell us? (optional)"), required=False,
+                              max_length=satisfaction.COMMENT_MAX_LENGTH,
+                              widget=forms.Textarea(attrs={"rows": 4}))

@@ -14,7 +14,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from core.models import AppendOnlyModel
 
-from . import deadlines, roles
+from . import deadlines, decision_target, roles
 from .choices import (
     OFFER_OUTCOME,
     OPEN_STATES,
@@ -80,6 +80,9 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
     decision_note = models.TextField(blank=True)
+    # The agent decided that the platform bears what it refunds (goodwill) instead of recovering it from the seller;
+    # read again when a refund that waited for the return is paid.
+    platform_bears_cost = models.BooleanField(_("platform bears the cost"), default=False)
 
     rejected = models.BooleanField(default=False)
     rejection_code = models.CharField(max_length=20, choices=RejectionCode.choices, blank=True)
@@ -179,6 +182,8 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             # The console's overview: claims resolved and decided per day over the last 30 days.
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="claim_resolved_idx"),
             models.Index(fields=["decided_at"], condition=Q(decided_at__isnull=False), name="claim_decided_idx"),
+            # With claim_decided_idx, the decision-target breach rate (selectors.decision_breaches) as a BitmapOr.
+            models.Index(fields=["escalated_at"], condition=Q(escalated_at__isnull=False), name="claim_escalated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -244,11 +249,13 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     def escalate(self, *, cause: str, at: dt.datetime) -> None:
         self.escalation_cause = cause
         self.escalated_at = at
+        decision_target.start(self, at)
 
     @transition(field=state, source=WITH_SELLER_STATES, target=ClaimState.ESCALATED, permission=roles.nobody)
     def take_over(self, *, cause: str, at: dt.datetime) -> None:
         self.escalation_cause = cause
         self.escalated_at = at
+        decision_target.start(self, at)  # none for a payment-provider dispute: the provider decides
 
     @transition(field=state, source=ClaimState.ESCALATED, target=ClaimState.AWAITING_INFO,
                 permission=roles.is_agent_for)
@@ -259,18 +266,20 @@ class Claim(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=ClaimState.AWAITING_INFO, target=ClaimState.ESCALATED,
                 permission=roles.is_party_asked_for_info)
-    def provide_info(self) -> None:
+    def provide_info(self, *, at: dt.datetime) -> None:
         self.info_requested_from = ""
         self.info_due_at = None
+        decision_target.start(self, at)  # the pause ends with the answer: a fresh target from it
 
     @transition(field=state, source=ClaimState.AWAITING_INFO, target=ClaimState.ESCALATED, permission=roles.nobody)
-    def info_timeout(self) -> None:
+    def info_timeout(self, *, at: dt.datetime) -> None:
         if self.info_requested_from == Party.BUYER:
             self.buyer_missed_info += 1
         else:
             self.seller_missed_info += 1
         self.info_requested_from = ""
         self.info_due_at = None
+        decision_target.start(self, at)  # nobody answered: the platform decides with what it has
 
     @transition(field=state, source=ClaimState.ESCALATED,
                 target=RETURN_VALUE(ClaimState.RESOLVED, ClaimState.AWAITING_RETURN),
@@ -278,11 +287,12 @@ class Claim(ConcurrentTransitionMixin, models.Model):
                 # A payment-provider dispute is decided by the provider: record_provider_verdict.
                 conditions=[lambda claim: claim.channel == Channel.PLATFORM])
     def decide(self, *, outcome: str, funded_by: str, amount: Decimal | None, denial_reason: str,
-               note: str, needs_return: bool, at: dt.datetime) -> str:
+               note: str, needs_return: bool, at: dt.datetime, bears_cost: bool = False) -> str:
         self.outcome = outcome
         self.funded_by = funded_by
         self.refund_amount = amount
         self.denial_reason = denial_reason
+        self.platform_bears_cost = bears_cost and funded_by == FundedBy.PLATFORM
         self.decision_note = note
         self.decided_at = at
         return self._settle(needs_return, at)
@@ -342,12 +352,14 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.escalation_cause = EscalationCause.REOPENED
         self.escalated_at = at
         self.reopened_at = at
+        decision_target.start(self, at)
         self.resolved_at = None
         self.outcome = ""
         self.funded_by = ""
         self.refund_amount = None
         self.denial_reason = ""
         self.inspection_result = ""
+        self.platform_bears_cost = False
         # What closed it no longer does: an old delivery scan must not close a reopened not-received claim.
         self.delivery_seen_at = None
 

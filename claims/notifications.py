@@ -40,6 +40,8 @@ class Event:
     template: str = "claim_event"
     # Builds the email's detail paragraph from the context, in the recipient's language.
     detail: Callable[[dict[str, Any]], str] | None = None
+    # Adds what the event's own template reads, in the recipient's language.
+    context: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def _refund_detail(ctx: dict[str, Any]) -> str:
@@ -59,6 +61,14 @@ def _expert_costs_detail(ctx: dict[str, Any]) -> str:
     from .experts import costs_due_sentence
 
     return costs_due_sentence(ctx["assessment"]) if ctx.get("assessment") else ""
+
+
+def _decision_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The decision in the recipient's words: outcome, amount, who pays, reasons, what happens next
+    (claims.decision). `recover` (decide's recover_from_seller) says whether the platform recovers what it pays."""
+    from .decision import decision_news
+
+    return {"decision": decision_news(ctx["claim"], ctx["party"], recover=ctx.get("recover", True))}
 
 
 def _defect_detail(ctx: dict[str, Any]) -> str:
@@ -111,7 +121,8 @@ EVENTS: dict[str, Event] = {
     "info_provided": Event(_("Claim %(number)s: information received"), _("The party asked has answered.")),
     "info_missed": Event(_("Claim %(number)s: information not received in time"),
                          _("The information requested was not provided in time. This is recorded on the claim.")),
-    "decided": Event(_("Claim %(number)s has been decided"), _("Our support team decided the claim.")),
+    "decided": Event(_("Claim %(number)s has been decided"), _("Our support team decided the claim."),
+                     template="claim_decided", context=_decision_context),
     "defect_classified": Event(_("Claim %(number)s: what kind of defect it is"),
                                _("The defect of your item was classified. This is what it means for you:"),
                                detail=_defect_detail),
@@ -129,6 +140,20 @@ EVENTS: dict[str, Event] = {
                                          "The claim stayed unresolved for %(final_days)d days, so the buyer receives "
                                          "a full refund.", "final_days")),
     "reopened": Event(_("Claim %(number)s was reopened"), _("Our support team reopened the claim to look into it.")),
+    # The platform's decision target (claims.decision_target), to the agent the claim is assigned to.
+    "decision_reminder": Event(_("Reminder: claim %(number)s is due for a decision"),
+                               _("The platform's target for deciding this escalated claim is close. Please decide it, "
+                                 "or ask for the information you still need."),
+                               detail=lambda ctx: presenters.decision_due_detail(ctx["claim"])),
+    "decision_breached": Event(_("Claim %(number)s: the decision target passed"),
+                               ngettext_lazy("We aim to decide an escalated claim within %(decision_days)d business "
+                                             "day of it reaching us or of the answer to our question. This claim's "
+                                             "target passed without a decision: please decide it now.",
+                                             "We aim to decide an escalated claim within %(decision_days)d business "
+                                             "days of it reaching us or of the answer to our question. This claim's "
+                                             "target passed without a decision: please decide it now.",
+                                             "decision_days"),
+                               detail=lambda ctx: presenters.decision_due_detail(ctx["claim"])),
     "reminder_first_reply": Event(ngettext_lazy("Reminder: claim %(number)s needs your reply within "
                                                 "%(reminder_hours)d hour",
                                                 "Reminder: claim %(number)s needs your reply within "
@@ -149,6 +174,11 @@ EVENTS: dict[str, Event] = {
     "resolution": Event(_("Claim %(number)s: written confirmation of the resolution"),
                         _("This is the written confirmation of how your claim was resolved. Please keep it: it also "
                           "states how long your warranty now runs."), template="claim_resolution"),
+    # The satisfaction survey (claims.satisfaction): once per claim and person, with signed one-click links.
+    "satisfaction": Event(_("Claim %(number)s: how did we do?"),
+                          _("Your claim has been resolved. Would you tell us how satisfied you are with how it was "
+                            "handled? One click is enough, and you do not need to log in."),
+                          template="claim_satisfaction"),
     # Expert assessments (claims.services.experts).
     "expert_started": Event(_("Claim %(number)s: an expert is assessing the defect"),
                             _("An expert assessment of the defect has started. The time the expert needs does not "
@@ -270,6 +300,8 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
                    "intro": spec.intro % values, **(context or {})}
             if spec.detail is not None:
                 ctx["detail"] = spec.detail(ctx)
+            if spec.context is not None:
+                ctx.update(spec.context(ctx))
             subject = spec.subject % values
             text = render_to_string(f"emails/{spec.template}.txt", ctx)
             html = render_to_string(f"emails/{spec.template}.html", ctx)

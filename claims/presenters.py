@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy, pgettext
 
 from .choices import DenialReason
 from .policy import Policy, current_policy
@@ -117,6 +117,7 @@ def terms(policy: Policy) -> dict[str, Any]:
         "warranty_max_days": policy.warranty_claim_max_days or 0,
         "warranty_reminder_days": policy.warranty_reminder_days,
         "sale_months": policy.collection_sale_months,
+        "decision_days": policy.decision_business_days,
     }
 
 
@@ -199,6 +200,7 @@ TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of t
     "force_refund": ngettext_lazy("Full refund after %(final_days)d day", "Full refund after %(final_days)d days",
                                   "final_days"),
     "reopen": gettext_lazy("Reopened by the platform"),
+    "decision_breach": gettext_lazy("The platform missed its target for deciding the claim"),
     "classify_defect": gettext_lazy("The defect was classified"),
     "first_reply_breach": ngettext_lazy("The seller missed the %(reply_hours)d-hour reply deadline",
                                         "The seller missed the %(reply_hours)d-hour reply deadline", "reply_hours"),
@@ -385,3 +387,25 @@ def warranty_rights_detail(claim: Any) -> str:
     if claim.outcome == "replacement":
         return _("A replacement, which the seller provides.")
     return ""
+
+
+# --- the platform's decision target (claims.decision_target) ---------------------------------------------------------
+
+
+def decision_moment(moment: dt.datetime, policy: Policy) -> str:
+    """A decision target as people read a date a few days ahead: weekday, day, month and time, in the claim's market
+    zone ("Tue 9 Jun, 10:00"). The format is the translator's (Django's date format letters), so every language
+    writes it its own way; the names of days and months come translated from Django."""
+    from zoneinfo import ZoneInfo
+
+    # Translators: a Django date format (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date) for the
+    # day and time the platform will decide a claim by, e.g. "Tue 9 Jun, 10:00". German: "D., j. M., H:i".
+    fmt = pgettext("decision target date format", "D j M, H:i")
+    return date_format(moment.astimezone(ZoneInfo(policy.time_zone)), fmt)
+
+
+def decision_due_detail(claim: Any) -> str:
+    """The emails' line with the target (the reminder's and the breach's)."""
+    if claim.decision_due_at is None:
+        return ""
+    return _("Decision due by: %(when)s.") % {"when": decision_moment(claim.decision_due_at, policy_of(claim))}

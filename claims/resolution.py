@@ -71,31 +71,11 @@ class WrittenResolution:
 
     @property
     def amount_text(self) -> str:
-        if not self.amount:
-            return ""
-        amount = f"{self.amount} {self.currency}"
-        if self.funded_by == FundedBy.SELLER:
-            return _("%(amount)s, paid by the seller") % {"amount": amount}
-        if self.funded_by == FundedBy.PLATFORM:
-            return _("%(amount)s, paid by the platform") % {"amount": amount}
-        return amount
+        return amount_words(self.amount, self.currency, self.funded_by)
 
     @property
     def outcome_sentence(self) -> str:
-        amount = self.amount_text
-        sentences = {
-            Outcome.REFUND: _("Your claim was accepted: you get a refund of %(amount)s.") % {"amount": amount},
-            Outcome.PARTIAL_REFUND: _("Your claim was accepted: you get a partial refund of %(amount)s.")
-            % {"amount": amount},
-            Outcome.DISCOUNT: _("Your claim was accepted: you get a price discount of %(amount)s.")
-            % {"amount": amount},
-            Outcome.REPLACEMENT: _("Your claim was accepted: the item is replaced, free of charge for you."),
-            Outcome.REPAIR: _("Your claim was accepted: the item is repaired, free of charge for you."),
-            Outcome.DENIED: _("Your claim was denied."),
-            Outcome.WITHDRAWN: _("You closed the claim yourself."),
-            Outcome.DELIVERED: _("The claim was closed: tracking shows your order was delivered to your address."),
-        }
-        return sentences.get(self.outcome, _("Your claim was resolved."))
+        return outcome_words(self.outcome, self.amount_text)
 
     @property
     def duration_sentence(self) -> str:
@@ -146,6 +126,36 @@ class WrittenResolution:
         from .experts import expert_request_help
 
         return expert_request_help(self.expert_costs_days)
+
+
+def amount_words(amount: Decimal | None, currency: str, funded_by: str) -> str:
+    """The amount the buyer gets and who pays it: "199.00 EUR, paid by the seller" ('' without an amount). Also
+    the decision's email (claims.decision), before the claim is resolved."""
+    if not amount:
+        return ""
+    text = f"{amount} {currency}"
+    if funded_by == FundedBy.SELLER:
+        return _("%(amount)s, paid by the seller") % {"amount": text}
+    if funded_by == FundedBy.PLATFORM:
+        return _("%(amount)s, paid by the platform") % {"amount": text}
+    return text
+
+
+def outcome_words(outcome: str, amount_text: str) -> str:
+    """The outcome in the buyer's words, with `amount_words`' amount."""
+    sentences = {
+        Outcome.REFUND: _("Your claim was accepted: you get a refund of %(amount)s.") % {"amount": amount_text},
+        Outcome.PARTIAL_REFUND: _("Your claim was accepted: you get a partial refund of %(amount)s.")
+        % {"amount": amount_text},
+        Outcome.DISCOUNT: _("Your claim was accepted: you get a price discount of %(amount)s.")
+        % {"amount": amount_text},
+        Outcome.REPLACEMENT: _("Your claim was accepted: the item is replaced, free of charge for you."),
+        Outcome.REPAIR: _("Your claim was accepted: the item is repaired, free of charge for you."),
+        Outcome.DENIED: _("Your claim was denied."),
+        Outcome.WITHDRAWN: _("You closed the claim yourself."),
+        Outcome.DELIVERED: _("The claim was closed: tracking shows your order was delivered to your address."),
+    }
+    return sentences.get(outcome, _("Your claim was resolved."))
 
 
 def written_resolution(claim: Any) -> WrittenResolution | None:

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order, Shipment
 from sellers.models import LedgerEntry
 
-from . import deadlines, presenters, roles, warranty_clock
+from . import deadlines, decision_target, presenters, roles, warranty_clock
 from .calendar import local_date
 from .choices import ClaimState, OfferStatus, Outcome, Party, RefundStatus
 from .models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Offer, OutboundEmail, Refund
@@ -101,6 +101,8 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     if what == deadlines.INFO_TIMEOUT:
         return Deadline(_("We asked the seller for information; they have until %(when)s to answer.")
                         % {"when": _when(action.at)}, action.at)
+    if claim.state == ClaimState.ESCALATED and (decision := decision_words(claim, now)) is not None:
+        return Deadline(f'{_("Our support team is handling your claim.")} {decision.text}', decision.due_at)
     if claim.state == ClaimState.ESCALATED:
         return Deadline(_("Our support team is handling your claim and will decide it. If it is still open on "
                           "%(when)s, you get a full refund.") % {"when": _when(action.at)}
@@ -108,6 +110,30 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     if claim.state == ClaimState.AWAITING_RETURN:
         return Deadline(_("Please send the item back as agreed. The claim is completed when it arrives."), None)
     return Deadline(outcome_sentence(claim), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecisionWords:
+    """The platform's decision target as the buyer and the seller read it, a sentence their pages follow their own
+    with: the promise while it holds (with its countdown), an apology once it has passed (no countdown: a date in the
+    past is no promise)."""
+
+    text: str
+    due_at: dt.datetime | None
+    late: bool
+
+
+def decision_words(claim: Claim, now: dt.datetime | None = None) -> DecisionWords | None:
+    """None while no target applies (the platform waits for information, the claim is not with the platform, a
+    payment provider decides it): the pages say what applies instead. Said in the claim's market zone."""
+    due = decision_target.current(claim)
+    if due is None:
+        return None
+    when = presenters.decision_moment(due, presenters.policy_of(claim))
+    if deadlines.is_overdue(due, now or timezone.now()):
+        return DecisionWords(_("We are late with our decision, sorry: it was due on %(when)s. We will decide as soon "
+                               "as we can.") % {"when": when}, None, late=True)
+    return DecisionWords(_("We will decide by %(when)s.") % {"when": when}, due, late=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,6 +341,18 @@ def platform_queues(user: Any) -> dict[str, QuerySet[Claim]]:
 
 
 def platform_queue_page(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
-    """A tab of the escalated queue in its order: overdue first, then the least time left (claims.deadlines)."""
+    """A tab of the escalated queue in its order: overdue first, then the least time left (claims.deadlines). An
+    escalated claim's deadline is the platform's decision target (claims.decision_target), one waiting for information
+    the asked party's deadline."""
     return (queryset.select_related("seller", "buyer", "assigned_to")
             .order_by(F("action_due_at").asc(nulls_last=True), "escalated_at", "pk"))
+
+
+def decision_breaches(since: dt.datetime) -> tuple[int, int]:
+    """The platform's decision target kept and missed (claims.decision_target), over the claims decided or escalated
+    since `since`: (claims whose target was missed, claims that had a target). A claim counts once, however many
+    targets it had; payment-provider disputes have none. One query."""
+    counts = Claim.objects.filter(Q(decided_at__gte=since) | Q(escalated_at__gte=since),
+                                  decision_due_at__isnull=False).aggregate(
+        breached=Count("pk", filter=Q(decision_breached=True)), with_target=Count("pk"))
+    return counts["breached"], counts["with_target"]

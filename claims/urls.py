@@ -5,6 +5,8 @@ from . import views
 app_name = "claims"
 urlpatterns = [
     path("orders/<str:number>/help/", views.get_help, name="get_help"),
+    # before the claim's own pages: a survey link is never read as a claim number
+    path("claims/survey/<str:token>/", views.satisfaction_survey, name="satisfaction"),
     path("claims/<str:number>/", views.claim_detail, name="detail"),
     path("claims/<str:number>/message/", views.post_message, name="message"),
     path("claims/<str:number>/info/", views.provide_info, name="provide_info"),

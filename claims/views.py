@@ -12,14 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import ratelimit
 from core.after_response import after_response
 
-from . import experts, selectors, services
+from . import experts, satisfaction, selectors, services
 from .abilities import BUYER_ACTIONS, abilities
-from .choices import Reason
+from .choices import ClaimState, Reason
 from .eligibility import (
     dispute_window_ends_on,
     receipt_date,
@@ -28,7 +28,15 @@ from .eligibility import (
     warranty_ends_on,
 )
 from .errors import ClaimError
-from .forms import NOT_COVERED, EscalateForm, GetHelpForm, InfoForm, MessageForm, WarrantyRightsForm
+from .forms import (
+    NOT_COVERED,
+    EscalateForm,
+    GetHelpForm,
+    InfoForm,
+    MessageForm,
+    SatisfactionForm,
+    WarrantyRightsForm,
+)
 from .models import Offer
 from .policy import policy_for_order
 from .presenters import policy_of
@@ -267,3 +275,45 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         "order": order, "items": items, "received_on": received_on, "today": timezone.localdate(),
         "window_ends_on": dispute_window_ends_on(order, policy=policy),
     })
+
+
+# --- the satisfaction survey (claims.satisfaction): a signed link, no login ----------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def satisfaction_survey(request: HttpRequest, token: str) -> HttpResponse:
+    """The survey of a resolved claim for the party its link was sent to. Opening it (also from the email's one-click
+    rating links) stores nothing; sending the form does, once per claim and party. A changed or expired link gets
+    400, a link whose claim or person no longer matches 404, each with a page that says so."""
+    try:
+        link = satisfaction.read_token(token)
+        claim = satisfaction.survey_claim(link)
+    except satisfaction.SurveyLinkError as refused:
+        return render(request, "claims/satisfaction.html", {"refused": refused.code},
+                      status=404 if refused.code == "foreign" else 400)
+    answer = satisfaction.answer_of(claim, link.party)
+    status = 200
+    if answer is None and request.method == "POST":
+        form = SatisfactionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.record_satisfaction(claim=claim, party=link.party, rating=form.cleaned_data["rating"],
+                                             comment=form.cleaned_data["comment"])
+            except ClaimError as error:
+                if error.code != "conflict":
+                    form.add_error(None, error)
+                answer = satisfaction.answer_of(claim, link.party)  # answered meanwhile: the first answer counts
+            else:
+                return redirect(f"{request.path}?answered=1")
+        if answer is None:
+            status = 400
+    else:
+        chosen = request.GET.get("rating", "")
+        form = SatisfactionForm(initial={"rating": int(chosen)} if chosen in {str(n) for n in satisfaction.RATINGS}
+                                else None)
+    return render(request, "claims/satisfaction.html", {
+        "claim": claim, "party": link.party, "form": form, "answer": answer,
+        "answer_label": satisfaction.rating_label(answer.rating) if answer else "",
+        "just_answered": answer is not None and request.method == "GET" and request.GET.get("answered") == "1",
+        "reopened": claim.state != ClaimState.RESOLVED, "comment_max": satisfaction.COMMENT_MAX_LENGTH,
+    }, status=status)

@@ -71,6 +71,36 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{masked_domain}"
 
 
+def buyer_label(user: Any) -> str:
+    """A buyer in a console list: "Anna B. · a***@e***.com". The first name and the initial of the last name tell
+    agents buyers apart without spelling out who they are; just the masked email when no name is known."""
+    email = mask_email(getattr(user, "email", "") or "")
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    name = f"{first} {last[:1]}." if first and last else first
+    return f"{name} · {email}" if name else email
+
+
+def yes_no(value: bool | None) -> str:
+    """A yes/no fact in words: the admin's ticks and crosses read as "no" or "wrong" depending on the reader."""
+    if value is None:
+        return "—"
+    return str(_("Yes") if value else _("No"))
+
+
+def boolean_words(model: Any, name: str) -> Callable[[Any, Any], str]:
+    """A read-only admin column or field for a model's boolean in words (`yes_no`), labelled with the field's
+    verbose name: `rejected_words = boolean_words(Claim, "rejected")`, then "rejected_words" in the fields."""
+    from django.contrib import admin
+
+    @admin.display(description=model._meta.get_field(name).verbose_name, ordering=name)
+    def show(model_admin: Any, obj: Any) -> str:
+        return yes_no(getattr(obj, name))
+
+    show.__name__ = f"{name}_words"
+    return show
+
+
 @dataclasses.dataclass(frozen=True)
 class ConsoleAction:
     """One action of an admin page that calls a service.
@@ -89,6 +119,10 @@ class ConsoleAction:
     permission: str = ""  # a model permission needed on top of the page's own
     guard: bool = False
     danger: bool = False
+    # A page of its own (a template extending admin/console/action_form.html) and what it shows besides the form:
+    # `context(obj, request)` returns the template's extra context.
+    template: str = ""
+    context: Callable[[Any, HttpRequest], dict[str, Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +206,8 @@ class ConsoleActionsMixin:
                 if outcome.done or outcome.error_code != "invalid":
                     return HttpResponseRedirect(self.change_url(obj))
         return self.render_action_form(request, form, title=spec.label, intro=spec.intro, obj=obj, status=status,
-                                       danger=spec.danger)
+                                       danger=spec.danger, template=spec.template or None,
+                                       extra=spec.context(obj, request) if spec.context else None)
 
     def run_service(self, request: HttpRequest, obj: Any, call: Callable[[], str], *, success: Any = "",
                     log: Callable[[HttpRequest, Any, str], Any] | None = None) -> ServiceOutcome:

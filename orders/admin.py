@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import roles
 from core.console import ReadOnlyAdminMixin as ReadOnlyMixin
-from core.console import mask_email
+from core.console import boolean_words, mask_email
 
 from .models import Order, OrderItem, Shipment
 from .services import normalise_tracking_number
@@ -28,16 +28,23 @@ class OrderItemInline(ReadOnlyMixin, admin.TabularInline):
     model = OrderItem
     extra = 0
     # Perishable and expiry-dated goods have their own claim deadlines (claims.eligibility.special_claims_until).
-    fields = ["title", "sku", "condition", "quantity", "unit_price", "serial_number", "warranty_months", "is_digital",
-              "is_consumable", "is_perishable", "expires_on", "warranty_minimum_until", "warranty_extension_days",
-              "trial_minimum_until", "refunded_amount"]
+    fields = ["title", "sku", "condition", "quantity", "unit_price", "serial_number", "warranty_months",
+              "is_digital_words", "is_consumable_words", "is_perishable_words", "expires_on", "warranty_minimum_until",
+              "warranty_extension_days", "trial_minimum_until", "refunded_amount"]
+    # Yes/no in words, not the admin's tick and cross.
+    readonly_fields = ["is_digital_words", "is_consumable_words", "is_perishable_words"]
+    is_digital_words = boolean_words(OrderItem, "is_digital")
+    is_consumable_words = boolean_words(OrderItem, "is_consumable")
+    is_perishable_words = boolean_words(OrderItem, "is_perishable")
 
 
 class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
     model = Shipment
     extra = 0
-    fields = ["carrier", "tracking_number", "shipped_at", "delivered_at", "delivered_to_order_address", "source",
+    fields = ["carrier", "tracking_number", "shipped_at", "delivered_at", "delivered_to_order_address_words", "source",
               "confirmed_at", "last_event_at"]
+    readonly_fields = ["delivered_to_order_address_words"]
+    delivered_to_order_address_words = boolean_words(Shipment, "delivered_to_order_address")
 
 
 @admin.register(Order)

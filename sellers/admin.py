@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import roles
-from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, person_label
+from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, boolean_words, person_label, yes_no
 
 from . import services
 from .models import LedgerEntry, Seller, SellerMembership, SellerStatus, WarrantyPolicy
@@ -221,6 +221,15 @@ SELLER_ACTIONS = (
 class WarrantyPolicyInline(admin.StackedInline):
     model = WarrantyPolicy
     can_delete = False
+    readonly_fields = ["offers_collection_words"]
+    offers_collection_words = boolean_words(WarrantyPolicy, "offers_collection")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """Editable for whoever may change it; read-only for everyone else, its yes/no in words."""
+        fields = [name for name in super().get_fields(request, obj) if name != "offers_collection_words"]
+        if self.has_change_permission(request, obj):
+            return fields
+        return ["offers_collection_words" if name == "offers_collection" else name for name in fields]
 
 
 class SellerMembershipInline(admin.TabularInline):
@@ -247,11 +256,15 @@ VETTING_FIELDS = [
 STATUS_FIELDS = ["activated_at", "suspended_at", "suspension_reason"]
 
 
+def _worded(name: str) -> str:
+    return "is_platform_words" if name == "is_platform" else name
+
+
 @admin.register(Seller)
 class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = SELLER_ACTIONS
 
-    list_display = ["display_name", "legal_name", "country", "status", "vetted", "is_platform", "activated_at"]
+    list_display = ["display_name", "legal_name", "country", "status", "vetted", "is_platform_words", "activated_at"]
     list_filter = ["status", "is_platform", "country"]
     search_fields = ["display_name", "legal_name", "=registration_number", "=tax_id", "=slug"]
     show_full_result_count = False
@@ -303,15 +316,25 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             if obj.tax_verified_at:
                 readonly.append("tax_id")
         if not request.user.is_superuser:
-            readonly.append("is_platform")
+            readonly.append("is_platform_words")
         return readonly
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Seller | None = None) -> dict[str, Any]:
         return {"slug": ["display_name"]} if obj is None else {}
 
-    @admin.display(description=gettext_lazy("vetted"), boolean=True)
-    def vetted(self, seller: Seller) -> bool:
-        return seller.is_vetted
+    @admin.display(description=gettext_lazy("vetted"))
+    def vetted(self, seller: Seller) -> str:
+        return yes_no(seller.is_vetted)
+
+    # Read-only yes/no facts in words (the list, and the form for agents), not the admin's tick and cross.
+    is_platform_words = boolean_words(Seller, "is_platform")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Seller | None = None) -> list[Any]:
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [(title, {**options, "fields": [_worded(name) for name in options["fields"]]})
+                for title, options in fieldsets]
 
     def get_urls(self) -> list[Any]:
         return [*self.console_action_urls(), *super().get_urls()]

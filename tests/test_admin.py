@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claims import services
-from claims.models import Claim, ExpertAssessment
+from claims.models import Claim, ExpertAssessment, Macro, SatisfactionResponse
 from claims.tests.admin_factories import agents_group, make_console_agent, make_plain_staff, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
 from markets.models import Market
@@ -88,6 +88,10 @@ EXPECTED = {
     "markets.market": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
     # expert assessments change only through their action pages (claims/tests/test_expert_console.py)
     "claims.expertassessment": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    # satisfaction answers are the buyer's and the seller's: read-only, for agents (claims/tests/test_satisfaction.py)
+    "claims.satisfactionresponse": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    # canned replies: agents add and change them, with a text per language (claims/tests/test_macros.py)
+    "claims.macro": {"superuser": (200, 200, 200), "agent": (200, 200, 200)},
 }
 
 
@@ -108,6 +112,9 @@ def an_object_of(label: str, world):  # type: ignore[no-untyped-def]
         "markets.market": Market.objects.get(country="SK"),
         "claims.expertassessment": ExpertAssessment.objects.get_or_create(
             claim=claim, defaults={"stage": "during_claim", "requested_by_party": "agent"})[0],
+        "claims.satisfactionresponse": SatisfactionResponse.objects.get_or_create(
+            claim=claim, party="buyer", defaults={"rating": 4, "reason": claim.reason})[0],
+        "claims.macro": Macro.objects.get_or_create(name="Ask for photos")[0],
     }[label]
 
 
@@ -240,8 +247,8 @@ def test_filters(client, agent):
 
 
 def test_the_escalated_queue(client, agent):
-    mine_later = claim_world("escalated").claim  # waits for the 180-day deadline
-    mine_sooner = claim_world("awaiting_info").claim  # the party has 2 days to answer
+    mine_later = claim_world("escalated").claim  # the platform decides within 2 business days
+    mine_sooner = claim_world("awaiting_info", at=OPENED_AT - dt.timedelta(hours=1)).claim  # asked earlier; 2 days
     unassigned = claim_world("escalated").claim
     claim_world("in_progress")  # not with the platform: never in the queue
     for claim in (mine_later, mine_sooner):

@@ -31,7 +31,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from claims import services
-from claims.models import Claim
+from claims.models import Claim, Macro
 from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world
 from markets.models import Market
@@ -72,6 +72,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "public: set language":     row("302",    "302",    "302",    "302",    "302",    "302",    "302",    "302"),
     "public: log out":          row(LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN),
     "public: webhook":          row("401",    "401",    "401",    "401",    "401",    "401",    "401",    "401"),
+    # the satisfaction survey's signed link is its own credential (no login): a link that is not valid is refused
+    "public: survey link":      row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
     "own account":              row(LOGIN,    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
     "buyer page":               row(LOGIN,    "200",    "404",    "404",    "404",    "404",    "404",    "404"),
     "buyer action":             row(LOGIN,    ACT,      "404",    "404",    "404",    "404",    "404",    "404"),
@@ -108,6 +110,8 @@ CLASSES: dict[str, list[str]] = {
     "public: log out": ["logout"],
     # authenticated by their Standard Webhooks signature headers, never by a session
     "public: webhook": ["carrier_webhook", "payments_webhook"],
+    # claims/tests/test_satisfaction.py has the valid, expired and changed links
+    "public: survey link": ["claims:satisfaction"],
     "own account": ["orders:list", "password_change", "password_change_done"],
     "buyer page": ["orders:detail", "claims:get_help", "claims:detail", "claims:resolution"],
     "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
@@ -138,6 +142,8 @@ CLASSES: dict[str, list[str]] = {
         "admin:orders_order_changelist", "admin:orders_order_change", "admin:orders_order_history",
         # the claim's written resolution, as the buyer got it: whoever sees the claim
         "admin:claims_claim_resolution",
+        # the claim page's heartbeat (who else has it open, has it changed): whoever sees the claim; POST only
+        "admin:claims_claim_presence",
     ],
     # (the seller page's "settle" action is the finance team's: sellers/tests/test_settlement.py)
     "admin: agents may": [
@@ -148,6 +154,12 @@ CLASSES: dict[str, list[str]] = {
         # expert assessments and their costs: part of the claims agents work (no permission of their own)
         "admin:claims_expertassessment_changelist", "admin:claims_expertassessment_change",
         "admin:claims_expertassessment_history", "admin:claims_expertassessment_act",
+        # the satisfaction survey's answers and their results (view permission of the agents group)
+        "admin:claims_satisfactionresponse_changelist", "admin:claims_satisfactionresponse_change",
+        "admin:claims_satisfactionresponse_history",
+        # canned replies: agents add and change them (claims.macros); deleting one is the superuser's
+        "admin:claims_macro_changelist", "admin:claims_macro_add", "admin:claims_macro_change",
+        "admin:claims_macro_history",
     ],
     "admin: finance may": [
         "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
@@ -160,16 +172,18 @@ CLASSES: dict[str, list[str]] = {
           for view in ("changelist", "add", "change", "history", "delete")],
         "admin:auth_user_password_change",
         "admin:sellers_seller_add", "admin:sellers_seller_delete", "admin:markets_market_add",
+        "admin:claims_macro_delete",
     ],
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
                       "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
                       "admin:orders_order_add", "admin:orders_order_delete",
                       "admin:claims_refund_add", "admin:claims_refund_delete", "admin:markets_market_delete",
-                      "admin:claims_expertassessment_add", "admin:claims_expertassessment_delete"],
+                      "admin:claims_expertassessment_add", "admin:claims_expertassessment_delete",
+                      "admin:claims_satisfactionresponse_add", "admin:claims_satisfactionresponse_delete"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
         "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
-        "claims/refund", "markets/market", "claims/expertassessment")],
+        "claims/refund", "markets/market", "claims/expertassessment", "claims/satisfactionresponse", "claims/macro")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
 }
@@ -248,6 +262,7 @@ class World:
         self.group = agents_group()
         # Refunds to pay out and to retry, on claims of their own (this world's claim stays in progress).
         self.refund = claim_world("resolved").claim.refunds.get()
+        self.answer = services.record_satisfaction(claim=self.refund.claim, party="buyer", rating=4)
         self.failed_refund = services.mark_refund_failed(refund=claim_world("resolved").claim.refunds.get(),
                                                          reason="Card expired", by=self.people["finance"])
         # An expert assessment the buyer of another (denied) claim asked for: the console's assessment pages.
@@ -259,7 +274,9 @@ class World:
                               "sellers/seller": self.seller, "sellers/ledgerentry": self.ledger_entry,
                               "orders/order": self.order, "claims/refund": self.refund,
                               "markets/market": Market.objects.get(country="DE"),
-                              "claims/expertassessment": self.assessment}
+                              "claims/expertassessment": self.assessment,
+                              "claims/satisfactionresponse": self.answer,
+                              "claims/macro": Macro.objects.create(name="Matrix macro")}
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
 
     def admin_object(self, route: str) -> Any:

@@ -148,7 +148,8 @@ def test_the_escalated_queue_sorts_overdue_first_and_costs_the_same_for_1_and_12
 
     later = claim_world("escalated").claim
     one = count()
-    sooner = claim_world("awaiting_info").claim
+    # Asked an hour earlier than the others were escalated: its answer is due an hour before their decision targets.
+    sooner = claim_world("awaiting_info", at=OPENED_AT - H).claim
     for _ in range(10):
         claim_world("escalated")
     with time_machine.travel(sooner.info_due_at, tick=False):  # the answer is due now: overdue, not yet swept

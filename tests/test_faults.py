@@ -43,7 +43,8 @@ EXPECTED_LOG = {
     "awaiting_seller": ["open", "first_reply_breach", "take_over", "force_refund"],
     "in_progress": ["open", "reply", "take_over", "force_refund"],
     "awaiting_info": ["open", "escalate", "request_info", "info_timeout", "force_refund"],
-    "escalated": ["open", "escalate", "force_refund"],
+    # the platform's decision target (2 business days) passed before the first sweep: recorded once
+    "escalated": ["open", "escalate", "decision_breach", "force_refund"],
 }
 
 

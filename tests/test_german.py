@@ -266,9 +266,11 @@ def test_the_compiled_catalogue_is_up_to_date():
         compiled = gettext.GNUTranslations(handle)._catalog
     expected = {}
     for e in parse_po(PO)[1:]:
+        # A msgid with a context (pgettext) is stored in the .mo as "context\x04msgid".
+        msgid = f"{e['msgctxt']}\x04{e['msgid']}" if e.get("msgctxt") else e["msgid"]
         if e["msgid_plural"] is None:
-            expected[e["msgid"]] = e["msgstr"][0]
+            expected[msgid] = e["msgstr"][0]
         else:
-            expected.update({(e["msgid"], i): text for i, text in e["msgstr"].items()})
+            expected.update({(msgid, i): text for i, text in e["msgstr"].items()})
     compiled = {key: value for key, value in compiled.items() if key != ""}
     assert compiled == expected, "django.mo is out of date: run compilemessages"

@@ -57,6 +57,9 @@ CHANGED = {
     "COLLECTION_SALE_NOTICE_DAYS": 23,
     "WARRANTY_CLAIM_REMINDER_DAYS": 6,
     "WARRANTY_MONTHS_MINIMUM": 13,
+    "CLAIM_DECISION_BUSINESS_DAYS": 8,
+    # not a claim policy, but a number of days the survey email says (claims.satisfaction)
+    "SATISFACTION_LINK_DAYS": 19,
 }
 # The market's law comes from markets.Market, not from settings (tests/test_markets.py changes those per market).
 NOT_NUMBERS = {"time_zone", "country", "subdivision", "market", "warranty_claim_days", "warranty_claim_max_days"}
@@ -94,6 +97,7 @@ class Terms:
             "trial_days_after_repair": said(p.trial_days_after_repair, "day"),
             "warranty_months_after_repair": said(p.warranty_months_after_repair, "month"),
             "warranty_reminder_days": said(p.warranty_reminder_days, "day"),
+            "decision_business_days": said(p.decision_business_days, "business day"),
             "trial_days": said(self.trial_days, "day"),
             "arrival": re.compile(rf"(?<![\d.,]){self.arrival[0]}–{self.arrival[1]} business day"),
         }
@@ -154,7 +158,8 @@ def changed_examples(terms: Terms) -> list[str]:
     return [f"{p.first_reply_hours} hours", f"{p.resolution_business_days} business days",
             f"{p.info_days} calendar days", f"{p.hard_deadline_days} days", f"{p.reminder_hours} hours",
             f"{p.non_delivery_buffer_business_days} business days", f"{p.defect_report_months} months",
-            f"{terms.trial_days}-day", f"{terms.arrival[0]}–{terms.arrival[1]} business days"]
+            f"{terms.trial_days}-day", f"{terms.arrival[0]}–{terms.arrival[1]} business days",
+            f"{p.decision_business_days} business days"]
 
 
 # --- one seller's claims in every main state ------------------------------------------------------------------
@@ -335,6 +340,7 @@ def test_the_pages_and_emails_of_claims_say_the_changed_numbers(client, changed,
     said_in(sent, "email info_requested", f"within {p.info_days} calendar days")
     said_in(sent, "email forced_refund", f"unresolved for {p.hard_deadline_days} days")
     said_in(sent, "email warranty_reminder", f"must be resolved within {p.warranty_reminder_days} days")
+    said_in(sent, "email decision_breached", f"within {p.decision_business_days} business days of it reaching us")
     said_in(sent, "email refund_paid", f"{changed.arrival[0]}–{changed.arrival[1]} business days")
 
 

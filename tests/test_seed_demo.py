@@ -165,6 +165,17 @@ def test_deadlines_times_and_emails_are_what_the_services_wrote(mailoutbox):
     assert not OutboundEmail.objects.exclude(sent_at=models.F("created_at")).exists()
 
 
+def test_escalated_claims_carry_the_platforms_decision_target():
+    """Escalated through the services, so each has its target (claims.decision_target), which the escalated queue
+    sorts by; the payment provider decides its own dispute."""
+    seed()
+    escalated = Claim.objects.filter(state=ClaimState.ESCALATED, channel=Channel.PLATFORM)
+    assert escalated.count() >= 2
+    for claim in escalated:
+        assert claim.decision_due_at is not None and claim.action_due_at == claim.decision_due_at, claim.number
+    assert Claim.objects.get(channel=Channel.PAYMENT_PROVIDER).decision_due_at is None
+
+
 def test_every_transition_log_is_a_path_of_the_state_machine_to_the_claims_state():
     seed()
     moves = {}
@@ -191,3 +202,18 @@ def test_every_transition_log_is_a_path_of_the_state_machine_to_the_claims_state
         if claim.state == ClaimState.RESOLVED:
             assert claim.resolved_at == log[-1].created_at, claim.order.number
 
+
+
+def test_some_resolved_claims_have_satisfaction_answers_for_the_overview():
+    from claims.models import SatisfactionResponse
+    from claims.overview import compute
+
+    seed()
+    answers = SatisfactionResponse.objects.select_related("claim")
+    assert answers.count() >= 5 and {a.party for a in answers} == {"buyer", "seller"}
+    assert all(a.claim.state == ClaimState.RESOLVED and a.answered_at >= a.claim.resolved_at for a in answers)
+    assert answers.filter(agent__isnull=False).exists() and answers.filter(agent__isnull=True).exists()
+    data = compute()
+    assert data.opened and data.resolved and sum(s.count for s in data.satisfaction) == answers.count()
+    seed()  # a second run changes nothing
+    assert SatisfactionResponse.objects.count() == answers.count()

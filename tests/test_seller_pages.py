@@ -552,10 +552,11 @@ def test_queue_is_sorted_by_the_next_deadline_none_last(client):
     escalated = open_for(seller, at=OPENED_AT - 30 * H)
     with time_machine.travel(OPENED_AT + H, tick=False):
         services.reply(claim=replied, by=staff, body="On it")  # next deadline: the resolution reminder
-        services.escalate(claim=escalated, by=make_agent(), reason="x")  # next deadline: 180 days
+        # next deadline: the platform's decision target, 2 business days (before the replied claim's resolution)
+        services.escalate(claim=escalated, by=make_agent(), reason="x")
     client.force_login(staff)
     _response, html = page(client, url("queue"))
-    assert queue_numbers(html) == [old.number, new.number, replied.number, escalated.number]
+    assert queue_numbers(html) == [old.number, new.number, escalated.number, replied.number]
 
 
 def make_agent():

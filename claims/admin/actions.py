@@ -28,7 +28,9 @@ from ..admin_forms import (
     person_label,
 )
 from ..choices import DefectType, DenialReason, FundedBy, OfferKind, Outcome, Party
+from ..decision import decision_context
 from ..errors import ClaimError
+from ..macros import count_use, macro_context
 from ..models import Claim
 from ..selectors import pending_offer
 from .experts import StartForm as StartExpertForm
@@ -76,16 +78,24 @@ def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
         needs_return=data["needs_return"],
         recover_from_seller=data["recover_from_seller"],
     )
+    count_use(data.get("macro"))
     parts = [_("Decided: %(outcome)s") % {"outcome": Outcome(data["outcome"]).label}]
     if decided.denial_reason:
         parts.append(str(DenialReason(decided.denial_reason).label))
-    if decided.funded_by:
-        parts.append(
-            {FundedBy.SELLER: _("paid by the seller"), FundedBy.PLATFORM: _("paid by the platform")}[decided.funded_by]
-        )
+    if decided.funded_by == FundedBy.SELLER:
+        parts.append(_("paid by the seller"))
+    elif decided.funded_by == FundedBy.PLATFORM:
+        parts.append(_("paid by the platform, recovered from the seller") if data["recover_from_seller"]
+                     else _("paid by the platform, which bears the cost"))
     if decided.refund_amount:
         parts.append(f"{decided.refund_amount} {decided.currency}")
     return "; ".join(str(p) for p in parts) + "."
+
+
+def _decide_context(claim: Claim, request: Any) -> dict[str, Any]:
+    """The decide page besides its form: the evidence, the conversation in brief, what is left to refund per item
+    (claims.decision), and the canned replies for the note (claims.macros)."""
+    return {"decision": decision_context(claim), **macro_context(request, claim)}
 
 
 def _classify_defect(claim: Claim, by: Any, data: dict[str, Any]) -> str:
@@ -102,6 +112,7 @@ def _reopen(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 def _message(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     internal = data["visibility"] == MessageForm.INTERNAL
     services.post_message(claim=claim, by=by, body=data["body"], internal=internal)
+    count_use(data.get("macro"))
     return _("Added an internal note.") if internal else _("Sent a message to the buyer and the seller.")
 
 
@@ -170,6 +181,8 @@ CLAIM_ACTIONS = (
             "The platform's decision on the claim: the outcome, who pays, and for a denial what the buyer "
             "protection does not cover."
         ),
+        template="admin/claims/claim/decide.html",
+        context=_decide_context,
     ),
     ConsoleAction(
         name="classify-defect",

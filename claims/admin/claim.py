@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.console import ConsoleActionsMixin, ReadOnlyAdminMixin, mask_email, person_label
+from core.console import ConsoleActionsMixin, ReadOnlyAdminMixin, boolean_words, buyer_label, person_label
 
 from .. import roles
 from ..models import Claim
@@ -33,17 +33,19 @@ from .disputes import DisputeMixin
 from .filters import AssignedFilter, EscalatedFilter, OverdueFilter
 from .page import ClaimPageMixin, ResolutionPageMixin
 from .paginator import EstimatedCountPaginator
+from .presence import PresenceMixin
 from .queue import QueueMixin
 
 
 @admin.register(Claim)
-class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, ReadOnlyAdminMixin, ConsoleActionsMixin,
-                 admin.ModelAdmin):
+class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin, DisputeMixin, ReadOnlyAdminMixin,
+                 ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = CLAIM_ACTIONS
     paginator = EstimatedCountPaginator
 
-    # The deadline comes early: on a narrow screen the table scrolls and what is overdue must still show.
-    list_display = ["number", "state", "deadline", "reason", "seller", "buyer_email", "opened", "assignee"]
+    # The deadline comes early: on a narrow screen the table scrolls and what is overdue must still show. At 1280 px
+    # the row fits without scrolling (admin-console.css lets the long cells wrap).
+    list_display = ["number", "state", "deadline", "reason", "seller", "buyer_masked", "opened", "assignee"]
     list_filter = [
         "state",
         "reason",
@@ -96,6 +98,8 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, 
                     "resolution_due_at",
                     "info_requested_from",
                     "info_due_at",
+                    "decision_due_at",
+                    "decision_breached",
                     "hard_deadline_at",
                 ]
             },
@@ -137,10 +141,11 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, 
         ),
         (gettext_lazy("Policy values when opened"), {"classes": ["collapse"], "fields": ["policy"]}),
     ]
-    readonly_fields = ["buyer_contact", "deadline_now", "assignee"]
+    readonly_fields = ["buyer_contact", "deadline_now", "assignee", "first_reply_breached_words", "rejected_words",
+                       "decision_breached_words"]
 
     class Media:
-        css = {"all": ["css/admin-console.css"]}
+        css = {"all": ["css/admin-console.css", "css/console-workspace.css"]}
 
     # --- permissions: the form is read-only, claims are never added or deleted here ---------------------
 
@@ -163,8 +168,8 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, 
 
 
     @admin.display(description=gettext_lazy("buyer"), ordering="buyer__email")
-    def buyer_email(self, claim: Claim) -> str:
-        return mask_email(claim.buyer.email)
+    def buyer_masked(self, claim: Claim) -> str:
+        return buyer_label(claim.buyer)
 
     @admin.display(description=gettext_lazy("opened"), ordering="opened_at")
     def opened(self, claim: Claim) -> str:
@@ -193,6 +198,24 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, 
     def deadline_now(self, claim: Claim) -> str:
         return deadline_html(claim.action_due_at)
 
+    # Yes/no facts in words, not the admin's tick and cross (a red cross for "not breached" reads as a fault).
+    first_reply_breached_words = boolean_words(Claim, "first_reply_breached")
+    rejected_words = boolean_words(Claim, "rejected")
+    decision_breached_words = boolean_words(Claim, "decision_breached")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list[Any]:
+        """The claim page shows the claim's facts itself (page.py); the raw field list is for superusers only, under
+        "All fields". For everyone else the admin's form has no fields at all, so none of its rows is rendered."""
+        if not request.user.is_superuser:
+            return []
+        return [
+            (title, {**options, "fields": [self._worded(name) for name in options["fields"]]})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    def _worded(self, name: str) -> str:
+        return f"{name}_words" if isinstance(name, str) and hasattr(self, f"{name}_words") else name
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()
         return (queryset.filter(console_search(term)), False) if term else (queryset, False)
@@ -215,6 +238,7 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, QueueMixin, DisputeMixin, 
             path("queue/assign/", wrap(self.bulk_assign_view), name=self.console_url_name("bulk_assign")),
             path("provider-dispute/", wrap(self.record_dispute_view), name=self.console_url_name("record_dispute")),
             path("<path:object_id>/resolution/", wrap(self.resolution_view), name=self.console_url_name("resolution")),
+            path("<path:object_id>/presence/", wrap(self.presence_view), name=self.console_url_name("presence")),
             *self.console_action_urls(),
             *super().get_urls(),
         ]

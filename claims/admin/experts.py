@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, ReadOnlyAdminMixin
+from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, ReadOnlyAdminMixin, yes_no
 
 from .. import experts, roles, services
 from ..abilities import assessment_abilities
@@ -218,9 +218,9 @@ class ExpertAssessmentAdmin(ReadOnlyAdminMixin, ConsoleActionsMixin, admin.Model
     def due(self, assessment: ExpertAssessment) -> str:
         return date_format(assessment.costs_due_on, "SHORT_DATE_FORMAT") if assessment.costs_due_on else "—"
 
-    @admin.display(description=gettext_lazy("paid"), boolean=True)
-    def paid(self, assessment: ExpertAssessment) -> bool | None:
-        return None if assessment.costs_due_on is None else assessment.costs_paid_at is not None
+    @admin.display(description=gettext_lazy("paid"))
+    def paid(self, assessment: ExpertAssessment) -> str:
+        return yes_no(None if assessment.costs_due_on is None else assessment.costs_paid_at is not None)
 
     @admin.display(description=gettext_lazy("report"))
     def report_link(self, assessment: ExpertAssessment) -> str:

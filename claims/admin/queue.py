@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.console import mask_email, person_label
+from core.console import buyer_label, person_label
 
 from .. import services
 from ..admin_forms import BulkAssignForm
@@ -69,7 +69,7 @@ class QueueMixin:
         rows = [
             {
                 "claim": c,
-                "buyer": mask_email(c.buyer.email),
+                "buyer": buyer_label(c.buyer),
                 "deadline": deadline_html(c.action_due_at, now),
                 "assignee": person_label(c.assigned_to) if c.assigned_to_id else "",
             }

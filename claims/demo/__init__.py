@@ -12,6 +12,7 @@ transition log row, ledger row and outbox row is the one the product would have 
     orders         orders, shipments and deliveries
     open_claims    claims awaiting the seller, in progress, awaiting a return, escalated, awaiting information
     closed_claims  resolved claims and their money: refunds, payouts, the ledger
+    macros         the agents' canned replies, in English and German
     files          generated photos and PDFs
 """
 
@@ -22,7 +23,7 @@ import datetime as dt
 from django.db import transaction
 from django.test import override_settings
 
-from . import closed_claims, open_claims, orders, people
+from . import closed_claims, macros, open_claims, orders, people
 from .people import DEMO_PASSWORD, LOGINS, already_seeded
 from .timeline import Demo, Timeline
 
@@ -35,7 +36,7 @@ def seed(*, now: dt.datetime | None = None) -> Demo:
     its emails are sent to nobody. What you do on the site afterwards sends emails as usual."""
     demo = Demo(now)
     timeline = Timeline(demo)
-    for part in (people, orders, open_claims, closed_claims):
+    for part in (people, orders, open_claims, closed_claims, macros):
         timeline.add(part.stories(demo))
     with transaction.atomic():
         timeline.run()

@@ -1,6 +1,7 @@
 """The demo's resolved claims and their money, one story each: refunds paid out, pending, failed and forced, a
 partial refund, a repair, a withdrawal, a denial, a delivery the carrier confirmed, and a payment-provider dispute
-lost by the seller with its fine. Take-overs, missed answers and the 180-day refund are the deadline sweep's."""
+lost by the seller with its fine. Take-overs, missed answers and the 180-day refund are the deadline sweep's. Some
+buyers and sellers answer the satisfaction survey, so the console's overview has results to show."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def trial_return(d: Demo) -> Story:
     yield d.ago(2, at="11:00")
     s.receive_return(claim=claim, by=d.u("seller2_staff"), inspection_result=InspectionResult.AS_EXPECTED,
                      note="Arrived complete and in the condition sold. Full refund released.")
+    yield d.ago(1, at="19:30")  # both answer the satisfaction survey (claims.satisfaction)
+    s.record_satisfaction(claim=claim, party=Party.BUYER, rating=5, comment="Easy return with the free label.")
+    yield dt.timedelta(hours=13)
+    s.record_satisfaction(claim=claim, party=Party.SELLER, rating=4)
 
 
 def scratched_display(d: Demo) -> Story:
@@ -47,6 +52,9 @@ def scratched_display(d: Demo) -> Story:
                          note="We are sorry the grading missed it. 120 EUR back, and you keep the laptop.")
     yield d.ago(4, at="09:15")
     s.accept_offer(offer=offer, by=d.u("business"))
+    yield d.ago(3, at="12:05")
+    s.record_satisfaction(claim=claim, party=Party.BUYER, rating=4,
+                          comment="Fair offer, but the grading should have caught the scratch.")
 
 
 def found_parcel(d: Demo) -> Story:
@@ -86,6 +94,11 @@ def dropped_phone(d: Demo) -> Story:
     s.decide(claim=claim, by=d.u("agent"), outcome="denied", denial_reason=DenialReason.DAMAGE_AFTER_RECEIPT, note=(
         "The frame shows impact damage at the point where the display fault starts. Damage after receipt is "
         "not covered; the seller can offer a paid repair."))
+    yield d.ago(2, at="18:20")
+    s.record_satisfaction(claim=claim, party=Party.BUYER, rating=2,
+                          comment="I still think the lines appeared by themselves.")
+    yield d.ago(1, at="08:40")
+    s.record_satisfaction(claim=claim, party=Party.SELLER, rating=5)
 
 
 def late_delivery(d: Demo) -> Story:
@@ -133,6 +146,9 @@ def silent_seller(d: Demo) -> Story:
         "amount from the seller."))
     yield dt.timedelta(days=1)
     s.mark_refund_paid(refund=claim.refunds.get(), reference="re_3Demo1015PaidOut", by=d.u("finance"))
+    yield dt.timedelta(hours=2)
+    s.record_satisfaction(claim=claim, party=Party.BUYER, rating=5,
+                          comment="The platform stepped in when the seller went silent. Thank you!")
 
 
 def paypal_dispute(d: Demo) -> Story:
@@ -169,3 +185,5 @@ def swollen_battery(d: Demo) -> Story:
     yield d.ago(1, at="15:00")
     s.receive_return(claim=claim, by=d.u("shop"), inspection_result=InspectionResult.AS_EXPECTED,
                      note="Battery replaced, trackpad re-seated, 48-hour burn-in passed. On its way back to you.")
+    yield dt.timedelta(hours=3)
+    s.record_satisfaction(claim=claim, party=Party.BUYER, rating=3, comment="Good repair, but it took a while.")

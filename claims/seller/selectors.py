@@ -34,6 +34,7 @@ from claims import deadlines
 from claims.choices import OPEN_STATES, Channel, ClaimState, EscalationCause, Outcome, Party
 from claims.models import Claim, ClaimItem, ClaimTransition, ClaimView, Evidence, Message, Offer
 from claims.money import refund_room
+from claims.selectors import decision_words
 from core.formatting import money
 from sellers.models import LedgerEntry, LedgerKind, Seller, WarrantyPolicy
 
@@ -142,12 +143,13 @@ def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadl
     events = deadlines.due_events(claim)
     action = deadlines.action_due(events)
     overdue = deadlines.is_overdue(action.at if action else None, now)
-    deadline = _seller_deadline(claim, events, action if action and action.who == Party.SELLER else None, overdue)
+    deadline = _seller_deadline(claim, events, action if action and action.who == Party.SELLER else None, overdue,
+                                now=now)
     return dataclasses.replace(deadline, overdue=overdue, past=deadlines.is_overdue(deadline.due_at, now))
 
 
 def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: deadlines.DueEvent | None,
-                     overdue: bool) -> SellerDeadline:
+                     overdue: bool, *, now: dt.datetime) -> SellerDeadline:
     what = action.what if action else ""
     if what == deadlines.FIRST_REPLY_BREACHED and not overdue:
         return SellerDeadline(_("First reply due"), _("Please reply by %(when)s, the deadline for your first reply.")
@@ -183,6 +185,9 @@ def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: dea
     if state == ClaimState.AWAITING_INFO:
         return SellerDeadline(_("Waiting for the buyer"),
                               _("Our support team asked the buyer for information."))
+    if state == ClaimState.ESCALATED and (decision := decision_words(claim, now)) is not None:
+        return SellerDeadline(_("With the platform"), f'{_("Our support team handles this claim.")} {decision.text}',
+                              decision.due_at)
     if state == ClaimState.ESCALATED:
         return SellerDeadline(_("With the platform"),
                               _("Our support team handles this claim and will decide it."))
@@ -314,6 +319,19 @@ def _after(field: str, since: dt.datetime | None) -> Q:
     return Q(**{f"{field}__gte": since}) if since is not None else Q()
 
 
+# The first-reply standard, here for the seller's figures and the console's overview (claims.overview). It applies to
+# claims opened on the platform, not to payment-provider disputes.
+FIRST_REPLY_COUNTED = Q(channel=Channel.PLATFORM)
+FIRST_REPLY_IN_TIME = Q(first_replied_at__isnull=False, first_replied_at__lte=F("first_reply_due_at"))
+
+
+def first_reply_missed(now: dt.datetime) -> Q:
+    """Missed: recorded by the sweep, answered late, or still unanswered past the deadline (sweep not run yet). A claim
+    closed or handed to the platform before its deadline without a reply counts neither way."""
+    return (Q(first_reply_breached=True) | Q(first_replied_at__gt=F("first_reply_due_at"))
+            | Q(first_replied_at__isnull=True, state=ClaimState.AWAITING_SELLER, first_reply_due_at__lte=now))
+
+
 def performance(seller: Seller, *, period: str = DEFAULT_PERIOD, now: dt.datetime | None = None) -> Performance:
     """A seller's figures over a period, in four queries whatever the number of claims.
 
@@ -323,13 +341,9 @@ def performance(seller: Seller, *, period: str = DEFAULT_PERIOD, now: dt.datetim
         period = DEFAULT_PERIOD
     now = now or timezone.now()
     since = _since(period, now)
-    # The first-reply standard applies to claims opened on the platform, not to payment-provider disputes.
-    cohort = Q(channel=Channel.PLATFORM) & _after("opened_at", since)
-    in_time = Q(first_replied_at__isnull=False, first_replied_at__lte=F("first_reply_due_at"))
-    # Missed: recorded by the sweep, answered late, or still unanswered past the deadline (sweep not run yet).
-    # A claim closed or handed to the platform before its deadline without a reply counts neither way.
-    missed = (Q(first_reply_breached=True) | Q(first_replied_at__gt=F("first_reply_due_at"))
-              | Q(first_replied_at__isnull=True, state=ClaimState.AWAITING_SELLER, first_reply_due_at__lte=now))
+    cohort = FIRST_REPLY_COUNTED & _after("opened_at", since)
+    in_time = FIRST_REPLY_IN_TIME
+    missed = first_reply_missed(now)
     replied = cohort & Q(first_replied_at__isnull=False)
     escalated = cohort & Q(escalated_at__isnull=False)
     provider = Q(channel=Channel.PAYMENT_PROVIDER)

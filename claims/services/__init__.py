@@ -13,6 +13,7 @@ emails) in the same transaction.
     experts    expert assessments: start, request (after a denial), conclude, the costs (add, remove, send, paid)
     warranty   the warranty-claim clock (confirm_goods_received, exercise_warranty_rights) and collection
     remedies   classify_defect: the defect of a defective claim, which decides its remedies (claims.remedies)
+    satisfaction  the survey after a resolution: its email, and storing an answer (claims.satisfaction)
 """
 
 from ..models import ClaimTransition
@@ -46,6 +47,7 @@ from .parties import (
 )
 from .payouts import mark_refund_failed, mark_refund_paid, retry_refund, submit_refund
 from .remedies import classify_defect
+from .satisfaction import record_satisfaction, send_satisfaction_survey
 from .warranty import confirm_goods_received, exercise_warranty_rights, record_collection
 
 __all__ = [
@@ -59,4 +61,5 @@ __all__ = [
     "mark_expert_costs_paid", "remove_expert_cost",
     "request_expert_assessment", "send_expert_costs", "start_expert_assessment",
     "confirm_goods_received", "exercise_warranty_rights", "record_collection",
+    "record_satisfaction", "send_satisfaction_survey",
 ]

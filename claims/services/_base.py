@@ -232,7 +232,7 @@ def _set_items_open(claim: Claim, is_open: bool) -> None:
 def _after_resolution(claim: Claim, *, by: User | None) -> None:
     """What every move into `resolved` implies: the items are free for a new claim, the defect's remedy joins the
     item's history, pending offers lapse, goods left with the seller wait for collection, a justified claim extends
-    the warranty, and the buyer gets the written resolution."""
+    the warranty, the buyer gets the written resolution, and buyer and seller the satisfaction survey."""
     _set_items_open(claim, False)
     from .remedies import record_defect_remedy  # here: services.remedies builds on this module
 
@@ -245,6 +245,9 @@ def _after_resolution(claim: Claim, *, by: User | None) -> None:
     if claim.outcome and claim.outcome not in UNJUSTIFIED_OUTCOMES:
         _extend_warranty(claim)
     _send_written_resolution(claim)
+    from .satisfaction import send_satisfaction_survey  # here: services.satisfaction builds on this module
+
+    send_satisfaction_survey(claim)  # once per claim and person, never again after a reopening (claims.satisfaction)
 
 
 def _send_written_resolution(claim: Claim) -> None:

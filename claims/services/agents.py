@@ -82,7 +82,7 @@ def provide_info(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         party = roles.party_of(claim, by)
-        log = _fire(claim, "provide_info", by, reason=body[:200])
+        log = _fire(claim, "provide_info", by, reason=body[:200], at=timezone.now())
         _post(claim, by=by, party=party or Party.AGENT, body=body, files=files, stored=stored)
         notify(claim, "info_provided", to=[Party.AGENT], key=log.pk, context={"detail": body})
     return claim
@@ -139,11 +139,16 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         # A denial tells the buyer the sentence the Get help page warned of (claims.presenters.DENIAL_WORDS).
         reason = note or (denial_words(denial_reason) if denial_reason else Outcome(outcome).label)
         log = _fire(claim, "decide", by, reason=reason, outcome=outcome, funded_by=funded_by, amount=value,
-                    denial_reason=denial_reason, note=note, needs_return=needs_return, at=now)
-        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
+                    denial_reason=denial_reason, note=note, needs_return=needs_return, at=now,
+                    bears_cost=not recover_from_seller)
+        # The email says whether the platform recovers what it pays (claims.decision); the ledger entry is written
+        # only when the refund is paid, which may wait for the return.
+        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk,
+               context={"detail": reason, "recover": recover_from_seller})
         if claim.state == ClaimState.RESOLVED:
             if value:
-                _pay_refund(claim, value, funded_by=funded_by, by=by, recover=recover_from_seller, room=room)
+                _pay_refund(claim, value, funded_by=funded_by, by=by, recover=not claim.platform_bears_cost,
+                            room=room)
             _after_resolution(claim, by=by)
         if note:
             _post(claim, by=by, party=Party.AGENT, body=note)

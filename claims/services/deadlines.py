@@ -48,7 +48,8 @@ def _take_over_locked(claim: Claim, *, cause: str, reason: str) -> ClaimTransiti
 def _info_timeout_locked(claim: Claim) -> ClaimTransition:
     party = claim.info_requested_from
     log = _fire(claim, "info_timeout", None,
-                reason=_("%(party)s did not answer in time") % {"party": claim.get_info_requested_from_display()})
+                reason=_("%(party)s did not answer in time") % {"party": claim.get_info_requested_from_display()},
+                at=timezone.now())
     notify(claim, "info_missed", to=[party, Party.AGENT], key=log.pk)
     return log
 
@@ -193,6 +194,28 @@ def _record_first_reply_breach(claim: Claim, now: dt.datetime) -> None:
     notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
 
 
+def _record_decision_breach(claim: Claim, now: dt.datetime) -> None:
+    """The platform's decision target passed with the claim still escalated (claims.decision_target): recorded once per
+    claim, and the assignee told. Nobody assigned: no email, as for the reminder; the escalated queue lists the claim
+    first, as overdue."""
+    claim.decision_breached = True
+    claim.decision_reminded_at = claim.decision_reminded_at or now
+    log = _record(claim, "decision_breach", by=None, at=now,
+                  reason=_("The platform did not decide the claim by its decision target"))
+    notify(claim, "decision_breached", to=[Party.AGENT], key=log.pk)
+
+
+def _remind_decision(claim: Claim, now: dt.datetime) -> None:
+    """The assignee is reminded of the decision target once per target (keyed by it). A claim nobody is assigned to
+    gets no email (there is nobody to write to: the team works the unassigned tab of the escalated queue, sorted by
+    the target) but counts as reminded, so the sweep does not come back to it every run. A sweep that comes only after
+    the target (it was down) marks it without an email: the breach says it instead."""
+    claim.decision_reminded_at = now
+    if not deadlines.is_overdue(claim.decision_due_at, now):
+        notify(claim, "decision_reminder", to=[Party.AGENT],
+               key=f"decision_reminder:{claim.decision_due_at:%Y%m%d%H%M}")
+
+
 def _delivered(claim: Claim, now: dt.datetime) -> bool:
     if _closed_by_a_delivery(claim):
         _mark_delivered_locked(claim)
@@ -220,6 +243,8 @@ _ACT: dict[str, Callable[[Claim, dt.datetime], object]] = {
     deadlines.WARRANTY_LIMIT: reach_warranty_limit,
     deadlines.WARRANTY_MAX: reach_warranty_max,
     deadlines.WARRANTY_REMINDER: remind_warranty_limit,
+    deadlines.DECISION: _record_decision_breach,
+    deadlines.DECISION_REMINDER: _remind_decision,
     deadlines.STORAGE_NOTICE: send_storage_notice,
     deadlines.SALE_NOTICE: send_sale_notice,
 }

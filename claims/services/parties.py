@@ -259,7 +259,9 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
             room = _refund_room(claim)
             amount = min(claim.refund_amount, room.total)
             if amount > 0:
-                _pay_refund(claim, amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by, room=room)
+                # What the agent decided: a platform-paid refund is recovered from the seller unless it bears it.
+                _pay_refund(claim, amount, funded_by=claim.funded_by or FundedBy.SELLER, by=by,
+                            recover=not claim.platform_bears_cost, room=room)
         if note or files:
             _post(claim, by=by, party=roles.party_of(claim, by) or Party.AGENT,
                   body=note or InspectionResult(inspection_result).label, files=files, stored=stored)

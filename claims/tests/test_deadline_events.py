@@ -8,6 +8,8 @@ import time_machine
 
 from claims import deadlines, services
 from claims.deadlines import (
+    DECISION,
+    DECISION_REMINDER,
     DELIVERED,
     FIRST_REPLY_BREACHED,
     FIRST_REPLY_REMINDER,
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
 FINAL = OPENED_AT + dt.timedelta(days=180) - H  # 180 Berlin days, CET to CEST
 INFO_DUE = OPENED_AT + H + dt.timedelta(days=2)  # asked an hour after opening; 2 calendar days to answer
+# Escalated an hour after opening (Tuesday 11:00 in Berlin): the platform decides by Thursday 11:00.
+DECISION_DUE = OPENED_AT + H + 48 * H
 
 
 def table(claim: Claim) -> list[tuple[str, dt.datetime, str, bool]]:
@@ -58,7 +62,9 @@ EVENTS = {
     "in_progress": (lambda: claim_world("in_progress").claim, [*SELLERS_RESOLUTION, *FINAL_DEADLINE]),
     # The buyer must act (answer; send the item back): the 180-day refund waits for them (issue 14).
     "awaiting_info": (lambda: claim_world("awaiting_info").claim, [(INFO_TIMEOUT, INFO_DUE, "buyer", False)]),
-    "escalated": (lambda: claim_world("escalated").claim, FINAL_DEADLINE),
+    # The platform's decision target is its own deadline, long before the 180-day refund (issue 15).
+    "escalated": (lambda: claim_world("escalated").claim, [(DECISION_REMINDER, DECISION_DUE - 24 * H, "system", False),
+                                                           (DECISION, DECISION_DUE, "agent", False), *FINAL_DEADLINE]),
     "awaiting_return": (lambda: claim_world("awaiting_return").claim, []),
     "resolved": (lambda: claim_world("resolved").claim, []),
 }
@@ -81,7 +87,7 @@ def test_the_action_deadline_per_state():
     assert (breached.next_deadline_at, breached.action_due_at) == (RESOLUTION_DUE - 24 * H, OPENED_AT + 48 * H)
     assert claim_world("in_progress").claim.action_due_at == RESOLUTION_DUE
     assert claim_world("awaiting_info").claim.action_due_at == INFO_DUE
-    assert claim_world("escalated").claim.action_due_at == FINAL
+    assert claim_world("escalated").claim.action_due_at == DECISION_DUE
     assert claim_world("awaiting_return").claim.action_due_at is None  # the buyer's return: nobody else must act
     assert claim_world("resolved").claim.action_due_at is None
 
@@ -167,5 +173,5 @@ def test_the_migration_fills_the_columns_of_existing_claims():
     Claim.objects.update(next_deadline_at=None, action_due_at=None)
     import_module("claims.migrations.0010_action_due_at").backfill(apps, None)
     stored = dict(Claim.objects.values_list("pk", "action_due_at"))
-    assert stored == {breached.pk: OPENED_AT + 48 * H, escalated.pk: FINAL, resolved.pk: None}
+    assert stored == {breached.pk: OPENED_AT + 48 * H, escalated.pk: DECISION_DUE, resolved.pk: None}
     assert Claim.objects.get(pk=breached.pk).next_deadline_at == RESOLUTION_DUE - 24 * H

@@ -55,12 +55,17 @@ def test_the_deadline_table_of_a_silent_seller(django_capture_on_commit_callback
     assert sweep(RESOLUTION_DUE) == {"taken_over": 1}
     claim = world.refresh()
     assert (claim.state, claim.escalation_cause) == ("escalated", "takeover")
-    assert claim.next_deadline_at == claim.hard_deadline_at
-    # Running again, or later, acts no more.
+    # The platform's decision target: 2 business days (Thursday 19th, 10:00), reminded 24 hours before.
+    assert claim.decision_due_at == claim.action_due_at == RESOLUTION_DUE + 48 * H
+    assert claim.next_deadline_at == RESOLUTION_DUE + 24 * H
+    # Running again acts no more.
     assert sweep(RESOLUTION_DUE) == {}
-    assert sweep(RESOLUTION_DUE + 24 * H) == {}
+    assert sweep(RESOLUTION_DUE + 24 * H) == {"decision_reminder": 1}
+    assert sweep(RESOLUTION_DUE + 48 * H) == {"decision": 1}
+    assert world.refresh().next_deadline_at == claim.hard_deadline_at
+    assert sweep(RESOLUTION_DUE + 72 * H) == {}
     names = list(claim.transitions.values_list("name", flat=True))
-    assert names == ["open", "first_reply_breach", "take_over"]
+    assert names == ["open", "first_reply_breach", "take_over", "decision_breach"]
 
 
 def test_a_sweep_that_was_down_catches_up_without_stale_reminders(django_capture_on_commit_callbacks):
@@ -106,7 +111,7 @@ def test_the_final_deadline_forces_a_full_refund_paid_by_the_platform():
     world = claim_world("escalated")
     final = OPENED_AT + dt.timedelta(days=180) - dt.timedelta(hours=1)  # 180 Berlin days: CET to CEST
     assert world.claim.hard_deadline_at == final
-    assert sweep(final - dt.timedelta(seconds=1)) == {}
+    assert sweep(final - dt.timedelta(seconds=1)) == {"decision": 1}  # the platform's own target, long passed
     assert sweep(final) == {"forced_refund": 1}
     claim = world.refresh()
     assert (claim.state, claim.outcome, claim.funded_by) == ("resolved", "refund", "platform")

@@ -47,6 +47,31 @@ def test_the_platform_may_bear_a_refund_without_recovering_it():
     assert not LedgerEntry.objects.exists()
 
 
+def test_a_refund_that_waits_for_the_return_keeps_the_agents_choice_not_to_recover_it():
+    """The agent decided that the platform bears the refund; it is paid only when the item is back, and then the
+    ledger must not recover it from the seller either."""
+    world = claim_world("escalated")
+    with at(LATER):
+        services.decide(claim=world.claim, by=world.agent, outcome="refund", funded_by="platform",
+                        needs_return=True, recover_from_seller=False)
+    claim = world.refresh()
+    assert (claim.state, claim.platform_bears_cost) == ("awaiting_return", True)
+    with at(LATER + dt.timedelta(days=3)):
+        services.receive_return(claim=claim, by=world.staff, inspection_result="as_expected")
+    assert world.refresh().refunds.get().funded_by == "platform"
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_refund_that_waits_for_the_return_is_recovered_when_the_agent_said_so():
+    world = claim_world("escalated")
+    with at(LATER):
+        services.decide(claim=world.claim, by=world.agent, outcome="refund", funded_by="platform",
+                        needs_return=True)
+    with at(LATER + dt.timedelta(days=3)):
+        services.receive_return(claim=world.refresh(), by=world.staff, inspection_result="as_expected")
+    assert LedgerEntry.objects.get(seller=world.claim.seller).kind == "refund_recovery"
+
+
 def test_seller_funded_refund_needs_no_recovery():
     world = claim_world("escalated")
     with at(LATER):

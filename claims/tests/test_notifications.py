@@ -55,8 +55,9 @@ def test_a_rolled_back_change_sends_nothing(django_capture_on_commit_callbacks):
     ("message_from_buyer", "message", ["staff"]),
     ("internal_note", None, []),
     ("escalate", "escalated", ["buyer", "staff"]),
-    # the seller hears the buyer closed it; the buyer gets the written resolution (claims.resolution)
-    ("close", "closed", ["buyer", "staff"]),
+    # the seller hears the buyer closed it; the buyer gets the written resolution (claims.resolution); both get the
+    # satisfaction survey (claims.satisfaction)
+    ("close", "closed", ["buyer", "staff", "buyer", "staff"]),
 ])
 def test_who_hears_of_what(django_capture_on_commit_callbacks, action, event, recipients):
     world = claim_world("in_progress", defect_type="irremovable" if action == "offer" else "")  # a partial refund

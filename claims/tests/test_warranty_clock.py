@@ -170,7 +170,7 @@ def test_slovakia_thirty_then_sixty_days_with_the_seller(seller_keeps_it, django
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(SK_MAX - TICK) == {}
+        assert sweep(SK_MAX - TICK) == {"decision": 1}  # the platform's own decision target, 2 business days on
         assert sweep(SK_MAX) == {"warranty_max": 1}
         assert sweep(SK_MAX + DAY) == {}
     claim = case.fresh()
@@ -181,7 +181,7 @@ def test_slovakia_thirty_then_sixty_days_with_the_seller(seller_keeps_it, django
     assert "not resolved within 60 days" in buyer_mail[0].body
     assert claim.next_deadline_at == claim.hard_deadline_at
     assert list(claim.transitions.values_list("name", flat=True)) == [
-        "open", "reply", "goods_received", "take_over", "warranty_max"]
+        "open", "reply", "goods_received", "take_over", "decision_breach", "warranty_max"]
 
 
 def test_slovakia_at_the_limit_of_a_claim_the_platform_already_has(django_capture_on_commit_callbacks):
@@ -193,7 +193,8 @@ def test_slovakia_at_the_limit_of_a_claim_the_platform_already_has(django_captur
     claim.save(update_fields=["assigned_to"])
     assert warranty_events(claim)[1] == (WARRANTY_LIMIT, SK_DUE, "agent", False)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(SK_REMINDER) == {"warranty_reminder": 1}
+        # The platform's decision target (2 business days after the take-over) passed long before.
+        assert sweep(SK_REMINDER) == {"decision": 1, "warranty_reminder": 1}
         assert sweep(SK_DUE) == {"warranty_limit": 1}
         assert sweep(SK_DUE + H) == {}
     claim = case.fresh()
@@ -214,8 +215,9 @@ def test_portugal_thirty_days_and_no_maximum(seller_keeps_it):
     assert sweep(PT_DUE) == {"warranty_limit": 1}
     claim = case.fresh()
     assert (claim.state, claim.escalation_cause) == ("escalated", "warranty_limit")
-    assert claim.next_deadline_at == claim.hard_deadline_at  # nothing more of the clock
-    assert sweep(PT_DUE + 40 * DAY) == {}
+    # Nothing more of the clock: the platform's decision target (its reminder first) is what comes next.
+    assert claim.next_deadline_at == claim.decision_due_at - 24 * H
+    assert sweep(PT_DUE + 40 * DAY) == {"decision": 1}
     assert claim.warranty_max_reached_at is None
 
 

@@ -209,8 +209,12 @@ CLAIM_INFO_DAYS = env.int("CLAIM_INFO_DAYS", default=2)
 CLAIM_DECISION_BUSINESS_DAYS = env.int("CLAIM_DECISION_BUSINESS_DAYS", default=2)
 # A colleague counts as having a claim's console page open while its heartbeat is younger than this.
 CONSOLE_PRESENCE_SECONDS = env.int("CONSOLE_PRESENCE_SECONDS", default=90)
+# How often an open claim page tells the server it is still open, and asks whether the claim changed.
+CONSOLE_PRESENCE_POLL_SECONDS = env.int("CONSOLE_PRESENCE_POLL_SECONDS", default=30)
 # How long a satisfaction-survey link stays valid.
 SATISFACTION_LINK_DAYS = env.int("SATISFACTION_LINK_DAYS", default=30)
+# The console overview's figures (claims.overview) are kept this long in the cache; 0 computes them on every visit.
+CONSOLE_OVERVIEW_CACHE_SECONDS = env.int("CONSOLE_OVERVIEW_CACHE_SECONDS", default=120)
 CLAIM_HARD_DEADLINE_DAYS = env.int("CLAIM_HARD_DEADLINE_DAYS", default=180)
 CLAIM_REMINDER_HOURS = env.int("CLAIM_REMINDER_HOURS", default=24)
 CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS = env.int("CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS", default=3)

@@ -1,0 +1,150 @@
+"""The decision's email ("decided", claims.decision.decision_news): the buyer and the seller each read the outcome in
+words, the amount, who pays (the seller: what it owes), the reasons of a denial and what happens next, the same in
+the text and the HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+import time_machine
+
+from claims import services
+from claims.models import OutboundEmail
+from claims.tests.factories import OPENED_AT, claim_world, delivered_order
+from sellers.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+NOW = OPENED_AT + dt.timedelta(days=1)
+
+
+def decided(defect_type: str = "", **decision):  # type: ignore[no-untyped-def]
+    world = claim_world("escalated", defect_type=defect_type)
+    with time_machine.travel(NOW, tick=False):
+        services.decide(claim=world.claim, by=world.agent, **decision)
+    world.refresh()
+    return world
+
+
+def email_to(world, who: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(text, HTML as plain words) of the decision's email to the buyer or the seller's staff."""
+    user = world.buyer if who == "buyer" else world.staff
+    row = OutboundEmail.objects.get(event="decided", recipient=user)
+    words = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.body_html)))
+    return row.body_text, words
+
+
+def says(world, who: str, *sentences: str) -> None:  # type: ignore[no-untyped-def]
+    text, words = email_to(world, who)
+    flat = re.sub(r"\s+", " ", text)
+    for sentence in sentences:
+        assert sentence in flat, (who, sentence, text)
+        assert sentence in words, (who, sentence, words)
+
+
+def shows(world, who: str, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """A labelled line: "Amount: 50.00 EUR" in the text, a table row in the HTML."""
+    text, words = email_to(world, who)
+    assert f"{label}: {value}" in text, (who, label, text)
+    assert f"{label} {value}" in words, (who, label, words)
+
+
+def never(world, who: str, *sentences: str) -> None:  # type: ignore[no-untyped-def]
+    text, words = email_to(world, who)
+    for sentence in sentences:
+        assert sentence not in text and sentence not in words, (who, sentence)
+
+
+def test_a_refund_paid_by_the_seller():
+    world = decided(outcome="refund", funded_by="seller")
+    says(world, "buyer", "Your claim was accepted: you get a refund of 199.00 EUR, paid by the seller.",
+         "199.00 EUR is being paid back to",
+         "We will email you as soon as it has been sent.",
+         "You will also receive the written confirmation of the resolution by email.")
+    says(world, "seller", "The buyer gets a refund of 199.00 EUR.",
+         "You pay it: the amount is deducted from your payouts.", "You don't need to do anything.")
+    shows(world, "buyer", "Outcome", "Refund")
+    shows(world, "buyer", "Amount", "199.00 EUR, paid by the seller")
+    shows(world, "seller", "Amount", "199.00 EUR")
+    shows(world, "seller", "Who pays", "You pay it")
+    never(world, "buyer", "payouts", "recover")
+    assert OutboundEmail.objects.get(event="decided", recipient=world.buyer).subject == (
+        f"Claim {world.claim.number} has been decided")
+
+
+def test_a_refund_the_platform_pays_and_recovers():
+    world = decided(outcome="refund", funded_by="platform")
+    says(world, "buyer", "you get a refund of 199.00 EUR, paid by the platform.")
+    says(world, "seller", "The platform pays the buyer and recovers the amount from your payouts.")
+    never(world, "seller", "bears the cost", "deducted from your payouts")
+    assert LedgerEntry.objects.filter(claim=world.claim, kind="refund_recovery").exists()
+
+
+def test_a_refund_the_platform_pays_and_bears():
+    world = decided(outcome="refund", funded_by="platform", recover_from_seller=False)
+    says(world, "buyer", "you get a refund of 199.00 EUR, paid by the platform.")
+    says(world, "seller", "The platform pays the buyer and bears the cost; you owe nothing for it.")
+    never(world, "seller", "recovers the amount", "deducted from your payouts")
+    never(world, "buyer", "bears the cost")
+    assert not LedgerEntry.objects.filter(claim=world.claim).exists()
+
+
+def test_a_partial_refund():
+    world = decided("irremovable", outcome="partial_refund", funded_by="seller", amount="50.00",
+                    note="The scratch is real but small.")
+    says(world, "buyer", "Your claim was accepted: you get a partial refund of 50.00 EUR, paid by the seller.",
+         "50.00 EUR is being paid back to")
+    says(world, "seller", "The buyer gets a partial refund of 50.00 EUR.",
+         "You pay it: the amount is deducted from your payouts.")
+    shows(world, "seller", "Amount", "50.00 EUR")
+    for who in ("buyer", "seller"):
+        shows(world, who, "Our explanation", "The scratch is real but small.")
+        shows(world, who, "Outcome", "Partial refund")
+
+
+def test_a_denial_names_its_reason_and_what_the_buyer_may_do_next():
+    world = decided(outcome="denied", denial_reason="normal_wear", note="The wear matches grade C.")
+    says(world, "buyer", "Your claim was denied.", "Reasons for the denial",
+         "Normal wear within the grade you bought.", "The wear matches grade C.",
+         "You think the denial is wrong? You can ask for an independent expert")
+    says(world, "seller", "The claim was denied.", "Reasons for the denial", "Normal wear within the grade sold",
+         "You don't need to do anything.")
+    shows(world, "seller", "Our explanation", "The wear matches grade C.")
+    for who in ("buyer", "seller"):
+        never(world, who, "Amount:", "Who pays", "paid by", "payouts", "being paid back")
+
+
+def test_a_replacement_with_the_return_says_where_to_send_the_item():
+    world = decided("removable", outcome="replacement", funded_by="seller")
+    assert world.claim.state == "awaiting_return"
+    says(world, "buyer", "Your claim was accepted: the item is replaced, free of charge for you.",
+         "Please send the item back as agreed. The claim is completed when it arrives.")
+    says(world, "buyer", "Return to: Returns, 1 Depot St, Berlin")
+    says(world, "seller", "The buyer gets a replacement.",
+         "The buyer sends the item back to you. When it arrives, record it as received on the claim page",
+         "Then send the buyer a replacement, free of charge for them.")
+    never(world, "seller", "Return to", "You don't need to do anything.")
+    never(world, "buyer", "written confirmation", "being paid back")
+
+
+def test_a_refund_after_the_return_is_paid_when_the_item_is_back():
+    world = decided(outcome="refund", funded_by="seller", needs_return=True)
+    assert world.claim.state == "awaiting_return" and not world.claim.refunds.exists()
+    says(world, "buyer", "you get a refund of 199.00 EUR, paid by the seller.",
+         "The refund is paid once the item is back with the seller.", "Returns, 1 Depot St, Berlin")
+    says(world, "seller", "The refund is paid to the buyer when you record the item as received.")
+    never(world, "buyer", "being paid back")
+
+
+def test_the_payment_providers_verdict_for_the_buyer_is_recovered():
+    world = claim_world("escalated")
+    order = delivered_order(seller=world.claim.seller)
+    with time_machine.travel(NOW, tick=False):
+        claim = services.record_provider_dispute(order=order, by=world.agent, reference="PP-7",
+                                                 description="Chargeback: item not as described")
+        services.record_provider_verdict(claim=claim, by=world.agent, buyer_won=True)
+    row = OutboundEmail.objects.get(event="decided", claim=claim, recipient=world.staff)
+    assert "The buyer gets a refund of 199.00 EUR." in row.body_text
+    assert "The platform pays the buyer and recovers the amount from your payouts." in row.body_text
