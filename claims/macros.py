@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from core.console import person_label
 
+from . import decision_target
 from .models import Claim, Macro, MacroText
 
 # Every variable a macro may use, with what it stands for (the admin shows this list).
@@ -63,7 +64,7 @@ def claim_values(claim: Claim, *, agent: Any, refundable: str | None = None) -> 
 
     if refundable is None:
         refundable = f"{refund_room(claim).total} {claim.currency}"
-    due = claim.decision_due_at
+    due = decision_target.current(claim)  # none while the platform waits for an answer, or once decided
     return {
         "buyer_name": person_label(claim.buyer),
         "seller_name": claim.seller.display_name,

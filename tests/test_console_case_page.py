@@ -140,3 +140,14 @@ def test_the_page_costs_the_same_queries_however_long_the_conversation(client, a
 
     count(short)  # warm caches (content types, permissions) alike for both
     assert count(long) == count(short)
+
+
+def test_the_facts_say_when_the_decision_target_is_paused_or_past(client, agent):
+    world = claim_world("escalated")
+    page = page_of(client, agent, world.claim)
+    assert "Decision due" in page and "Last decision target" not in page
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        services.request_info(claim=world.refresh(), by=world.agent, party="buyer", question="Which colour was it?")
+        page = page_of(client, agent, world.refresh())
+    assert "Decision due" not in page
+    assert "Last decision target" in page and "paused while we wait for the answer" in page

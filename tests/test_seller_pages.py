@@ -625,6 +625,20 @@ def test_overdue_claims_are_marked_and_filtered(client, world):
         assert queue_numbers(html) == [world.claim.number]
 
 
+def test_a_platform_late_with_its_decision_is_not_the_sellers_overdue(client, world):
+    """Issue 15: an escalated claim's deadline is the platform's decision target; when the platform misses it, the
+    seller's queue does not count or mark the claim as overdue, and its page does not say so."""
+    with time_machine.travel(OPENED_AT + 49 * H, tick=False):  # past the first-reply deadline: the buyer may
+        services.escalate(claim=world.claim, by=world.buyer)
+    due = world.refresh().decision_due_at
+    client.force_login(world.staff)
+    with time_machine.travel(due + H, tick=False):
+        _response, html = page(client, url("queue"))
+        assert 'class="badge overdue"' not in queue_row(html, world.claim.number)
+        assert queue_numbers(page(client, url("queue"), state="overdue")[1]) == []
+        assert 'class="badge overdue"' not in page(client, url("claim", world))[1]
+
+
 def test_unread_activity(client, world):
     client.force_login(world.staff)
 

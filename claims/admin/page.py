@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from core.console import person_label
 
-from .. import deadlines
+from .. import deadlines, decision_target
 from ..admin_forms import AssignForm, MessageForm
 from ..choices import ClaimState, Party, Reason
 from ..experts import claim_assessments, result_sentence
@@ -56,6 +56,8 @@ class ClaimPageMixin:
         context: dict[str, Any] = {
             "claim_page": True,
             "claim": claim,
+            # The platform's decision target while it applies (None while it waits for information or once decided).
+            "decision_due": decision_target.current(claim),
             "can_act": can_act,
             # Decide first: on an escalated claim it is what the agent is there for.
             "buttons": sorted((a for a in self.offered_actions(request, claim) if a["action"].name in BUTTON_ACTIONS),

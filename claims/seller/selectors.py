@@ -96,7 +96,7 @@ def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: 
     elif state == NEEDS_YOU:
         claims = claims.filter(_needs_seller())
     elif state == OVERDUE:
-        claims = claims.filter(deadlines.overdue_q(now))
+        claims = claims.filter(_overdue_for_seller_q(now))
     elif state in ClaimState.values:
         claims = claims.filter(state=state)
     if reason:
@@ -111,13 +111,24 @@ def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: 
     return claims.order_by(F("action_due_at").asc(nulls_last=True), "opened_at", "pk")
 
 
+def _overdue_for_seller_q(now: dt.datetime) -> Q:
+    """Overdue as the seller's queue means it: the deadline that matters now has passed, unless the claim is with the
+    platform; an escalated claim's deadlines (the decision target, the final refund) are the platform's own, and a late
+    platform is not the seller's overdue. `_overdue_for_seller` says the same of one claim."""
+    return deadlines.overdue_q(now) & ~Q(state=ClaimState.ESCALATED)
+
+
+def _overdue_for_seller(claim: Claim, action_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return deadlines.is_overdue(action_at, now) and claim.state != ClaimState.ESCALATED
+
+
 def queue_summary(seller: Seller, user, now: dt.datetime | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The counts above the queue, in one query."""
     now = now or timezone.now()
     return _with_unread(Claim.objects.filter(seller=seller, state__in=OPEN_STATES), user).aggregate(
         open=Count("pk"),
         needs_you=Count("pk", filter=_needs_seller()),
-        overdue=Count("pk", filter=deadlines.overdue_q(now)),
+        overdue=Count("pk", filter=_overdue_for_seller_q(now)),
         unread=Count("pk", filter=Q(is_unread=True)),
     )
 
@@ -142,7 +153,7 @@ def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadl
     now = now or timezone.now()
     events = deadlines.due_events(claim)
     action = deadlines.action_due(events)
-    overdue = deadlines.is_overdue(action.at if action else None, now)
+    overdue = _overdue_for_seller(claim, action.at if action else None, now)
     deadline = _seller_deadline(claim, events, action if action and action.who == Party.SELLER else None, overdue,
                                 now=now)
     return dataclasses.replace(deadline, overdue=overdue, past=deadlines.is_overdue(deadline.due_at, now))

@@ -99,6 +99,10 @@ def test_every_variable(world, agent):
     Claim.objects.filter(pk=claim.pk).update(decision_due_at=None)
     claim.refresh_from_db()
     assert macros.render(macro, claim, "en", agent=agent).split(" | ")[4] == "as soon as possible"
+    # A target paused while the platform waits for an answer is no promise to quote.
+    Claim.objects.filter(pk=claim.pk).update(decision_due_at=DUE, state="awaiting_info")
+    claim.refresh_from_db()
+    assert macros.render(macro, claim, "en", agent=agent).split(" | ")[4] == "as soon as possible"
 
 
 def test_braces_that_are_not_variables_stay_as_written(world, agent):
