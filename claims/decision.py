@@ -22,7 +22,7 @@ from sellers.models import WarrantyPolicy
 
 from .choices import MONEY_OUTCOMES, ClaimState, DenialReason, FundedBy, Outcome, Party, RefundStatus
 from .models import Claim, ClaimTransition, Evidence, Message, Refund
-from .money import refund_room
+from .money import RefundRoom, refund_room
 
 # --- who pays: one choice for the agent, two arguments for the service ---------------------------------------------
 
@@ -85,7 +85,7 @@ LATEST_MESSAGES = 5
 _TO_PLATFORM = ["escalate", "take_over", "reopen"]
 
 
-def decision_context(claim: Claim) -> DecisionContext:
+def decision_context(claim: Claim, room: RefundRoom | None = None) -> DecisionContext:
     """Everything the decide page shows besides the form, in a fixed number of queries whatever the claim's size
     (the evidence, the message counts, the latest messages, two transitions, the offers, the refund room)."""
     evidence = list(Evidence.objects.filter(claim=claim).select_related("message").order_by("created_at", "id"))
@@ -112,7 +112,7 @@ def decision_context(claim: Claim) -> DecisionContext:
         offers=list(claim.offers.select_related("made_by").order_by("created_at", "id")),
         latest=latest,
     )
-    room = refund_room(claim)
+    room = room if room is not None else refund_room(claim)
     quantities = dict(claim.items.values_list("order_item_id", "quantity"))
     lines = []
     for item, left in room.lines:

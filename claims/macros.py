@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import F
@@ -27,6 +27,9 @@ from core.console import person_label
 
 from . import decision_target
 from .models import Claim, Macro, MacroText
+
+if TYPE_CHECKING:
+    from .money import RefundRoom
 
 # Every variable a macro may use, with what it stands for (the admin shows this list).
 VARIABLES = {
@@ -103,9 +106,9 @@ class MacroPicker:
     preselect: dict[str, str]
 
 
-def macro_picker(claim: Claim, *, agent: Any) -> MacroPicker:
+def macro_picker(claim: Claim, *, agent: Any, room: RefundRoom | None = None) -> MacroPicker:
     """Every active macro filled in for the claim in every language. One query for the texts and the refund room's,
-    whatever the number of macros."""
+    whatever the number of macros; `room`, the claim's refund room when the page has it already."""
     from .money import refund_room
 
     by_macro: dict[int, dict[str, str]] = {}
@@ -114,7 +117,7 @@ def macro_picker(claim: Claim, *, agent: Any) -> MacroPicker:
                                                                                                    "macro_id"):
         by_macro.setdefault(text.macro_id, {})[text.language] = text.body
         names[text.macro_id] = text.macro.name
-    refundable = f"{refund_room(claim).total} {claim.currency}"
+    refundable = f"{(room if room is not None else refund_room(claim)).total} {claim.currency}"
     languages = [(code, str(name)) for code, name in settings.LANGUAGES]
     rendered: dict[str, dict[str, str]] = {}
     for code, _name in languages:
@@ -137,9 +140,9 @@ def macro_picker(claim: Claim, *, agent: Any) -> MacroPicker:
     )
 
 
-def macro_context(request: HttpRequest, claim: Claim) -> dict[str, Any]:
+def macro_context(request: HttpRequest, claim: Claim, *, room: RefundRoom | None = None) -> dict[str, Any]:
     """What the picker partial reads; the claim page asks only when the user may act."""
-    return {"macro_picker": macro_picker(claim, agent=request.user)}
+    return {"macro_picker": macro_picker(claim, agent=request.user, room=room)}
 
 
 def count_use(macro_id: Any) -> bool:

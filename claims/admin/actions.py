@@ -32,6 +32,7 @@ from ..decision import decision_context
 from ..errors import ClaimError
 from ..macros import count_use, macro_context
 from ..models import Claim
+from ..money import refund_room
 from ..selectors import pending_offer
 from .experts import StartForm as StartExpertForm
 
@@ -95,7 +96,8 @@ def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 def _decide_context(claim: Claim, request: Any) -> dict[str, Any]:
     """The decide page besides its form: the evidence, the conversation in brief, what is left to refund per item
     (claims.decision), and the canned replies for the note (claims.macros)."""
-    return {"decision": decision_context(claim), **macro_context(request, claim)}
+    room = refund_room(claim)  # once, for the refundable amounts and the macros' {refundable}
+    return {"decision": decision_context(claim, room), **macro_context(request, claim, room=room)}
 
 
 def _classify_defect(claim: Claim, by: Any, data: dict[str, Any]) -> str:

@@ -65,6 +65,8 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
     date_hierarchy = "opened_at"
     search_fields = ["number", "order__number", "buyer__email", "order__shipments__tracking_number"]
     search_help_text = gettext_lazy("Exact claim number, order number, buyer email or tracking number.")
+    # The search box's visible label (templates/admin/claims/search_form.html).
+    search_label = gettext_lazy("Find claims")
     actions = ["assign_to_me"]
 
     fieldsets = [

@@ -82,7 +82,7 @@ class ClaimPageMixin:
             "resolution_url": reverse("admin:claims_claim_resolution", args=[claim.pk])
             if claim.state == ClaimState.RESOLVED else None,
         }
-        context.update(workspace_context(request, claim, can_act=can_act))
+        context.update(workspace_context(request, claim, can_act=can_act, room=room))
         if can_act:
             context.update(
                 {

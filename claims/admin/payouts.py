@@ -193,6 +193,8 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = [QUEUE_RANK.asc(), "created_at"]  # the changelist adds "-pk" to make it total
     search_fields = ["=id"]  # shows the search box; get_search_results does the work
     search_help_text = gettext_lazy("Exact refund id, claim number, order number or payment reference.")
+    # The search box's visible label (templates/admin/claims/search_form.html).
+    search_label = gettext_lazy("Find refunds")
     actions = ["export_csv", "mark_paid", "mark_failed", "retry"]
     fields = ["id", "claim_link", "order_number", "buyer", "paid_to", "amount", "currency", "funded_by", "status",
               "provider", "payment_reference", "created_at", "submitted_at", "paid_at", "failed_at",

@@ -10,13 +10,15 @@ from django.http import HttpRequest
 
 from ..macros import macro_context
 from ..models import Claim
+from ..money import RefundRoom
 from .history import history_context
 from .presence import presence_context
 
 
-def workspace_context(request: HttpRequest, claim: Claim, *, can_act: bool) -> dict[str, Any]:
+def workspace_context(request: HttpRequest, claim: Claim, *, can_act: bool,
+                      room: RefundRoom | None = None) -> dict[str, Any]:
     return {
         **history_context(claim),
         **presence_context(request, claim, can_act=can_act),
-        **(macro_context(request, claim) if can_act else {}),
+        **(macro_context(request, claim, room=room) if can_act else {}),
     }
