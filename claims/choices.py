@@ -139,6 +139,7 @@ class EscalationCause(models.TextChoices):
     REOPENED = "reopened", _("Reopened by an agent")
     WARRANTY_LIMIT = "warranty_limit", _("Warranty claim not resolved within the legal limit")
     EXPERT = "expert", _("An expert found the claim justified")
+    APPEAL = "appeal", _("Appealed against the platform's decision")
 
 
 class InspectionResult(models.TextChoices):
@@ -221,3 +222,18 @@ class ExpertStage(models.TextChoices):
 class ExpertResult(models.TextChoices):
     JUSTIFIED = "justified", _("The claim is justified")
     UNJUSTIFIED = "unjustified", _("The claim is unjustified")
+
+
+class AppealStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for a second agent")
+    UPHELD = "upheld", _("Decision upheld")
+    CHANGED = "changed", _("Decision changed")
+
+
+class ReturnStatus(models.TextChoices):
+    AUTHORIZED = "authorized", _("Waiting for the buyer to send the item")
+    SHIPPED = "shipped", _("On its way back to the seller")
+    DELIVERED = "delivered", _("Delivered to the seller")
+    RECEIVED = "received", _("Receipt confirmed by the seller")
+    EXPIRED = "expired", _("Not sent in time")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -19,6 +20,7 @@ from .choices import (
     OFFER_OUTCOME,
     OPEN_STATES,
     WITH_SELLER_STATES,
+    AppealStatus,
     Channel,
     ClaimState,
     DefectType,
@@ -38,6 +40,7 @@ from .choices import (
     RefundStatus,
     RejectionCode,
     RemedyKind,
+    ReturnStatus,
 )
 
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -147,6 +150,12 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
     storage_notice_at = models.DateTimeField(null=True, blank=True)
     sale_notice_at = models.DateTimeField(null=True, blank=True)
+    # The return of the goods (claims.returns): the buyer sends them by `return_due_at` (reminded once before), and
+    # once the carrier delivered them the seller confirms receipt by `return_confirm_due_at`, or the platform refunds
+    # and recovers. The authorization itself (RMA number, address, tracking) is a ReturnAuthorization.
+    return_due_at = models.DateTimeField(_("return to be sent by"), null=True, blank=True)
+    return_reminded_at = models.DateTimeField(null=True, blank=True)
+    return_confirm_due_at = models.DateTimeField(_("seller to confirm the return by"), null=True, blank=True)
     # Both from claims.deadlines, written by refresh_next_deadline on every save of a state or a deadline: the
     # earliest moment the sweep has something to do (null: nothing), and the deadline of whoever must act now.
     next_deadline_at = models.DateTimeField(null=True, blank=True)
@@ -412,6 +421,8 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # A video's length as decoded (claims.evidence); null for photos and documents.
+    duration_seconds = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -455,7 +466,13 @@ class Offer(models.Model):
     return_instructions = models.TextField(_("return address or label reference"), blank=True)
     made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     on_behalf_of_platform = models.BooleanField(default=False)
+    # Who proposed it: the seller (or an agent for the platform), or the buyer with a counter-offer, which the seller
+    # accepts or declines. `counter_to` is the offer the buyer declined by countering.
+    party = models.CharField(max_length=10, choices=Party.choices, default=Party.SELLER)
+    counter_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="counter_offers")
     status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING)
+    decline_reason = models.TextField(_("why it was declined"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
 
@@ -761,3 +778,102 @@ class SatisfactionResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 for {self.claim_id} ({self.party})"
+
+
+class Appeal(models.Model):
+    """A party's one appeal against the platform's decision: another agent decides it, and that is final."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="appeal")
+    party = models.CharField(max_length=10, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("why the decision should change"))
+    # The decision appealed against, as it stood: who decided, what, who paid and how much.
+    first_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    first_outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    first_funded_by = models.CharField(max_length=10, choices=FundedBy.choices, blank=True)
+    first_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    first_denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
+    status = models.CharField(max_length=10, choices=AppealStatus.choices, default=AppealStatus.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="appeal_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Appeal on {self.claim_id}"
+
+
+def new_rma_number() -> str:
+    body = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+    return f"R-{body[:4]}-{body[4:]}"
+
+
+class ReturnAuthorization(models.Model):
+    """The buyer's permission to send the claimed goods back: an RMA number, the seller's address, who pays the
+    postage, and the return parcel's tracking (checked like the carrier webhook's)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="returns")
+    rma_number = models.CharField(_("return number (RMA)"), max_length=16, unique=True, default=new_rma_number)
+    address = models.TextField(_("return address"))
+    postage_paid_by = models.CharField(_("return postage paid by"), max_length=10, choices=Party.choices)
+    status = models.CharField(max_length=12, choices=ReturnStatus.choices, default=ReturnStatus.AUTHORIZED)
+    created_at = models.DateTimeField(default=timezone.now)
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the latest carrier event for the return parcel happened (the carrier's clock): older events are ignored.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("carrier"), "tracking_number", condition=~Q(tracking_number=""),
+                                    name="one_return_per_tracking_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.rma_number
+
+
+class Notification(models.Model):
+    """One line in a person's list of what happened on their claims; unread until they open the list or the claim."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=40)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_idx"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} for {self.user_id}"
+
+
+class EmailPreference(models.Model):
+    """A kind of email a person turned off (or on again); mails that carry a deadline cannot be turned off."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences")
+    kind = models.CharField(max_length=40)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_email_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.enabled}"

@@ -214,3 +214,21 @@ class LedgerEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.seller})"
+
+
+class CannedReply(models.Model):
+    """A seller's own reply text, picked on the claim page and edited before sending."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="canned_replies")
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [models.UniqueConstraint(fields=["seller", "title"], name="one_canned_reply_per_title")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -58,6 +58,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "claims.context_processors.site",
             ],
+            # `{{ when|moment }}` and `{{ day|day }}`: one way to write dates, with the zone, on every page.
+            "builtins": ["core.templatetags.moments"],
         },
     },
 ]
@@ -241,11 +243,20 @@ COLLECTION_SALE_NOTICE_DAYS = env.int("COLLECTION_SALE_NOTICE_DAYS", default=30)
 # The seller is reminded this many calendar days before a warranty claim's legal limit (the market's 30 days).
 WARRANTY_CLAIM_REMINDER_DAYS = env.int("WARRANTY_CLAIM_REMINDER_DAYS", default=5)
 
+# Appeals: a party may appeal a platform decision once, within this many days of it.
+APPEAL_DAYS = env.int("APPEAL_DAYS", default=14)
+# Returns: the buyer sends the goods within these days (reminded this many days before), and once the return is
+# delivered the seller confirms receipt within these business days, or the platform refunds and recovers.
+RETURN_SHIP_DAYS = env.int("RETURN_SHIP_DAYS", default=10)
+RETURN_REMINDER_DAYS = env.int("RETURN_REMINDER_DAYS", default=3)
+RETURN_CONFIRM_BUSINESS_DAYS = env.int("RETURN_CONFIRM_BUSINESS_DAYS", default=2)
+
 # Evidence uploads
 EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_BYTES", default=15 * 1024 * 1024)
 EVIDENCE_MAX_VIDEO_BYTES = env.int("EVIDENCE_MAX_VIDEO_BYTES", default=50 * 1024 * 1024)
 EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
 EVIDENCE_MAX_IMAGE_PIXELS = env.int("EVIDENCE_MAX_IMAGE_PIXELS", default=40_000_000)
+EVIDENCE_MAX_VIDEO_SECONDS = env.int("EVIDENCE_MAX_VIDEO_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,
