@@ -10,8 +10,13 @@ action can still be refused for what is typed.
 The keys of `abilities()` are stable action names (the API's too):
 
     message, upload_evidence                 post on the claim's thread (evidence comes as a message's attachments)
-    accept_offer, decline_offer              the buyer answers the pending offer
+    accept_offer, decline_offer              the buyer answers the pending offer of the seller or the platform
     make_offer, withdraw_offer               the seller while the claim is with them; an agent for the platform
+    counter_offer                            the buyer proposes another amount or remedy to the seller, in place of
+                                             the seller's pending offer (which it declines) or after declining one
+    accept_counter_offer, decline_counter_offer
+                                             the seller's staff answer the buyer's pending counter-offer (an accepted
+                                             one settles the claim as an accepted offer does)
     add_tracking                             the seller proves the shipment of a not-received claim
     classify_defect                          the seller (or an agent on an escalated claim) says what kind of defect
                                              a defective claim is about (claims.remedies: what that allows)
@@ -23,8 +28,13 @@ The keys of `abilities()` are stable action names (the API's too):
     conclude_expert_assessment               the seller or an agent records the result of the running one (during
                                              the claim; after a denial agents only, on the assessment's console page)
     request_expert_assessment                the buyer of a denied warranty claim asks for an expert
+    add_return_tracking                      the buyer enters the return parcel's tracking (claims.returns)
+    mark_return_delivered                    an agent records a return parcel delivered (a carrier without events)
+    appeal                                   the buyer or the seller's staff appeal the platform's decision, once,
+                                             until `closes_at` (claims.appeals); it fires Claim.appeal_decision
     escalate, close, reject, provide_info, receive_return, request_info, decide, record_provider_verdict, reopen,
-    exercise_warranty_rights                 the transitions of Claim of the same name
+    exercise_warranty_rights                 the transitions of Claim of the same name (`decide` on an appealed claim
+                                             is refused to the agent whose decision is appealed)
 """
 
 from __future__ import annotations
@@ -33,13 +43,16 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
-from . import presenters, roles
+from core.formatting import moment
+
+from . import appeals, presenters, returns, roles
 from .choices import (
     OPEN_STATES,
     WITH_SELLER_STATES,
@@ -61,15 +74,19 @@ from .selectors import pending_offer
 TRANSITIONS = ("escalate", "close", "reject", "provide_info", "receive_return", "request_info", "decide",
                "record_provider_verdict", "reopen", "exercise_warranty_rights")
 ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "make_offer", "withdraw_offer",
+           "counter_offer", "accept_counter_offer", "decline_counter_offer",
            "add_tracking", "assign", "start_expert_assessment", "conclude_expert_assessment",
-           "request_expert_assessment", "classify_defect", "confirm_goods_received", "record_collection", *TRANSITIONS)
+           "request_expert_assessment", "classify_defect", "confirm_goods_received", "record_collection", "appeal",
+           "add_return_tracking", "mark_return_delivered", *TRANSITIONS)
 # What the buyer's and the seller's pages offer (everyone gets an answer for every action; the console asks for its
 # actions one by one).
-BUYER_ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "provide_info", "escalate", "close",
-                 "exercise_warranty_rights", "request_expert_assessment")
-SELLER_ACTIONS = ("message", "upload_evidence", "make_offer", "classify_defect", "withdraw_offer", "reject",
+BUYER_ACTIONS = ("message", "upload_evidence", "accept_offer", "decline_offer", "counter_offer", "provide_info",
+                 "escalate", "close", "exercise_warranty_rights", "request_expert_assessment", "appeal",
+                 "add_return_tracking")
+SELLER_ACTIONS = ("message", "upload_evidence", "make_offer", "classify_defect", "withdraw_offer",
+                  "accept_counter_offer", "decline_counter_offer", "reject",
                   "add_tracking", "receive_return", "provide_info", "confirm_goods_received", "record_collection",
-                  "start_expert_assessment", "conclude_expert_assessment")
+                  "start_expert_assessment", "conclude_expert_assessment", "appeal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +95,7 @@ class Ability:
     reason: str = ""  # for people, when not allowed
     code: str = ""  # the ClaimError code the service refuses with: "forbidden" or "state"
     opens_at: dt.datetime | None = None  # refused only until then: waiting alone makes it possible
+    closes_at: dt.datetime | None = None  # allowed only until then (that moment included): an appeal's last moment
 
 
 def abilities(claim: Claim, user: Any, actions: Iterable[str] = ACTIONS) -> dict[str, Ability]:
@@ -87,10 +105,10 @@ def abilities(claim: Claim, user: Any, actions: Iterable[str] = ACTIONS) -> dict
 
 def ability(claim: Claim, user: Any, action: str) -> Ability:
     if action == "escalate" and escalates_too_early(claim, user):
-        opens_at = claim.first_reply_due_at
-        when = date_format(timezone.localtime(opens_at), "DATETIME_FORMAT")
-        return Ability(False, presenters.escalation_opens(when, presenters.policy_of(claim)), "state", opens_at)
+        return Ability(False, str(escalation_too_early(claim)), "state", claim.first_reply_due_at)
     refusal = CHECKS[action](claim, user)
+    if refusal is None and action == "appeal":
+        return Ability(True, closes_at=appeals.closes_at(claim))
     return Ability(True) if refusal is None else Ability(False, str(refusal), refusal.code or "")
 
 
@@ -128,6 +146,14 @@ def escalates_too_early(claim: Claim, user: Any) -> bool:
             and claim.state in WITH_SELLER_STATES and not claim.buyer_may_escalate())
 
 
+def escalation_too_early(claim: Claim) -> ClaimError:
+    """The disabled escalate button's sentence, which the service refuses with too: from which moment the buyer can
+    ask the platform to step in (in the claim's market zone), never "you can ask us" alone while it is disabled."""
+    policy = presenters.policy_of(claim)
+    when = moment(claim.first_reply_due_at, zone=ZoneInfo(policy.time_zone))
+    return ClaimError(presenters.escalation_opens(when, policy), code="state")
+
+
 def message_refusal(claim: Claim, user: Any, *, internal: bool = False) -> ClaimError | None:
     party = roles.party_of(claim, user)
     if party not in (Party.BUYER, Party.SELLER, Party.AGENT):
@@ -151,6 +177,11 @@ def make_offer_refusal(claim: Claim, user: Any) -> ClaimError | None:
     agent = roles.is_agent(user) and claim.state in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO)
     if not (seller or agent):
         return state_error(claim) if roles.party_of(claim, user) in (Party.SELLER, Party.AGENT) else forbidden(claim)
+    if seller and (pending := pending_offer(claim)) is not None and pending.party == Party.BUYER:
+        # One offer pending at a time: the seller answers the buyer's counter-offer first (declining it frees them
+        # to offer again). A new offer of the seller's own replaces their pending one instead.
+        return ClaimError(_("The buyer's counter-offer is waiting for your answer: accept or decline it before you "
+                            "make another offer."), code="state")
     if claim.reason == Reason.DEFECTIVE and claim.defect_id is not None:
         if not (remedies := remedies_for(claim)).offer_kinds:
             return ClaimError(remedies.why, code="state")
@@ -166,11 +197,13 @@ def withdraw_offer_refusal(claim: Claim, offer: Offer | None, user: Any) -> Clai
         return ClaimError(_("There is no pending offer to withdraw."), code="state")
     if offer.status != OfferStatus.PENDING:
         return ClaimError(_("This offer was already answered."), code="state")
+    if offer.party == Party.BUYER and not roles.is_agent(user):
+        return ClaimError(_("This is the buyer's counter-offer: accept or decline it."), code="state")
     return None
 
 
 def answer_offer_refusal(claim: Claim, offer: Offer | None, user: Any) -> ClaimError | None:
-    """Only the buyer accepts or declines, and only an offer still pending."""
+    """Only the buyer accepts or declines, and only an offer of the seller (or the platform) still pending."""
     if not roles.is_claim_buyer(claim, user) or (offer is not None and offer.claim_id != claim.pk):
         return forbidden(claim)
     if offer is None:
@@ -178,6 +211,53 @@ def answer_offer_refusal(claim: Claim, offer: Offer | None, user: Any) -> ClaimE
     if offer.status != OfferStatus.PENDING:
         return ClaimError(_("This offer is no longer open: it was %(status)s.")
                           % {"status": offer.get_status_display().lower()}, code="state")
+    if offer.party == Party.BUYER:
+        return ClaimError(_("This is your own counter-offer: the seller answers it."), code="state")
+    return None
+
+
+def counter_offer_refusal(claim: Claim, user: Any, countered: Offer | None = None) -> ClaimError | None:
+    """The buyer proposes another amount or remedy to the seller: while the claim is with the seller and they have
+    answered it (in progress: where the buyer accepts the seller's offers), once the seller has made an offer to
+    counter. One offer is pending at a time: the buyer counters the seller's pending offer (`countered`, which the
+    counter-offer declines) or, when nothing is pending, makes a new one; never while their own waits for an answer.
+    A counter-offer is never to the platform: the platform decides, and its offers are accepted or declined.
+    Dispute policy: "If a buyer contacts you asking for help with an order, you should work with them to resolve the
+    problem"; warranty claim policy: "the seller and the buyer may agree on a reasonable price discount"."""
+    if not roles.is_claim_buyer(claim, user) or (countered is not None and countered.claim_id != claim.pk):
+        return forbidden(claim)
+    pending = pending_offer(claim)
+    if pending is not None and pending.party == Party.BUYER:
+        return ClaimError(_("Your counter-offer is waiting for the seller's answer."), code="state")
+    if claim.state != ClaimState.IN_PROGRESS or claim.channel != Channel.PLATFORM:
+        return ClaimError(_("A counter-offer goes to the seller, so it can be made only while you are working the "
+                            "claim out with the seller."), code="state")
+    if countered is not None and (refusal := answer_offer_refusal(claim, countered, user)):
+        return refusal
+    if countered is None and pending is not None:
+        # The buyer answers an offer they have not seen yet (it came while they were writing): never in its place.
+        return ClaimError(_("The seller has just made an offer. Please look at it first: you can accept it, decline "
+                            "it or counter it."), code="state")
+    if not any(o.party == Party.SELLER and not o.on_behalf_of_platform for o in claim.offers.all()):
+        return ClaimError(_("You can make a counter-offer once the seller has made you an offer."), code="state")
+    if claim.reason == Reason.DEFECTIVE and claim.defect_id is not None:
+        if not (remedies := remedies_for(claim)).offer_kinds:
+            return ClaimError(remedies.for_buyer, code="state")
+    return None
+
+
+def answer_counter_refusal(claim: Claim, offer: Offer | None, user: Any) -> ClaimError | None:
+    """The seller's staff accept or decline the buyer's counter-offer while it is pending and the claim is still with
+    them (once the platform has the claim, the platform decides)."""
+    if not roles.is_claim_seller_staff(claim, user) or (offer is not None and offer.claim_id != claim.pk):
+        return forbidden(claim)
+    if offer is None or offer.party != Party.BUYER:
+        return ClaimError(_("There is no counter-offer from the buyer to answer."), code="state")
+    if offer.status != OfferStatus.PENDING:
+        return ClaimError(_("This counter-offer is no longer open: it was %(status)s.")
+                          % {"status": offer.get_status_display().lower()}, code="state")
+    if claim.state not in WITH_SELLER_STATES:
+        return state_error(claim)
     return None
 
 
@@ -336,6 +416,37 @@ def running_during_claim(claim: Claim) -> ExpertAssessment | None:
     return running_assessment(claim) if claim.expert_paused_at is not None else None
 
 
+# --- appeals (claims.appeals; the writes in claims.services.appeals) --------------------------------------------
+
+
+def appeal_refusal(claim: Claim, user: Any, now: dt.datetime | None = None) -> ClaimError | None:
+    """Issue 16: "Buyer or seller may appeal a platform decision once, within 14 days (setting), with a reason". The
+    buyer or the seller's staff; a decision of the platform (claims.appeals.appealed_decision); until its last moment;
+    never a second time, whoever appealed, and never after the appeal's decision, which is final."""
+    if not roles.is_claim_party(claim, user):
+        return forbidden(claim)
+    if (appeal := appeals.appeal_of(claim)) is not None:
+        return ClaimError(appeals.already_appealed(appeal), code="state")
+    if appeals.appealed_decision(claim) is None:
+        return ClaimError(_("Only a decision our support team made on this claim can be appealed, and only once it "
+                            "is made."), code="state")
+    last = appeals.closes_at(claim)
+    if last is not None and (now or timezone.now()) > last:
+        return ClaimError(_("The time to appeal this decision ended on %(when)s.")
+                          % {"when": appeals.when(claim, last)}, code="state")
+    return transition_refusal(claim, "appeal_decision", user)
+
+
+def appeal_decider_refusal(claim: Claim, user: Any) -> ClaimError | None:
+    """"It goes to another agent than the one who decided": the agent whose decision is appealed does not decide the
+    appeal (no query unless the claim came back by an appeal)."""
+    appeal = appeals.open_appeal(claim)
+    if appeal is None or user is None or appeal.first_decided_by_id != user.pk:
+        return None
+    return ClaimError(_("You made the decision that is appealed: another agent decides the appeal."),
+                      code="forbidden")
+
+
 def assign_refusal(user: Any, agent: Any = None) -> ClaimError | None:
     if not roles.is_agent(user) or (agent is not None and not roles.is_agent(agent)):
         return ClaimError(_("Only support agents can be assigned claims."), code="forbidden")
@@ -348,6 +459,10 @@ CHECKS: dict[str, Callable[[Claim, Any], ClaimError | None]] = {
     "accept_offer": lambda claim, user: (answer_offer_refusal(claim, pending_offer(claim), user)
                                          or transition_refusal(claim, "accept_offer", user)),
     "decline_offer": lambda claim, user: answer_offer_refusal(claim, pending_offer(claim), user),
+    "counter_offer": lambda claim, user: counter_offer_refusal(claim, user, pending_offer(claim)),
+    "accept_counter_offer": lambda claim, user: (answer_counter_refusal(claim, pending_offer(claim), user)
+                                                 or transition_refusal(claim, "accept_counter_offer", user)),
+    "decline_counter_offer": lambda claim, user: answer_counter_refusal(claim, pending_offer(claim), user),
     "make_offer": make_offer_refusal,
     "withdraw_offer": lambda claim, user: withdraw_offer_refusal(claim, pending_offer(claim), user),
     "add_tracking": tracking_refusal,
@@ -359,5 +474,10 @@ CHECKS: dict[str, Callable[[Claim, Any], ClaimError | None]] = {
     "request_expert_assessment": request_expert_refusal,
     "confirm_goods_received": confirm_goods_received_refusal,
     "record_collection": record_collection_refusal,
+    "appeal": appeal_refusal,
+    "add_return_tracking": lambda claim, user: returns.tracking_refusal(claim, user, returns.latest_return(claim)),
+    "mark_return_delivered": lambda claim, user: returns.mark_delivered_refusal(claim, user,
+                                                                                returns.latest_return(claim)),
     **{verb: (lambda claim, user, verb=verb: transition_refusal(claim, verb, user)) for verb in TRANSITIONS},
+    "decide": lambda claim, user: transition_refusal(claim, "decide", user) or appeal_decider_refusal(claim, user),
 }

@@ -15,6 +15,7 @@ from core.console import ActionForm, person_label
 from orders.models import Order
 
 from . import decision, presenters, roles
+from .appeals import first_decision_words, open_appeal
 from .choices import DECIDE_OUTCOMES, DefectType, DenialReason, InspectionResult, OfferKind, Party
 from .models import Claim
 from .remedies import defect_label, defect_overview, remedies_for
@@ -80,6 +81,9 @@ class ProvideInfoForm(ActionForm):
         "An answer that reached us another way (phone, mail). Recording it ends the wait for information."))
 
 
+UPHOLD = "uphold"  # the decide page's outcome that upholds an appealed decision
+
+
 class DecideForm(ActionForm):
     """The decision. Which fields apply follows the outcome (claims/admin/decide page; without JavaScript all show);
     claims.services.decide ignores those that do not apply and refuses what is missing. Who pays is one choice of
@@ -90,7 +94,11 @@ class DecideForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _allowed_only(self, "outcome", lambda remedies: remedies.outcomes)
-        self.fields["outcome"].choices = [("", _("Choose the outcome")), *self.fields["outcome"].choices]
+        first = [("", _("Choose the outcome"))]
+        # The decision on an appeal may uphold the appealed one as it stood (claims.services.uphold_appeal).
+        if self.obj is not None and (appeal := open_appeal(self.obj)) is not None:
+            first.append((UPHOLD, _("Uphold the decision (%(decision)s)") % {"decision": first_decision_words(appeal)}))
+        self.fields["outcome"].choices = [*first, *self.fields["outcome"].choices]
     funded_by = forms.ChoiceField(label=_("Who pays"), required=False, widget=forms.RadioSelect,
                                   choices=decision.PAYERS, help_text=_(
                                       "Who pays the buyer, and whether the seller's ledger gets the amount. Not "

@@ -9,11 +9,13 @@
 
 Id, timestamp and body are signed together, so a captured request can neither be edited nor sent again later;
 each event id is handled once (orders.services.record_carrier_event), and the order's not-received claims react
-(claims.services.tracking).
+(claims.services.tracking). An event no order's shipment matches may be about a buyer's return parcel
+(claims.services.returns.apply_carrier_event).
 
     200 applied, ignored (out of order, before the order) or a repeat    400 bad JSON, fields or headers
     401 missing or bad signature, timestamp more than 5 minutes off      403 no secret configured
-    404 no shipment with this carrier and tracking number (recorded; a retry is matched again)    413 too large
+    404 no shipment or return parcel with this carrier and tracking number (recorded; a retry is matched again)
+    413 too large
 """
 
 from __future__ import annotations

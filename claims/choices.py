@@ -237,3 +237,15 @@ class ReturnStatus(models.TextChoices):
     RECEIVED = "received", _("Receipt confirmed by the seller")
     EXPIRED = "expired", _("Not sent in time")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class EmailKind(models.TextChoices):
+    """The kinds of email a person chooses to get or not (claims.keeping_up); each notification event has one
+    (claims.notifications.Event.kind). ALWAYS is every mail that carries a deadline, a decision or what the law
+    requires in writing: it cannot be turned off, and an event that names no kind is one of them."""
+
+    MESSAGES = "messages", _("Messages")
+    OFFERS = "offers", _("Offers and answers to offers")
+    PROGRESS = "progress", _("Updates on the claim's progress")
+    SURVEYS = "surveys", _("Satisfaction surveys")
+    ALWAYS = "always", _("Deadlines, decisions and legal notices")

@@ -1,16 +1,34 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
+from orders.models import Order
 from sellers.selectors import seller_ids_of
 
-from . import roles
+from . import keeping_up, roles
+
+# The claim pages that read a claim's notifications once they are sent (claims.services.mark_seen): the header on them
+# does not count that claim's news as unread any more.
+CLAIM_PAGES = {"claims:detail", "sellers:claim"}
+
+
+def _claim_on_page(request) -> str:  # type: ignore[no-untyped-def]
+    match = getattr(request, "resolver_match", None)
+    return match.kwargs.get("number", "") if match is not None and match.view_name in CLAIM_PAGES else ""
 
 
 def site(request):
-    """What every page needs for its header: the site's name and the viewer's roles (one query at most)."""
+    """What every page needs for its header: the site's name, the viewer's roles (one query at most) and their unread
+    notifications (one more, when the page shows them)."""
     user = getattr(request, "user", None)
-    nav = {"is_agent": False, "is_seller_staff": False}
+    nav = {"is_agent": False, "is_seller_staff": False, "is_buyer": False, "unread": None}
     if user is not None and user.is_authenticated:
         # "Support console" in the header: agents, and the finance team (payout queue, settlements).
         nav["is_agent"] = roles.is_agent(user) or roles.may_manage_payouts(user)
         nav["is_seller_staff"] = bool(seller_ids_of(user))  # the query the page's own role checks reuse
+        # The buyer's links ("My orders", "My requests"): everyone who works neither for a seller nor in the support
+        # console, and those only when they bought something themselves (asked only if a page shows the links).
+        nav["is_buyer"] = (SimpleLazyObject(lambda: Order.objects.filter(buyer=user).exists())
+                           if nav["is_seller_staff"] or nav["is_agent"] else True)
+        # "Notifications" with the unread count (claims.keeping_up): one query, only on a page that shows it.
+        nav["unread"] = SimpleLazyObject(lambda: keeping_up.unread(user, except_claim=_claim_on_page(request)))
     return {"site_name": settings.SITE_NAME, "nav": nav}

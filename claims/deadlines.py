@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from . import collection, decision_target, warranty_clock
+from . import collection, decision_target, returns, warranty_clock
 from .choices import WITH_SELLER_STATES, ClaimState, Party, Reason
 from .policy import Policy
 
@@ -44,11 +44,16 @@ SALE_NOTICE = "sale_notice"
 # reminder to the assignee before it.
 DECISION = "decision"
 DECISION_REMINDER = "decision_reminder"
+# The return of the goods (claims.returns): the buyer's ship deadline and its reminder, and the seller's deadline to
+# confirm a delivered return.
+RETURN_NOT_SENT = "return_not_sent"
+RETURN_NOT_CONFIRMED = "return_not_confirmed"
+RETURN_REMINDER = "return_reminder"
 # A resolution (forced refund, delivery) ends every other event; a breach recorded at the same moment as a reminder
 # makes the reminder moot.
-PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, FIRST_REPLY_BREACHED, DECISION, WARRANTY_LIMIT, WARRANTY_MAX,
-              TAKEN_OVER, FIRST_REPLY_REMINDER, RESOLUTION_REMINDER, DECISION_REMINDER, WARRANTY_REMINDER,
-              STORAGE_NOTICE, SALE_NOTICE]
+PRECEDENCE = [FORCED_REFUND, DELIVERED, INFO_TIMEOUT, RETURN_NOT_SENT, RETURN_NOT_CONFIRMED, FIRST_REPLY_BREACHED,
+              DECISION, WARRANTY_LIMIT, WARRANTY_MAX, TAKEN_OVER, FIRST_REPLY_REMINDER, RESOLUTION_REMINDER,
+              DECISION_REMINDER, WARRANTY_REMINDER, RETURN_REMINDER, STORAGE_NOTICE, SALE_NOTICE]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,20 +92,34 @@ def due_events(claim: Claim) -> list[DueEvent]:
         (DECISION, decision_target.current(claim), Party.AGENT, claim.decision_breached),
         (DECISION_REMINDER, decision_target.reminder_at(claim, policy), Party.SYSTEM, False),
         *_warranty_candidates(claim, policy),
+        *_return_candidates(claim, policy),
     ]
     events = [DueEvent(what, at, who, recorded) for what, at, who, recorded in candidates if at is not None]
     return sorted(events, key=lambda event: (event.at, PRECEDENCE.index(event.what)))
 
 
 def buyer_must_act(claim: Claim) -> bool:
-    """The buyer holds the claim up: a question asked of them, or a return they have not sent (the goods have not
-    reached the seller). Issue 14: the 180-day refund "is the marketplace's failure to resolve, never a reward for a
-    buyer who did not act: it does not run while the buyer must act"; once they act it is due again."""
+    """The buyer holds the claim up: a question asked of them, or a return they have not sent (claims.returns: an
+    authorized return not sent yet; a parcel on its way or delivered is no longer the buyer's). Issue 14: the 180-day
+    refund "is the marketplace's failure to resolve, never a reward for a buyer who did not act: it does not run while
+    the buyer must act"; once they act it is due again."""
     if claim.state == ClaimState.AWAITING_INFO:
         return claim.info_requested_from == Party.BUYER
     if claim.state == ClaimState.AWAITING_RETURN:
-        return claim.goods_received_at is None
+        return returns.buyer_holds_return(claim)
     return False
+
+
+def _return_candidates(claim: Claim, policy: Policy) -> list[tuple[str, dt.datetime | None, str, bool]]:
+    """The return's events (claims.returns), while the claim awaits the goods: the buyer sends them by the ship
+    deadline (reminded once before), the seller confirms a delivered return by its deadline."""
+    if claim.state != ClaimState.AWAITING_RETURN:
+        return []
+    return [
+        (RETURN_NOT_SENT, claim.return_due_at, Party.BUYER, False),
+        (RETURN_NOT_CONFIRMED, claim.return_confirm_due_at, Party.SELLER, False),
+        (RETURN_REMINDER, returns.reminder_at(claim, policy), Party.SYSTEM, False),
+    ]
 
 
 def _warranty_candidates(claim: Claim, policy: Policy) -> list[tuple[str, dt.datetime | None, str, bool]]:

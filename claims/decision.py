@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -82,7 +84,7 @@ class DecisionContext:
 
 LATEST_MESSAGES = 5
 # Transitions that bring a claim to the platform, and say why in their reason.
-_TO_PLATFORM = ["escalate", "take_over", "reopen"]
+_TO_PLATFORM = ["escalate", "take_over", "reopen", "appeal_decision"]
 
 
 def decision_context(claim: Claim, room: RefundRoom | None = None) -> DecisionContext:
@@ -169,7 +171,7 @@ def decision_news(claim: Claim, party: str, *, recover: bool = True) -> Decision
     else:
         amount_text = amount
         summary = _seller_summary(outcome, amount) or label
-        who_pays = _seller_pays(claim.funded_by, recover) if money else ""
+        who_pays = seller_owes(claim, recover=recover).text if money else ""
         reasons = [_seller_denial_reason(claim)] if denied else []
         steps = _seller_steps(claim, money=money, returning=returning)
     return DecisionNews(summary=summary, outcome=label, amount=amount_text, who_pays=who_pays,
@@ -210,14 +212,72 @@ def _seller_summary(outcome: str, amount: str) -> str:
     }.get(outcome, "")
 
 
-def _seller_pays(funded_by: str, recover: bool) -> str:
-    if funded_by == FundedBy.SELLER:
-        return _("You pay it: the amount is deducted from your payouts.")
-    if funded_by == FundedBy.PLATFORM and recover:
-        return _("The platform pays the buyer and recovers the amount from your payouts.")
-    if funded_by == FundedBy.PLATFORM:
-        return _("The platform pays the buyer and bears the cost; you owe nothing for it.")
-    return ""
+@dataclasses.dataclass(frozen=True)
+class SellerOwes:
+    text: str
+    statement_month: dt.date | None = None  # the monthly statement that lists the money (first day), once known
+
+
+def seller_owes(claim: Claim, *, recover: bool | None = None) -> SellerOwes:
+    """What the seller owes for a decided claim's money and when it is taken, in the seller's words: the seller's
+    claim page and the "decided" email both say this. Nothing for a claim without money to pay (a denial, a repair,
+    a replacement) or not decided yet.
+
+    Where the money goes (claims.services._base._pay_refund, claims.seller.statements): a refund the seller funds is
+    paid out to the buyer and charged against the seller's payouts; it shows on the statement of the month it is
+    paid out. A refund the platform pays in the seller's place is added to the seller's balance (a refund recovery
+    on the ledger) the moment it is made, and the balance is recovered from the payouts. Both wait for the item when
+    the outcome needs it back. `recover`: whether the platform recovers what it pays (decide's
+    recover_from_seller); by default what the claim recorded (`platform_bears_cost`)."""
+    from core.formatting import day
+
+    if (claim.outcome not in MONEY_OUTCOMES or not claim.refund_amount
+            or claim.state not in (ClaimState.RESOLVED, ClaimState.AWAITING_RETURN)):
+        return SellerOwes("")
+    recover = not claim.platform_bears_cost if recover is None else recover
+    amount = {"amount": f"{claim.refund_amount} {claim.currency}"}
+    waiting = claim.state == ClaimState.AWAITING_RETURN
+    if claim.funded_by == FundedBy.PLATFORM and not recover:
+        return SellerOwes(_("The platform pays the buyer and bears the cost; you owe nothing for this claim."))
+    if claim.funded_by == FundedBy.PLATFORM:
+        if waiting or claim.resolved_at is None:
+            return SellerOwes(_("You will owe %(amount)s for this claim once the item is back with you: the platform "
+                                "then pays the buyer in your place and recovers the amount from your payouts.")
+                              % amount)
+        # The refund and its recovery are booked in the transaction that resolves the claim (a decision, the return
+        # received, the final refund, a payment provider's verdict): the email, written in it, knows the day too.
+        month = _statement_month(claim.resolved_at)
+        return SellerOwes(_("You owe %(amount)s for this claim: the platform paid the buyer in your place and "
+                            "recovers the amount from your payouts. It was added to your balance on %(day)s (your "
+                            "statement for %(month)s).")
+                          % {**amount, "day": day(claim.resolved_at), "month": date_format(month, "YEAR_MONTH_FORMAT")},
+                          month)
+    if claim.funded_by != FundedBy.SELLER:
+        return SellerOwes("")
+    if waiting:
+        return SellerOwes(_("You will owe %(amount)s for this claim once the item is back with you: the buyer's "
+                            "refund, deducted from your payouts when it is paid out.") % amount)
+    refund = _latest_refund(claim)
+    if refund is not None and refund.status == RefundStatus.PAID and refund.paid_at:
+        month = _statement_month(refund.paid_at)
+        return SellerOwes(_("You paid %(amount)s for this claim: the buyer's refund, paid out on %(day)s and deducted "
+                            "from your payouts (your statement for %(month)s).")
+                          % {**amount, "day": day(refund.paid_at), "month": date_format(month, "YEAR_MONTH_FORMAT")},
+                          month)
+    return SellerOwes(_("You owe %(amount)s for this claim: the buyer's refund, deducted from your payouts when it is "
+                        "paid out. Your statement for that month lists it.") % amount)
+
+
+def _latest_refund(claim: Claim) -> Refund | None:
+    """The claim's latest refund the seller funds (from the prefetched refunds on the seller's claim page)."""
+    refunds = [refund for refund in claim.refunds.all() if refund.funded_by == FundedBy.SELLER]
+    return max(refunds, key=lambda refund: (refund.created_at, refund.pk), default=None)
+
+
+def _statement_month(moment: dt.datetime) -> dt.date:
+    """The first day of the month whose statement lists `moment` (claims.seller.statements: the marketplace's
+    calendar)."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date().replace(day=1)
 
 
 def _seller_denial_reason(claim: Claim) -> str:
@@ -241,6 +301,11 @@ def _seller_steps(claim: Claim, *, money: bool, returning: bool) -> list[str]:
 
 
 def _return_address(claim: Claim) -> str:
-    """Where the buyer sends the item: the seller's return address (as a return-for-refund offer gives it)."""
+    """Where the buyer sends the item: the return authorization's address (claims.returns), else the seller's return
+    address (as a return-for-refund offer gives it)."""
+    from .returns import latest_return
+
+    if (ret := latest_return(claim)) is not None:
+        return ret.address
     policy = WarrantyPolicy.objects.filter(seller_id=claim.seller_id).first()
     return policy.return_address if policy else ""

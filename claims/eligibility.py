@@ -5,8 +5,9 @@ Each refusal is a ClaimError whose message tells the buyer, in plain words, why 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 from django.utils.formats import date_format
@@ -107,6 +108,105 @@ def not_received_opens_on(order: Order, items: Sequence[OrderItem], *, policy: P
     return last_waiting_day + dt.timedelta(days=1)
 
 
+# --- one item, one reason: what the order page, the Get help form and open_claim ask ------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReasonStatus:
+    """One reason for one item today: usable now (until its last day, when one is known), usable from a later day
+    (`opens_on`: waiting alone makes it possible), or refused with the sentence `open_claim` would give."""
+
+    reason: str
+    refusal: ClaimError | None = None
+    opens_on: dt.date | None = None
+    until: dt.date | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def label(self) -> str:
+        return str(Reason(self.reason).label)
+
+    @property
+    def why(self) -> str:
+        return "" if self.refusal is None else str(self.refusal)
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemEligibility:
+    """An order item on the order page and the Get help form: the claim open on it (its number), or each reason's
+    status today."""
+
+    item: OrderItem
+    reasons: list[ReasonStatus]
+    open_claim: str = ""
+
+    @property
+    def usable(self) -> list[ReasonStatus]:
+        return [] if self.open_claim else [status for status in self.reasons if status.allowed]
+
+    @property
+    def claimable(self) -> bool:
+        return bool(self.usable)
+
+    def status(self, reason: str) -> ReasonStatus:
+        return next(status for status in self.reasons if status.reason == reason)
+
+
+def already_claimed(item: OrderItem, number: str) -> ClaimError:
+    """SPEC section 4: "One open claim per order item at a time"."""
+    return ClaimError(_("Claim %(number)s is already open for “%(item)s”. You can follow it from your order page.")
+                      % {"number": number, "item": item.title}, code="conflict")
+
+
+def item_refusal(item: OrderItem) -> ClaimError | None:
+    """What refuses every reason on an item: nothing left to refund on it."""
+    if item.line_total > 0 and item.refundable_amount <= 0:
+        return ClaimError(_("“%(item)s” has already been refunded in full, so there is nothing left to claim on it. "
+                            "If something is still wrong with your order, please contact our support team.")
+                          % {"item": item.title})
+    return None
+
+
+def reason_status(order: Order, item: OrderItem, reason: str, *, today: dt.date, received_on: dt.date | None,
+                  policy: Policy, trial_days: int) -> ReasonStatus:
+    """May a claim for `reason` be opened on `item` today, as far as the order, the item and the date decide (what
+    the buyer types, the photos and the defect's discovery date are checked by `check_eligibility` on top)."""
+    if (refusal := item_refusal(item)) is not None:
+        return ReasonStatus(reason, refusal)
+    # Before asking for photos: no photo makes a claim on time.
+    window_end = dispute_window_ends_on(order, policy=policy) if reason in WINDOW_REASONS else None
+    if window_end is not None and today > window_end:
+        return ReasonStatus(reason, _window_refusal(window_end, policy=policy))
+    special_end = special_claims_until(item, received_on) if reason in DEFECT_LIABILITY_REASONS else None
+    if special_end is not None and today > special_end:
+        return ReasonStatus(reason, _special_goods_refusal(item, received_on, special_end))
+    until = min((day for day in (window_end, special_end) if day is not None), default=None)
+    if reason == Reason.NOT_RECEIVED:
+        return _not_received_status(order, item, today=today, policy=policy, until=until)
+    if reason == Reason.DEFECTIVE:
+        return _defective_status(order, item, received_on, today=today, until=until)
+    if reason == Reason.TRIAL_RETURN:
+        return _trial_status(item, received_on, today=today, trial_days=trial_days)
+    return ReasonStatus(reason, until=until)
+
+
+def order_eligibility(order: Order, *, now: dt.datetime, policy: Policy, trial_days: int,
+                      open_claims: Mapping[int, str]) -> list[ItemEligibility]:
+    """Every item of the order (prefetched with its shipments) with each reason's status at `now`. `open_claims`: the
+    number of the claim open on an item, by the item's id (claims.selectors.open_claims_by_item)."""
+    today = local_date(now, time_zone=policy.time_zone)
+    received_on = receipt_date(order, policy=policy)
+    return [
+        ItemEligibility(item, [reason_status(order, item, reason, today=today, received_on=received_on, policy=policy,
+                                             trial_days=trial_days) for reason in Reason.values],
+                        open_claims.get(item.pk, ""))
+        for item in order.items.all()
+    ]
+
+
 def check_eligibility(
     *,
     order: Order,
@@ -143,94 +243,120 @@ def check_eligibility(
             raise ClaimError(_("You ordered %(ordered)d of “%(item)s”; choose between 1 and %(ordered)d.")
                              % {"ordered": item.quantity, "item": item.title})
 
-    for item, _quantity in items:
-        if item.line_total > 0 and item.refundable_amount <= 0:
-            raise ClaimError(_("“%(item)s” has already been refunded in full, so there is nothing left to claim on it. "
-                               "If something is still wrong with your order, please contact our support team.")
-                             % {"item": item.title})
-
     today = local_date(now, time_zone=policy.time_zone)
     received_on = receipt_date(order, policy=policy)
-    order_items = [item for item, _quantity in items]
-
-    # Before asking for photos: no photo makes a claim on time.
-    if reason in WINDOW_REASONS:
-        _check_window(order, today=today, policy=policy)
-    if reason in DEFECT_LIABILITY_REASONS:
-        _check_special_goods(order_items, received_on, today=today)
+    # The same answer the order page and the Get help form show before anything is typed.
+    for item, _quantity in items:
+        status = reason_status(order, item, reason, today=today, received_on=received_on, policy=policy,
+                               trial_days=trial_days)
+        if status.refusal is not None:
+            raise status.refusal
 
     if reason in REASONS_NEEDING_PHOTOS and photo_count == 0:
         raise ClaimError(_("Please add at least one photo that shows the problem."))
 
-    if reason == Reason.NOT_RECEIVED:
-        _check_not_received(order, order_items, desired_outcome, today=today, policy=policy)
-    elif reason == Reason.DEFECTIVE:
-        _check_defective(order, order_items, discovered_on, received_on, today=today, policy=policy)
-    elif reason == Reason.TRIAL_RETURN:
-        _check_trial(order_items, received_on, today=today, trial_days=trial_days)
-
-
-def _check_window(order: Order, *, today: dt.date, policy: Policy) -> None:
-    last = dispute_window_ends_on(order, policy=policy)
-    if today > last:
-        days = policy.dispute_window_days
-        raise ClaimError(ngettext("An order that did not arrive, or arrived wrong or not as described, can be "
-                                  "reported until %(days)d day after its expected delivery. For this order the "
-                                  "last day was %(last)s. A defect that appeared later is covered by the warranty: "
-                                  "choose “Defective”.",
-                                  "An order that did not arrive, or arrived wrong or not as described, can be "
-                                  "reported until %(days)d days after its expected delivery. For this order the "
-                                  "last day was %(last)s. A defect that appeared later is covered by the warranty: "
-                                  "choose “Defective”.", days)
-                         % {"days": days, "last": long_date(last)})
-
-
-def _check_special_goods(items: Sequence[OrderItem], received_on: dt.date | None, *, today: dt.date) -> None:
-    for item in items:
-        last = special_claims_until(item, received_on)
-        if last is None or today <= last:
-            continue
-        if last == perishable_claims_until(item, received_on):
-            raise ClaimError(_("“%(item)s” is perishable: a problem with it must be reported no later than the day "
-                               "after you received it. You received it on %(received)s, so the last day was "
-                               "%(last)s.") % {"item": item.title, "received": long_date(received_on),
-                                               "last": long_date(last)})
-        raise ClaimError(_("“%(item)s” has an expiry or best-before date on its packaging, %(last)s: a problem with "
-                           "it must be reported by that day at the latest, and it has passed.")
-                         % {"item": item.title, "last": long_date(last)})
-
-
-def _check_not_received(order: Order, items: Sequence[OrderItem], desired_outcome: str, *, today: dt.date,
-                        policy: Policy) -> None:
-    if desired_outcome not in (DesiredOutcome.REFUND, DesiredOutcome.REPLACEMENT):
+    if reason == Reason.NOT_RECEIVED and desired_outcome not in (DesiredOutcome.REFUND, DesiredOutcome.REPLACEMENT):
         raise ClaimError(_("For an order that did not arrive you can ask for a refund or for the item to be sent "
                            "again."))
+    if reason == Reason.DEFECTIVE:
+        _check_discovery(discovered_on, received_on, today=today, policy=policy)
+
+
+def _window_refusal(last: dt.date, *, policy: Policy) -> ClaimError:
+    days = policy.dispute_window_days
+    return ClaimError(ngettext("An order that did not arrive, or arrived wrong or not as described, can be "
+                               "reported until %(days)d day after its expected delivery. For this order the "
+                               "last day was %(last)s. A defect that appeared later is covered by the warranty: "
+                               "choose “Defective”.",
+                               "An order that did not arrive, or arrived wrong or not as described, can be "
+                               "reported until %(days)d days after its expected delivery. For this order the "
+                               "last day was %(last)s. A defect that appeared later is covered by the warranty: "
+                               "choose “Defective”.", days)
+                      % {"days": days, "last": long_date(last)})
+
+
+def _special_goods_refusal(item: OrderItem, received_on: dt.date | None, last: dt.date) -> ClaimError:
+    if last == perishable_claims_until(item, received_on):
+        return ClaimError(_("“%(item)s” is perishable: a problem with it must be reported no later than the day "
+                            "after you received it. You received it on %(received)s, so the last day was "
+                            "%(last)s.") % {"item": item.title, "received": long_date(received_on),
+                                            "last": long_date(last)})
+    return ClaimError(_("“%(item)s” has an expiry or best-before date on its packaging, %(last)s: a problem with "
+                        "it must be reported by that day at the latest, and it has passed.")
+                      % {"item": item.title, "last": long_date(last)})
+
+
+def _not_received_status(order: Order, item: OrderItem, *, today: dt.date, policy: Policy,
+                         until: dt.date | None) -> ReasonStatus:
+    reason = Reason.NOT_RECEIVED
     # A parcel's tracking says nothing about a digital item (a licence key that does not work).
-    if any(not item.is_digital for item in items) and order.is_delivered_to_order_address():
-        raise ClaimError(_("The carrier's tracking shows this order was delivered to your address. Please check "
-                           "with neighbours and your mailbox; if the item arrived damaged or wrong, choose that "
-                           "reason instead."))
-    opens_on = not_received_opens_on(order, items, policy=policy)
+    if not item.is_digital and order.is_delivered_to_order_address():
+        return ReasonStatus(reason, ClaimError(_(
+            "The carrier's tracking shows this order was delivered to your address. Please check with neighbours "
+            "and your mailbox; if the item arrived damaged or wrong, choose that reason instead.")))
+    opens_on = not_received_opens_on(order, [item], policy=policy)
     if opens_on is not None and today < opens_on:
         buffer = policy.non_delivery_buffer_business_days
-        raise ClaimError(ngettext("Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
-                                  "business day for delays. If it has not arrived, you can report it from %(opens)s.",
-                                  "Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
-                                  "business days for delays. If it has not arrived, you can report it from "
-                                  "%(opens)s.", buffer)
-                         % {"due": _fmt(order.estimated_delivery or order.ship_by or opens_on),
-                            "buffer": buffer, "opens": _fmt(opens_on)})
+        refusal = ClaimError(ngettext("Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
+                                      "business day for delays. If it has not arrived, you can report it from "
+                                      "%(opens)s.",
+                                      "Your order can still arrive: it is due by %(due)s and we allow %(buffer)d "
+                                      "business days for delays. If it has not arrived, you can report it from "
+                                      "%(opens)s.", buffer)
+                             % {"due": _fmt(order.estimated_delivery or order.ship_by or opens_on),
+                                "buffer": buffer, "opens": _fmt(opens_on)})
+        return ReasonStatus(reason, refusal, opens_on=opens_on, until=until)
+    return ReasonStatus(reason, until=until)
 
 
-def _check_defective(order: Order, items: Sequence[OrderItem], discovered_on: dt.date | None,
-                     received_on: dt.date | None, *, today: dt.date, policy: Policy) -> None:
+def _defective_status(order: Order, item: OrderItem, received_on: dt.date | None, *, today: dt.date,
+                      until: dt.date | None) -> ReasonStatus:
+    reason = Reason.DEFECTIVE
+    if received_on is None and not item.warranty_minimum_until:
+        return ReasonStatus(reason, ClaimError(_(
+            "We have no delivery recorded for this order yet, so its warranty has not started. If it never arrived, "
+            "choose “Item not received”.")))
+    ends_on = warranty_ends_on(item, received_on)
+    if ends_on is None:
+        if order.buyer_kind == BuyerKind.BUSINESS:
+            return ReasonStatus(reason, ClaimError(_(
+                "“%(item)s” was bought as a business purchase, and the seller grants no warranty period to business "
+                "buyers. Please contact the seller about liability for defects.") % {"item": item.title}))
+        return ReasonStatus(reason, ClaimError(_("“%(item)s” has no warranty.") % {"item": item.title}))
+    if today > ends_on:
+        return ReasonStatus(reason, ClaimError(_(
+            "The warranty of “%(item)s” ended on %(end)s. The manufacturer's own guarantee may still apply.")
+            % {"item": item.title, "end": _fmt(ends_on)}))
+    return ReasonStatus(reason, until=min(ends_on, until) if until else ends_on)
+
+
+def _trial_status(item: OrderItem, received_on: dt.date | None, *, today: dt.date, trial_days: int) -> ReasonStatus:
+    reason = Reason.TRIAL_RETURN
+    if item.is_digital:
+        return ReasonStatus(reason, ClaimError(_("The trial period covers physical products only; “%(item)s” is "
+                                                 "digital.") % {"item": item.title}))
+    ends_on = trial_ends_on(item, received_on, trial_days=trial_days)
+    if ends_on is None:
+        return ReasonStatus(reason, ClaimError(ngettext(
+            "The %(days)d-day trial starts when you receive the item, and we have no delivery recorded yet. If it "
+            "never arrived, choose “Item not received”.",
+            "The %(days)d-day trial starts when you receive the item, and we have no delivery recorded yet. If it "
+            "never arrived, choose “Item not received”.", trial_days) % {"days": trial_days}))
+    if today > ends_on:
+        return ReasonStatus(reason, ClaimError(_(
+            "The trial period of “%(item)s” ended on %(end)s. If the item is faulty, choose “Defective” to use the "
+            "warranty; for a change of mind, the statutory 14-day right of withdrawal may still apply.")
+            % {"item": item.title, "end": _fmt(ends_on)}))
+    return ReasonStatus(reason, until=ends_on)
+
+
+def _check_discovery(discovered_on: dt.date | None, received_on: dt.date | None, *, today: dt.date,
+                     policy: Policy) -> None:
+    """The defect's discovery date the buyer gives: "reported within one month of discovering the defect"."""
     if discovered_on is None:
         raise ClaimError(_("Please tell us the date you discovered the defect."))
     if discovered_on > today:
         raise ClaimError(_("The date you discovered the defect cannot be in the future."))
-    if received_on is None and not any(item.warranty_minimum_until for item in items):
-        raise ClaimError(_("We have no delivery recorded for this order yet, so its warranty has not started. "
-                           "If it never arrived, choose “Item not received”."))
     if received_on is not None and discovered_on < received_on:
         raise ClaimError(_("The defect was discovered before the item was delivered on %(received)s; if it arrived "
                            "damaged or different from the listing, choose “Not as described”.")
@@ -244,32 +370,3 @@ def _check_defective(order: Order, items: Sequence[OrderItem], discovered_on: dt
                                   "discovered it on %(discovered)s, so the last day to report it was %(last)s.",
                                   months)
                          % {"months": months, "discovered": _fmt(discovered_on), "last": _fmt(report_by)})
-    for item in items:
-        ends_on = warranty_ends_on(item, received_on)
-        if ends_on is None:
-            if order.buyer_kind == BuyerKind.BUSINESS:
-                raise ClaimError(_("“%(item)s” was bought as a business purchase, and the seller grants no warranty "
-                                   "period to business buyers. Please contact the seller about liability for "
-                                   "defects.") % {"item": item.title})
-            raise ClaimError(_("“%(item)s” has no warranty.") % {"item": item.title})
-        if today > ends_on:
-            raise ClaimError(_("The warranty of “%(item)s” ended on %(end)s. The manufacturer's own guarantee may "
-                               "still apply.") % {"item": item.title, "end": _fmt(ends_on)})
-
-
-def _check_trial(items: Sequence[OrderItem], received_on: dt.date | None, *, today: dt.date, trial_days: int) -> None:
-    for item in items:
-        if item.is_digital:
-            raise ClaimError(_("The trial period covers physical products only; “%(item)s” is digital.")
-                             % {"item": item.title})
-        ends_on = trial_ends_on(item, received_on, trial_days=trial_days)
-        if ends_on is None:
-            raise ClaimError(ngettext("The %(days)d-day trial starts when you receive the item, and we have no "
-                                      "delivery recorded yet. If it never arrived, choose “Item not received”.",
-                                      "The %(days)d-day trial starts when you receive the item, and we have no "
-                                      "delivery recorded yet. If it never arrived, choose “Item not received”.",
-                                      trial_days) % {"days": trial_days})
-        if today > ends_on:
-            raise ClaimError(_("The trial period of “%(item)s” ended on %(end)s. If the item is faulty, choose "
-                               "“Defective” to use the warranty; for a change of mind, the statutory 14-day right of "
-                               "withdrawal may still apply.") % {"item": item.title, "end": _fmt(ends_on)})

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
+from . import evidence as evidence_files
 from . import presenters, satisfaction
-from .choices import DesiredOutcome, Reason
-from .eligibility import MAX_DESCRIPTION_LENGTH
-from .policy import policy_for_order
+from .choices import DesiredOutcome, EvidenceKind, Reason
+from .eligibility import MAX_DESCRIPTION_LENGTH, ItemEligibility, already_claimed
+from .errors import ClaimError
+from .policy import Policy, policy_for_order
 from .remedies import same_defect_choices
 
 MAX_PHOTOS = 8
 MAX_ATTACHMENTS = 5
-PHOTO_TYPES = "image/jpeg,image/png,image/webp"
-ATTACHMENT_TYPES = "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,application/pdf"
+# What the file pickers offer (claims.evidence decides by the bytes). The extensions too: not every system knows
+# HEIC's content type, and without them its picker would hide an iPhone's photos.
+PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"
+VIDEO_TYPES = "video/mp4,video/quicktime,.mp4,.mov"
+ATTACHMENT_TYPES = f"{PHOTO_TYPES},{VIDEO_TYPES},application/pdf"
 
 # The defect's line carries the policy's reporting window: GetHelpForm adds it (claims.presenters).
 REASON_HELP = {
@@ -54,11 +62,34 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
+class PossibleNowMixin:
+    """A choice field whose choices are what is possible now. A value that exists but is not possible now (a reason
+    that cannot be used yet, an item with an open claim) is refused with the sentence that says why, not with
+    "Select a valid choice"."""
+
+    refusals: dict[str, str]
+
+    def validate(self, value):  # type: ignore[no-untyped-def]
+        refusals = getattr(self, "refusals", {})
+        for chosen in value if isinstance(value, (list, tuple)) else [value]:
+            if str(chosen) in refusals:
+                raise forms.ValidationError(refusals[str(chosen)], code="not_possible_now")
+        super().validate(value)  # type: ignore[misc]
+
+
+class PossibleItemsField(PossibleNowMixin, forms.MultipleChoiceField):
+    pass
+
+
+class PossibleReasonField(PossibleNowMixin, forms.ChoiceField):
+    pass
+
+
 class GetHelpForm(forms.Form):
-    items = forms.MultipleChoiceField(label=_("Which items?"), widget=forms.CheckboxSelectMultiple,
-                                      error_messages={"required": _("Please choose at least one item.")})
-    reason = forms.ChoiceField(label=_("What went wrong?"), choices=Reason.choices, widget=forms.RadioSelect,
-                               error_messages={"required": _("Please choose what went wrong.")})
+    items = PossibleItemsField(label=_("Which items?"), widget=forms.CheckboxSelectMultiple,
+                               error_messages={"required": _("Please choose at least one item.")})
+    reason = PossibleReasonField(label=_("What went wrong?"), choices=Reason.choices, widget=forms.RadioSelect,
+                                 error_messages={"required": _("Please choose what went wrong.")})
     description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 6}),
                                   max_length=MAX_DESCRIPTION_LENGTH,
                                   help_text=_("What happened, when, and what you already tried."))
@@ -69,28 +100,34 @@ class GetHelpForm(forms.Form):
     photos = MultipleFileField(label=_("Photos"), required=False, max_files=MAX_PHOTOS,
                                widget=MultipleFileInput(attrs={"accept": PHOTO_TYPES,
                                                                "data-previews": "photo-previews"}),
-                               help_text=_("JPEG, PNG or WebP. Required for a wrong, not-as-described or defective "
-                                           "item. Location data is removed from your photos."))
+                               help_text=_("JPEG, PNG, WebP or HEIC. Required for a wrong, not-as-described or "
+                                           "defective item. Location data is removed from your photos."))
     video = forms.FileField(label=_("A short video (optional)"), required=False,
-                            widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime",
+                            widget=forms.ClearableFileInput(attrs={"accept": VIDEO_TYPES,
                                                                    "data-previews": "video-previews"}),
-                            help_text=_("MP4 or MOV, up to 50 MB."))
+                            help_text=lazy(evidence_files.video_limits, str)())
 
-    def __init__(self, *args, order: Order, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, order: Order, eligibility: Sequence[ItemEligibility], policy: Policy | None = None,
+                 chosen_item: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        """`eligibility`: each item's reasons now (claims.eligibility.order_eligibility): only the items with a reason
+        usable now can be chosen, only the reasons usable for one of them are offered. `chosen_item`: the item the
+        order page's "Get help" link of an item chose."""
         super().__init__(*args, **kwargs)
         self.order = order
-        policy = policy_for_order(order)  # no claim yet: the terms a claim opened now gets
+        policy = policy or policy_for_order(order)  # no claim yet: the terms a claim opened now gets
         self.fields["discovered_on"].help_text = presenters.defect_report_help(policy)
         self.reason_help = {**REASON_HELP, Reason.DEFECTIVE: presenters.defective_reason_help(policy)}
-        self.order_items = list(order.items.all())
-        self.fields["items"].choices = [(str(item.pk), item.title) for item in self.order_items]
+        self.eligibility = list(eligibility)
+        self.order_items = [row.item for row in self.eligibility if row.claimable]
+        self._offer_only_what_is_possible_now()
         for item in self.order_items:
             if item.quantity > 1:
                 self.fields[f"quantity_{item.pk}"] = forms.TypedChoiceField(
                     label=_("How many of “%(item)s”?") % {"item": item.title}, coerce=int,
                     choices=[(n, n) for n in range(1, item.quantity + 1)], initial=item.quantity, required=False)
-        if len(self.order_items) == 1 and not self.is_bound:
-            self.initial.setdefault("items", [str(self.order_items[0].pk)])
+        claimable = [str(item.pk) for item in self.order_items]
+        if not self.is_bound and (len(claimable) == 1 or chosen_item in claimable):
+            self.initial.setdefault("items", [claimable[0] if len(claimable) == 1 else chosen_item])
         # The items' earlier defects: a defect already compensated by a discount cannot be claimed again, and the same
         # defect after two repairs entitles the buyer to a replacement (claims.remedies).
         earlier = same_defect_choices([item.pk for item in self.order_items])
@@ -110,6 +147,74 @@ class GetHelpForm(forms.Form):
                             "after that the seller may charge %(fee)s %(currency)s a day.")
                 % {"fee": terms.storage_fee_per_day, "currency": order.currency})
 
+    def _offer_only_what_is_possible_now(self) -> None:
+        """The items with a reason usable now, and the reasons usable now for at least one of them; what was left out
+        is refused, when posted anyway, with the sentence that says why."""
+        claimable = {item.pk for item in self.order_items}
+        self.fields["items"].choices = [(str(item.pk), item.title) for item in self.order_items]
+        self.fields["items"].refusals = {
+            str(row.item.pk): str(already_claimed(row.item, row.open_claim)) if row.open_claim
+            else " ".join(dict.fromkeys(status.why for status in row.reasons))
+            for row in self.eligibility if row.item.pk not in claimable}
+        usable = {status.reason for row in self.eligibility for status in row.usable}
+        self.offered_reasons = [value for value in Reason.values if value in usable]
+        self.fields["reason"].choices = [(value, label) for value, label in Reason.choices if value in usable]
+        self.fields["reason"].refusals = {
+            value: " ".join(dict.fromkeys(why for row in self.eligibility if (why := row.status(value).why)))
+            or str(_("Nothing on this order can be reported now."))
+            for value in Reason.values if value not in usable}
+
+    @property
+    def blocked_rows(self) -> list[ItemEligibility]:
+        """The items that cannot be chosen now: a claim is open on them, or no reason can be used for them yet."""
+        return [row for row in self.eligibility if not row.claimable]
+
+    @property
+    def offers_defect_fields(self) -> bool:
+        """The defect's discovery date (and the earlier defects, collecting in person) are asked for a defect only."""
+        return Reason.DEFECTIVE in self.offered_reasons
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        reason = cleaned.get("reason")
+        chosen = {pk for pk in cleaned.get("items") or []}
+        refused = [row.status(reason).why for row in self.eligibility
+                   if reason and str(row.item.pk) in chosen and not row.status(reason).allowed]
+        for why in dict.fromkeys(refused):
+            self.add_error("reason", why)
+        if reason != Reason.DEFECTIVE:
+            # asked for a defect only: another reason's claim ignores it (open_claim would too)
+            cleaned["discovered_on"] = None
+        return cleaned
+
+    def clean_photos(self) -> list[evidence_files.PreparedFile]:
+        return self._prepared(self.cleaned_data.get("photos") or [], kind=EvidenceKind.PHOTO)
+
+    def clean_video(self) -> evidence_files.PreparedFile | None:
+        video = self.cleaned_data.get("video")
+        return self._prepared([video], kind=EvidenceKind.VIDEO)[0] if video else None
+
+    @staticmethod
+    def _prepared(uploads: list, *, kind: str) -> list[evidence_files.PreparedFile]:  # type: ignore[type-arg]
+        """Each file checked by its bytes (claims.evidence) here, so that a bad one is named at its own field, not
+        among the reasons a claim cannot be opened; open_claim takes the checked files as they are."""
+        prepared, errors = [], []
+        for upload in uploads:
+            try:
+                prepared.append(evidence_files.prepare(upload, kind=kind))
+            except ClaimError as refusal:
+                errors.append(forms.ValidationError(_("This file cannot be used: %(why)s") % {"why": refusal},
+                                                    code="bad_file"))
+        if errors:
+            raise forms.ValidationError(errors)
+        return prepared
+
+    def reason_refusals(self) -> dict[str, dict[str, str]]:
+        """For the page's script: why each offered reason cannot be used for a chosen item, by reason and item id."""
+        return {reason: {str(row.item.pk): row.status(reason).why for row in self.eligibility
+                         if row.claimable and not row.status(reason).allowed}
+                for reason in self.offered_reasons}
+
     def wants_collection(self) -> bool:
         """Collect in person: asked only of a defective item's claim (open_claim refuses it for anything else)."""
         return bool(self.cleaned_data.get("collect_in_person")) and self.cleaned_data.get("reason") == Reason.DEFECTIVE
@@ -121,13 +226,18 @@ class GetHelpForm(forms.Form):
         return self.cleaned_data.get("same_defect")
 
     def item_rows(self):  # type: ignore[no-untyped-def]
-        """Each item's checkbox with its quantity field (if it has one), for the template."""
+        """Each item with its reasons now, its checkbox and quantity field when it can be chosen, for the template."""
         checkboxes = {str(cb.data["value"]): cb for cb in self["items"]}
-        return [(item, checkboxes[str(item.pk)], self[f"quantity_{item.pk}"] if item.quantity > 1 else None)
-                for item in self.order_items]
+        return [(row, checkboxes.get(str(row.item.pk)),
+                 self[f"quantity_{row.item.pk}"] if row.claimable and row.item.quantity > 1 else None)
+                for row in self.eligibility]
 
     def reason_rows(self):  # type: ignore[no-untyped-def]
-        return [(radio, self.reason_help[radio.data["value"]]) for radio in self["reason"]]
+        """Each offered reason's radio, its explanation and the items it can be used for now."""
+        return [(radio, self.reason_help[radio.data["value"]],
+                 " ".join(str(row.item.pk) for row in self.eligibility
+                          if row.claimable and row.status(radio.data["value"]).allowed))
+                for radio in self["reason"]]
 
     def chosen_items(self) -> dict[int, int]:
         chosen = {}
@@ -137,7 +247,7 @@ class GetHelpForm(forms.Form):
             chosen[item.pk] = quantity or item.quantity
         return chosen
 
-    def evidence(self) -> list:  # type: ignore[type-arg]
+    def evidence(self) -> list[evidence_files.PreparedFile]:
         files = list(self.cleaned_data.get("photos") or [])
         if self.cleaned_data.get("video"):
             files.append(self.cleaned_data["video"])
@@ -170,6 +280,18 @@ class EscalateForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
+class AppealForm(forms.Form):
+    """The buyer's or the seller's appeal against the platform's decision (claims.services.appeal): the reason is
+    required. The seller's claim page has several forms, hence the prefix."""
+
+    prefix = "appeal"
+    reason = forms.CharField(label=_("Why should the decision change?"), widget=forms.Textarea(attrs={"rows": 4}),
+                             max_length=MAX_DESCRIPTION_LENGTH, help_text=_(
+                                 "What the decision missed or got wrong. Another member of our support team looks at "
+                                 "the claim again, and their decision is final."),
+                             error_messages={"required": _("Please say why the decision should change.")})
+
+
 class WarrantyRightsForm(forms.Form):
     """Past the warranty claim's maximum: "the buyer will have the same rights as if the defect were one that cannot be
     remedied" (claims.services.exercise_warranty_rights)."""
@@ -193,3 +315,29 @@ class SatisfactionForm(forms.Form):
     comment = forms.CharField(label=_("Anything you would like to tell us? (optional)"), required=False,
                               max_length=satisfaction.COMMENT_MAX_LENGTH,
                               widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class EmailPreferencesForm(forms.Form):
+    """One checkbox per kind of email (claims.keeping_up.KINDS). The always-sent kind is a disabled field: Django keeps
+    its initial value (on) whatever is posted, so it cannot be turned off from here; the service refuses it too."""
+
+    def __init__(self, *args, kinds: Sequence, enabled: dict[str, bool], **kwargs) -> None:  # type: ignore[type-arg]
+        super().__init__(*args, **kwargs)
+        for kind in kinds:
+            self.fields[kind.kind] = forms.BooleanField(label=kind.label, help_text=kind.examples, required=False,
+                                                        disabled=kind.always, initial=enabled[kind.kind])
+
+    def chosen(self) -> dict[str, bool]:
+        """The kinds the person may choose, on or off."""
+        return {name: value for name, value in self.cleaned_data.items() if not self.fields[name].disabled}
+
+
+class ReturnTrackingForm(forms.Form):
+    """The buyer's return parcel (claims.services.add_return_tracking, which normalises and checks the number). The
+    claim page has several forms, hence the prefix."""
+
+    prefix = "return"
+    carrier = forms.CharField(label=_("Carrier"), max_length=50,
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "DHL"}))
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))

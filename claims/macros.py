@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -45,13 +45,14 @@ VARIABLES = {
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def unknown_variables(body: str) -> list[str]:
-    """The {names} in a text that are not variables, in order of appearance, once each."""
-    return list(dict.fromkeys(name for name in _VARIABLE.findall(body or "") if name not in VARIABLES))
+def unknown_variables(body: str, known: Collection[str] = VARIABLES.keys()) -> list[str]:
+    """The {names} in a text that are not variables (of `known`: the sellers' replies know fewer), in order of
+    appearance, once each."""
+    return list(dict.fromkeys(name for name in _VARIABLE.findall(body or "") if name not in known))
 
 
-def allowed_variables() -> str:
-    return ", ".join(f"{{{name}}}" for name in VARIABLES)
+def allowed_variables(known: Collection[str] = VARIABLES.keys()) -> str:
+    return ", ".join(f"{{{name}}}" for name in known)
 
 
 def fill(body: str, values: Mapping[str, str]) -> str:

@@ -17,6 +17,7 @@ from core.models import AppendOnlyModel
 
 from . import deadlines, decision_target, roles
 from .choices import (
+    MONEY_OUTCOMES,
     OFFER_OUTCOME,
     OPEN_STATES,
     WITH_SELLER_STATES,
@@ -248,10 +249,16 @@ class Claim(ConcurrentTransitionMixin, models.Model):
                 permission=roles.is_claim_buyer)
     def accept_offer(self, *, outcome: str, funded_by: str, amount: Decimal | None, needs_return: bool,
                      at: dt.datetime) -> str:
-        self.outcome = outcome
-        self.funded_by = funded_by
-        self.refund_amount = amount
-        return self._settle(needs_return, at)
+        return self._take_offer(outcome, funded_by, amount, needs_return, at)
+
+    # The seller accepts the buyer's counter-offer: settled exactly as the buyer accepting an offer, while the claim is
+    # with the seller (the only time a counter-offer can be made and answered: claims.abilities).
+    @transition(field=state, source=WITH_SELLER_STATES,
+                target=RETURN_VALUE(ClaimState.RESOLVED, ClaimState.AWAITING_RETURN),
+                permission=roles.is_claim_seller_staff)
+    def accept_counter_offer(self, *, outcome: str, funded_by: str, amount: Decimal | None, needs_return: bool,
+                             at: dt.datetime) -> str:
+        return self._take_offer(outcome, funded_by, amount, needs_return, at)
 
     @transition(field=state, source=WITH_SELLER_STATES, target=ClaimState.ESCALATED,
                 permission=roles.may_escalate)
@@ -371,6 +378,60 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.platform_bears_cost = False
         # What closed it no longer does: an old delivery scan must not close a reopened not-received claim.
         self.delivery_seen_at = None
+
+    # Issue 16, appeals (claims.appeals): "Buyer or seller may appeal a platform decision once ... it goes to another
+    # agent than the one who decided". Named for what is appealed: `Claim.appeal` is the Appeal itself. Like a reopening
+    # it brings the claim back to the platform undecided; `platform_bears_cost` and `inspection_result` stay, since
+    # upholding the decision restores it as it was (the next decision sets them again) and the returned goods' state
+    # is a fact, not part of the decision.
+    @transition(field=state, source=[ClaimState.RESOLVED, ClaimState.AWAITING_RETURN], target=ClaimState.ESCALATED,
+                permission=roles.is_claim_party)
+    def appeal_decision(self, *, assignee: models.Model | None, at: dt.datetime) -> None:
+        self.escalation_cause = EscalationCause.APPEAL
+        self.escalated_at = at
+        decision_target.start(self, at)
+        self.assigned_to = assignee
+        self.resolved_at = None
+        self.outcome = ""
+        self.funded_by = ""
+        self.refund_amount = None
+        self.denial_reason = ""
+        self.delivery_seen_at = None
+
+    # The return of the goods (claims.returns). Not sent by the ship deadline: the claim closes as withdrawn, as one the
+    # buyer no longer pursues.
+    @transition(field=state, source=ClaimState.AWAITING_RETURN, target=ClaimState.RESOLVED, permission=roles.nobody)
+    def return_not_sent(self, *, at: dt.datetime) -> None:
+        self.outcome = Outcome.WITHDRAWN
+        self.funded_by = ""
+        self.refund_amount = None
+        self.resolved_at = at
+
+    # Delivered, and the seller did not confirm it in time: the platform deems the return received and pays the
+    # refund in the seller's place (recovered from the seller unless the platform bears the cost); the inspection
+    # result stays blank, nobody inspected.
+    @transition(field=state, source=ClaimState.AWAITING_RETURN, target=ClaimState.RESOLVED, permission=roles.nobody,
+                conditions=[lambda claim: claim.outcome in MONEY_OUTCOMES])
+    def refund_unconfirmed_return(self, *, amount: Decimal | None, at: dt.datetime) -> None:
+        self.funded_by = FundedBy.PLATFORM
+        self.refund_amount = amount
+        self.return_received_at = at
+        self.resolved_at = at
+
+    # ... or, for a repair or a replacement the platform cannot carry out itself, the platform decides what now.
+    @transition(field=state, source=ClaimState.AWAITING_RETURN, target=ClaimState.ESCALATED, permission=roles.nobody,
+                conditions=[lambda claim: claim.outcome not in MONEY_OUTCOMES])
+    def escalate_unconfirmed_return(self, *, at: dt.datetime) -> None:
+        self.escalation_cause = EscalationCause.TAKEOVER
+        self.escalated_at = at
+        decision_target.start(self, at)
+
+    def _take_offer(self, outcome: str, funded_by: str, amount: Decimal | None, needs_return: bool,
+                    at: dt.datetime) -> str:
+        self.outcome = outcome
+        self.funded_by = funded_by
+        self.refund_amount = amount
+        return self._settle(needs_return, at)
 
     def _settle(self, needs_return: bool, at: dt.datetime) -> str:
         if needs_return:
@@ -844,17 +905,24 @@ class ReturnAuthorization(models.Model):
 
 
 class Notification(models.Model):
-    """One line in a person's list of what happened on their claims; unread until they open the list or the claim."""
+    """One line in a person's list of what happened on their claims; unread until they open the claim or mark the
+    list read."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     event = models.CharField(max_length=40)
     text = models.CharField(max_length=300)
+    # The outbox's key for the same event and recipient (claims.notifications.notify): a repeated event is refused by
+    # the database whether or not the email went out.
+    dedupe_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe_key"),
+        ]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="notification_user_idx"),
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),

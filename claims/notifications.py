@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from . import presenters
-from .choices import Party
-from .models import Claim, OutboundEmail
+from .choices import EmailKind, Party
+from .models import Claim, EmailPreference, Notification, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ class Event:
     detail: Callable[[dict[str, Any]], str] | None = None
     # Adds what the event's own template reads, in the recipient's language.
     context: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The kind of email a person may turn off (claims.keeping_up). The default is the safe one: a new event is always
+    # sent until someone decides that it carries no deadline, no decision and nothing the law requires in writing.
+    kind: str = EmailKind.ALWAYS
 
 
 def _refund_detail(ctx: dict[str, Any]) -> str:
@@ -71,6 +74,37 @@ def _decision_context(ctx: dict[str, Any]) -> dict[str, Any]:
     return {"decision": decision_news(ctx["claim"], ctx["party"], recover=ctx.get("recover", True))}
 
 
+def _offer_words(detail: str, ctx: dict[str, Any]) -> str:
+    """An offer's news in the recipient's language (claims.offers: the offer, the answer and the reason given)."""
+    from . import offers
+
+    return getattr(offers, detail)(ctx["offer"]) if ctx.get("offer") else ""
+
+
+def _appeal_detail(ctx: dict[str, Any]) -> str:
+    """Who appealed, and why, in the recipient's language (claims.appeals)."""
+    appeal = ctx.get("appeal")
+    if appeal is None:
+        return ""
+    from .appeals import appellant_words
+
+    return f"{appellant_words(appeal)}: {appeal.reason}"
+
+
+def _appeal_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The appeal's decision in the recipient's words: the decision as a decided email gives it, its money said as
+    what is paid now and what the buyer keeps of what the appealed decision paid (claims.appeals)."""
+    from .appeals import appeal_news
+
+    news = _decision_context(ctx)["decision"]
+    return {"decision": appeal_news(news, ctx["claim"], ctx["party"], paid=ctx.get("paid"), added=ctx.get("added"))}
+
+
+def _return_detail(ctx: dict[str, Any]) -> str:
+    """The return in the recipient's words: its number, address, postage, tracking and deadline (claims.presenters)."""
+    return presenters.return_detail(ctx["claim"], to_buyer=ctx["party"] == Party.BUYER)
+
+
 def _defect_detail(ctx: dict[str, Any]) -> str:
     """The type of defect and what the buyer is entitled to, in the buyer's language (claims.remedies)."""
     from .remedies import remedies_for
@@ -79,9 +113,24 @@ def _defect_detail(ctx: dict[str, Any]) -> str:
     return f"{claim.get_defect_type_display()}. {remedies_for(claim).for_buyer}"
 
 
+def _escalation_detail(ctx: dict[str, Any]) -> str:
+    """The reason the buyer gave for asking the platform to step in: the seller reads it as the buyer wrote it."""
+    reason = ctx.get("buyer_reason")
+    if not reason:
+        return ""
+    if ctx["party"] == Party.BUYER:
+        return _("Your reason: %(reason)s") % {"reason": reason}
+    return _("The buyer's reason: %(reason)s") % {"reason": reason}
+
+
 # The words of every notification. %(number)s, %(order)s and the numbers of the claim's policy snapshot
 # (claims.presenters.terms: %(reply_hours)d, %(resolve_days)d, ...) are filled in when rendered; a counted msgid
 # picks its plural form by the number it names.
+# An event without a `kind` cannot be turned off (claims.choices.EmailKind.ALWAYS): the written receipt ("will be sent
+# via email immediately upon receiving the claim"), the outcome ("The seller will notify the buyer of the outcome of
+# the warranty claim within the statutory period, in writing (via email or postal mail)"), the written resolution,
+# every question with its deadline ("you must respond within 2 calendar days"), reminders, rejections, decisions, the
+# platform taking over, refunds, returns and the collection notices. Only news without any of that has a kind.
 EVENTS: dict[str, Event] = {
     "receipt": Event(_("We received your claim %(number)s"),
                      ngettext_lazy("This is the written confirmation of your claim. We have passed it to the seller, "
@@ -95,15 +144,37 @@ EVENTS: dict[str, Event] = {
                                   "New claim %(number)s: please reply within %(reply_hours)d hours", "reply_hours"),
                     _("A buyer opened a claim on order %(order)s. Please reply %(reply_within)s and resolve it "
                       "%(resolve_within)s; after that the platform takes over.")),
-    "message": Event(_("New message on claim %(number)s"), _("There is a new message on the claim.")),
+    "message": Event(_("New message on claim %(number)s"), _("There is a new message on the claim."),
+                     kind=EmailKind.MESSAGES),
+    # Offers both ways (claims.offers words the details): the seller's or the platform's offer to the buyer, and the
+    # buyer's counter-offer to the seller.
     "offer": Event(_("The seller made an offer on claim %(number)s"),
-                   _("You can accept or decline the offer on the claim page.")),
-    "offer_accepted": Event(_("Your offer on claim %(number)s was accepted"), _("The buyer accepted your offer.")),
-    "offer_declined": Event(_("Your offer on claim %(number)s was declined"), _("The buyer declined your offer.")),
+                   _("You can accept or decline the offer on the claim page."), kind=EmailKind.OFFERS,
+                   detail=lambda ctx: _offer_words("offer_detail", ctx)),
+    # An agent's offer on the platform's behalf (claims.services.make_offer): the platform pays if it is accepted.
+    "platform_offer": Event(_("We made you an offer on claim %(number)s"),
+                            _("Our support team proposes this solution on the platform's behalf. You can accept or "
+                              "decline it on the claim page."), kind=EmailKind.OFFERS,
+                            detail=lambda ctx: _offer_words("offer_detail", ctx)),
+    "offer_accepted": Event(_("Your offer on claim %(number)s was accepted"), _("The buyer accepted your offer."),
+                            kind=EmailKind.OFFERS, detail=lambda ctx: _offer_words("answered_detail", ctx)),
+    "offer_declined": Event(_("Your offer on claim %(number)s was declined"), _("The buyer declined your offer."),
+                            kind=EmailKind.OFFERS, detail=lambda ctx: _offer_words("answered_detail", ctx)),
+    "counter_offer": Event(_("Claim %(number)s: the buyer proposes another solution"),
+                           _("The buyer made a counter-offer. Please accept or decline it on the claim page; you can "
+                             "make another offer once you have declined it."), kind=EmailKind.OFFERS,
+                           detail=lambda ctx: _offer_words("counter_detail", ctx)),
+    "counter_offer_accepted": Event(_("Claim %(number)s: the seller accepted your counter-offer"),
+                                    _("The seller accepted what you proposed."), kind=EmailKind.OFFERS,
+                                    detail=lambda ctx: _offer_words("answered_detail", ctx)),
+    "counter_offer_declined": Event(_("Claim %(number)s: the seller declined your counter-offer"),
+                                    _("The seller declined what you proposed."), kind=EmailKind.OFFERS,
+                                    detail=lambda ctx: _offer_words("counter_declined_detail", ctx)),
     "rejected": Event(_("The seller rejected claim %(number)s"),
                       _("The seller rejected your claim. If you disagree, you can ask the platform to step in now.")),
     "escalated": Event(_("Claim %(number)s is now with the platform"),
-                       _("Our support team now handles this claim and will decide it.")),
+                       _("Our support team now handles this claim and will decide it."), kind=EmailKind.PROGRESS,
+                       detail=_escalation_detail),
     "takeover": Event(_("Claim %(number)s: the platform has taken over"),
                       ngettext_lazy("The claim was not resolved within %(resolve_days)d business day, so our "
                                     "support team now handles it.",
@@ -118,7 +189,8 @@ EVENTS: dict[str, Event] = {
                                           "Our support team asks for information. Please answer on the claim page "
                                           "within %(info_days)d calendar days; without an answer we may decide with "
                                           "what we have.", "info_days")),
-    "info_provided": Event(_("Claim %(number)s: information received"), _("The party asked has answered.")),
+    "info_provided": Event(_("Claim %(number)s: information received"), _("The party asked has answered."),
+                           kind=EmailKind.PROGRESS),
     "info_missed": Event(_("Claim %(number)s: information not received in time"),
                          _("The information requested was not provided in time. This is recorded on the claim.")),
     "decided": Event(_("Claim %(number)s has been decided"), _("Our support team decided the claim."),
@@ -128,9 +200,43 @@ EVENTS: dict[str, Event] = {
                                detail=_defect_detail),
     "awaiting_return": Event(_("Claim %(number)s: waiting for the item"),
                              _("The claim will be completed when the item is back with the seller.")),
+    # The return of the goods (claims.returns, claims.services.returns): the authorization with its number, address
+    # and ship deadline; the reminder and the expiry; the parcel sent and delivered; the seller's confirmation missed.
+    "return_authorized": Event(_("Claim %(number)s: please send the item back"),
+                               ngettext_lazy("Here is your return authorization. Print the return slip from the claim "
+                                             "page and put it in the parcel, send the item within %(return_days)d "
+                                             "day, and enter the carrier and the tracking number on the claim page.",
+                                             "Here is your return authorization. Print the return slip from the claim "
+                                             "page and put it in the parcel, send the item within %(return_days)d "
+                                             "days, and enter the carrier and the tracking number on the claim page.",
+                                             "return_days"),
+                               detail=_return_detail),
+    "return_reminder": Event(_("Reminder: the item of claim %(number)s has not been sent back yet"),
+                             _("The item of this claim has not been sent back yet, and its time to be sent runs out "
+                               "soon."), detail=_return_detail),
+    "return_expired": Event(_("Claim %(number)s closed: the item was not sent back"),
+                            _("The item was not sent back in time, so the claim has been closed as withdrawn.")),
+    "return_shipped": Event(_("Claim %(number)s: the item is on its way back to you"),
+                            _("The buyer sent the item back. When it arrives, confirm it on the claim page with the "
+                              "result of your inspection."), kind=EmailKind.PROGRESS,
+                            detail=_return_detail),
+    "return_delivered": Event(_("Claim %(number)s: the returned item was delivered to you"),
+                              ngettext_lazy("The carrier delivered the returned item. Please confirm receipt on the "
+                                            "claim page within %(return_confirm_days)d business day.",
+                                            "The carrier delivered the returned item. Please confirm receipt on the "
+                                            "claim page within %(return_confirm_days)d business days.",
+                                            "return_confirm_days"),
+                              detail=_return_detail),
+    "return_refunded": Event(_("Claim %(number)s: refunded by the platform"),
+                             _("The returned item was delivered to the seller, who did not confirm receiving it in "
+                               "time, so the platform has refunded the buyer in the seller's place.")),
+    "return_not_confirmed": Event(_("Claim %(number)s is now with the platform"),
+                                  _("The returned item was delivered to the seller, who did not confirm receiving "
+                                    "it in time. Our support team now handles the claim and will decide it.")),
     "return_received": Event(_("Claim %(number)s: the returned item arrived"),
-                             _("The seller confirmed that the returned item arrived.")),
-    "closed": Event(_("Claim %(number)s was closed by the buyer"), _("The buyer closed the claim as resolved.")),
+                             _("The seller confirmed that the returned item arrived."), kind=EmailKind.PROGRESS),
+    "closed": Event(_("Claim %(number)s was closed by the buyer"), _("The buyer closed the claim as resolved."),
+                    kind=EmailKind.PROGRESS),
     "delivered": Event(_("Claim %(number)s closed: tracking shows delivery"),
                        _("The carrier's tracking shows the order was delivered to the order's address, so the "
                          "claim for non-delivery has been closed.")),
@@ -140,6 +246,15 @@ EVENTS: dict[str, Event] = {
                                          "The claim stayed unresolved for %(final_days)d days, so the buyer receives "
                                          "a full refund.", "final_days")),
     "reopened": Event(_("Claim %(number)s was reopened"), _("Our support team reopened the claim to look into it.")),
+    # Appeals (claims.appeals): to the other party and the agent the appeal is assigned to, then the appeal's final
+    # decision to both parties.
+    "appealed": Event(_("Claim %(number)s: the platform's decision was appealed"),
+                      _("The platform's decision on this claim was appealed. Another member of our support team than "
+                        "the one who decided looks at the claim again; their decision is final."),
+                      detail=_appeal_detail),
+    "appeal_decided": Event(_("Claim %(number)s: the appeal has been decided"),
+                            _("Our support team decided the appeal against its decision. This decision is final: it "
+                              "cannot be appealed again."), template="claim_decided", context=_appeal_context),
     # The platform's decision target (claims.decision_target), to the agent the claim is assigned to.
     "decision_reminder": Event(_("Reminder: claim %(number)s is due for a decision"),
                                _("The platform's target for deciding this escalated claim is close. Please decide it, "
@@ -178,14 +293,15 @@ EVENTS: dict[str, Event] = {
     "satisfaction": Event(_("Claim %(number)s: how did we do?"),
                           _("Your claim has been resolved. Would you tell us how satisfied you are with how it was "
                             "handled? One click is enough, and you do not need to log in."),
-                          template="claim_satisfaction"),
+                          template="claim_satisfaction", kind=EmailKind.SURVEYS),
     # Expert assessments (claims.services.experts).
     "expert_started": Event(_("Claim %(number)s: an expert is assessing the defect"),
                             _("An expert assessment of the defect has started. The time the expert needs does not "
                               "count towards the time limit for resolving the claim."), detail=_expert_detail),
     "expert_requested": Event(_("Claim %(number)s: expert assessment requested"),
                               _("The buyer asked for an expert assessment of the denied claim. Our support team "
-                                "records the expert's result, and both sides are told."), detail=_expert_detail),
+                                "records the expert's result, and both sides are told."), detail=_expert_detail,
+                              kind=EmailKind.PROGRESS),
     "expert_concluded": Event(_("Claim %(number)s: the expert's result"),
                               _("The expert assessment is finished."), detail=_expert_detail),
     "expert_costs": Event(_("Claim %(number)s: the costs of the expert assessment"),
@@ -247,7 +363,7 @@ EVENTS: dict[str, Event] = {
                          detail=lambda ctx: presenters.sale_terms(ctx["claim"])),
     "collected": Event(_("Claim %(number)s: item collected"),
                        _("The seller recorded that you collected the item."),
-                       detail=lambda ctx: presenters.collected_detail(ctx["claim"])),
+                       detail=lambda ctx: presenters.collected_detail(ctx["claim"]), kind=EmailKind.PROGRESS),
     "first_reply_breached": Event(ngettext_lazy("Claim %(number)s: no reply from the seller in %(reply_hours)d hour",
                                                 "Claim %(number)s: no reply from the seller in %(reply_hours)d hours",
                                                 "reply_hours"),
@@ -270,7 +386,7 @@ def _recipients(claim: Claim, parties: Iterable[str]) -> list[tuple[str, Any]]:
             found.extend((party, user) for user in staff.order_by("pk"))
         elif party == Party.AGENT and claim.assigned_to_id:
             found.append((party, claim.assigned_to))
-    return [(party, user) for party, user in found if user.email]
+    return found
 
 
 def _link(claim: Claim, party: str) -> str:
@@ -286,37 +402,57 @@ def _link(claim: Claim, party: str) -> str:
 
 
 def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: dict[str, Any] | None = None) -> None:
-    """Write the emails of one event to the outbox and send them after commit. `key` makes the event unique
-    (e.g. the id of the transition log row), so the same event is never queued twice."""
+    """Write the emails of one event to the outbox and send them after commit, and put the news in each recipient's
+    list of notifications (claims.keeping_up) in the same transaction. `key` makes the event unique (e.g. the id of
+    the transition log row), so the same event is never queued, nor listed, twice. A person who turned this kind of
+    email off gets the notification without the email; a person without an email address gets the notification."""
     spec = EVENTS[event]
     ids = []
     languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
     policy = presenters.policy_of(claim)
-    for party, user in _recipients(claim, to):
+    recipients = _recipients(claim, to)
+    muted = _turned_off(spec.kind, [user.pk for _party, user in recipients])
+    for party, user in recipients:
         language = languages.get(party) or settings.LANGUAGE_CODE
+        emailed = bool(user.email) and user.pk not in muted
+        dedupe_key = f"{event}:{claim.pk}:{key}:{user.pk}"[:200]
         with translation.override(language):
             values = {"number": claim.number, "order": claim.order.number, **presenters.terms(policy)}
-            ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
-                   "intro": spec.intro % values, **(context or {})}
-            if spec.detail is not None:
-                ctx["detail"] = spec.detail(ctx)
-            if spec.context is not None:
-                ctx.update(spec.context(ctx))
             subject = spec.subject % values
-            text = render_to_string(f"emails/{spec.template}.txt", ctx)
-            html = render_to_string(f"emails/{spec.template}.html", ctx)
+            if emailed:
+                ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
+                       "intro": spec.intro % values, **(context or {})}
+                if spec.detail is not None:
+                    ctx["detail"] = spec.detail(ctx)
+                if spec.context is not None:
+                    ctx.update(spec.context(ctx))
+                text = render_to_string(f"emails/{spec.template}.txt", ctx)
+                html = render_to_string(f"emails/{spec.template}.html", ctx)
         try:
             with transaction.atomic():
-                row = OutboundEmail.objects.create(
-                    claim=claim, recipient=user, to_email=user.email, event=event,
-                    dedupe_key=f"{event}:{claim.pk}:{key}:{user.pk}"[:200], language=language,
-                    subject=subject[:300], body_text=text, body_html=html,
-                )
+                if emailed:
+                    row = OutboundEmail.objects.create(
+                        claim=claim, recipient=user, to_email=user.email, event=event, dedupe_key=dedupe_key,
+                        language=language, subject=subject[:300], body_text=text, body_html=html,
+                    )
+                # The subject in the recipient's language is the line in their list.
+                Notification.objects.create(user=user, claim=claim, event=event, text=subject[:300],
+                                            dedupe_key=dedupe_key)
         except IntegrityError:
-            continue  # already queued: same event, same recipient
-        ids.append(row.pk)
+            continue  # already listed (and queued, if emailed): same event, same recipient
+        if emailed:
+            ids.append(row.pk)
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
+
+
+def _turned_off(kind: str, user_ids: list[int]) -> set[int]:
+    """Who of these people turned this kind of email off (claims.models.EmailPreference); nobody can turn off the
+    mails that carry a deadline or a decision (EmailKind.ALWAYS), so those ask nothing."""
+    if kind == EmailKind.ALWAYS or not user_ids:
+        return set()
+    return set(EmailPreference.objects.filter(kind=kind, enabled=False, user_id__in=user_ids)
+               .values_list("user_id", flat=True))
 
 
 def enqueue(ids: Iterable[int]) -> None:

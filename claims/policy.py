@@ -50,6 +50,14 @@ class Policy:
     warranty_reminder_days: int = 5
     # The platform decides an escalated claim within this many business days (claims.decision_target).
     decision_business_days: int = 2
+    # A party may appeal the platform's decision within this many calendar days of it (claims.appeals).
+    appeal_days: int = 14
+    # The return of the claimed goods (claims.returns): the buyer sends them within `return_ship_days` calendar days
+    # (reminded `return_reminder_days` before), and the seller confirms a delivered return within
+    # `return_confirm_business_days` business days.
+    return_ship_days: int = 10
+    return_reminder_days: int = 3
+    return_confirm_business_days: int = 2
 
     def as_snapshot(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -93,6 +101,10 @@ def current_policy(market: Market | None = None) -> Policy:
         collection_sale_notice_days=settings.COLLECTION_SALE_NOTICE_DAYS,
         warranty_reminder_days=settings.WARRANTY_CLAIM_REMINDER_DAYS,
         decision_business_days=settings.CLAIM_DECISION_BUSINESS_DAYS,
+        appeal_days=settings.APPEAL_DAYS,
+        return_ship_days=settings.RETURN_SHIP_DAYS,
+        return_reminder_days=settings.RETURN_REMINDER_DAYS,
+        return_confirm_business_days=settings.RETURN_CONFIRM_BUSINESS_DAYS,
     )
     if market is None:
         return policy

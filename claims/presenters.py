@@ -15,6 +15,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy, pgettext
 
+from core import formatting
+
 from .choices import DenialReason
 from .policy import Policy, current_policy
 
@@ -118,6 +120,9 @@ def terms(policy: Policy) -> dict[str, Any]:
         "warranty_reminder_days": policy.warranty_reminder_days,
         "sale_months": policy.collection_sale_months,
         "decision_days": policy.decision_business_days,
+        # The return of the goods (claims.returns).
+        "return_days": policy.return_ship_days,
+        "return_confirm_days": policy.return_confirm_business_days,
     }
 
 
@@ -188,6 +193,10 @@ TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of t
     "reply": gettext_lazy("The seller replied"),
     "reject": gettext_lazy("The seller rejected the claim"),
     "accept_offer": gettext_lazy("Offer accepted"),
+    "decline_offer": gettext_lazy("Offer declined"),
+    "counter_offer": gettext_lazy("The buyer made a counter-offer"),
+    "accept_counter_offer": gettext_lazy("The seller accepted the counter-offer"),
+    "decline_counter_offer": gettext_lazy("The seller declined the counter-offer"),
     "escalate": gettext_lazy("Passed to the platform"),
     "take_over": gettext_lazy("The platform took over"),
     "request_info": gettext_lazy("Information requested"),
@@ -200,6 +209,7 @@ TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of t
     "force_refund": ngettext_lazy("Full refund after %(final_days)d day", "Full refund after %(final_days)d days",
                                   "final_days"),
     "reopen": gettext_lazy("Reopened by the platform"),
+    "appeal_decision": gettext_lazy("The platform's decision was appealed"),
     "decision_breach": gettext_lazy("The platform missed its target for deciding the claim"),
     "classify_defect": gettext_lazy("The defect was classified"),
     "first_reply_breach": ngettext_lazy("The seller missed the %(reply_hours)d-hour reply deadline",
@@ -223,6 +233,14 @@ TRANSITION_WORDS = {  # lazy: rendered in the language of each request, not of t
     "storage_notice": gettext_lazy("Notice sent: the free storage ended"),
     "sale_notice": gettext_lazy("Notice sent: the seller intends to sell the uncollected goods"),
     "collected": gettext_lazy("Collected by the buyer"),
+    # The return of the goods (claims.services.returns).
+    "return_shipped": gettext_lazy("The item was sent back"),
+    "return_delivered": gettext_lazy("The returned item was delivered to the seller"),
+    "return_not_sent": gettext_lazy("Closed: the item was not sent back in time"),
+    "refund_unconfirmed_return": gettext_lazy("Refunded by the platform: the seller did not confirm the return in "
+                                              "time"),
+    "escalate_unconfirmed_return": gettext_lazy("Passed to the platform: the seller did not confirm the return in "
+                                                "time"),
 }
 
 
@@ -237,17 +255,18 @@ def transition_words(name: str, policy: Policy) -> str:
 
 
 def market_moment(moment: dt.datetime, policy: Policy) -> str:
+    """A moment in the claim's market zone, written as every page writes one, with the zone ("Tue 9 Jun, 10:00
+    CEST": core.formatting.moment)."""
     from zoneinfo import ZoneInfo
 
-    return date_format(moment.astimezone(ZoneInfo(policy.time_zone)), "DATETIME_FORMAT")
+    return formatting.moment(moment, zone=ZoneInfo(policy.time_zone))
 
 
 def market_day(moment: dt.datetime | dt.date, policy: Policy) -> str:
+    """A day on the claim's market calendar, written as every page writes one ("Tue 9 Jun")."""
     from zoneinfo import ZoneInfo
 
-    if isinstance(moment, dt.datetime):
-        moment = moment.astimezone(ZoneInfo(policy.time_zone)).date()
-    return date_format(moment, "DATE_FORMAT")
+    return formatting.day(moment, zone=ZoneInfo(policy.time_zone))
 
 
 def clock_started(claim: Any) -> str:
@@ -409,3 +428,68 @@ def decision_due_detail(claim: Any) -> str:
     if claim.decision_due_at is None:
         return ""
     return _("Decision due by: %(when)s.") % {"when": decision_moment(claim.decision_due_at, policy_of(claim))}
+
+
+# --- the return of the goods (claims.returns) ---------------------------------------------------------------------
+# Its moments are counted in the claim's market zone, so they are said in it too, as every date is written
+# (core.formatting.moment: "Tue 9 Jun, 10:00 CEST").
+
+
+def return_moment(moment: dt.datetime, claim: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    from core.formatting import moment as written
+
+    return written(moment, zone=ZoneInfo(policy_of(claim).time_zone))
+
+
+def postage_words(postage_paid_by: str, *, to_buyer: bool) -> str:
+    """Who pays the return's postage (claims.returns.POSTAGE_PAYER), as the buyer or the seller reads it."""
+    if postage_paid_by == "seller":
+        return _("The seller pays the return postage.") if to_buyer else _("You pay the return postage.")
+    return _("You pay the return postage.") if to_buyer else _("The buyer pays the return postage.")
+
+
+def send_by(claim: Any, *, to_buyer: bool = True) -> str:
+    """The buyer's ship deadline, and what happens at it."""
+    if claim.return_due_at is None:
+        return ""
+    values = {"when": return_moment(claim.return_due_at, claim)}
+    if to_buyer:
+        return _("Please send the item back by %(when)s. If it has not been sent by then, the claim closes as "
+                 "withdrawn.") % values
+    return _("The buyer sends the item back by %(when)s. If it has not been sent by then, the claim closes as "
+             "withdrawn.") % values
+
+
+def confirm_by(claim: Any, *, to_buyer: bool) -> str:
+    """The seller's deadline to confirm a delivered return, and what happens at it (a refund the platform pays, or
+    the platform deciding a repair or replacement)."""
+    if claim.return_confirm_due_at is None:
+        return ""
+    values = {"when": return_moment(claim.return_confirm_due_at, claim)}
+    refund = claim.outcome in ("refund", "partial_refund", "discount")
+    if to_buyer:
+        return (_("The seller confirms receiving it by %(when)s; otherwise we refund you ourselves.") if refund else
+                _("The seller confirms receiving it by %(when)s; otherwise our support team steps in.")) % values
+    return (_("Please confirm receipt with the result of your inspection by %(when)s. Otherwise the platform refunds "
+              "the buyer and recovers the amount from you.") if refund else
+            _("Please confirm receipt with the result of your inspection by %(when)s. Otherwise the platform takes "
+              "over the claim.")) % values
+
+
+def return_detail(claim: Any, *, to_buyer: bool) -> str:
+    """The return in an email: its number, where it goes, who pays the postage, its tracking and its deadline."""
+    ret = claim.returns.order_by("-created_at", "-id").first()
+    if ret is None:
+        return ""
+    lines = [_("Return number (RMA): %(rma)s") % {"rma": ret.rma_number}]
+    if to_buyer and ret.address:
+        lines.append(_("Send it to: %(address)s") % {"address": ret.address})
+    if ret.tracking_number:
+        lines.append(_("Tracking: %(carrier)s %(number)s") % {"carrier": ret.carrier, "number": ret.tracking_number})
+    else:
+        lines.append(postage_words(ret.postage_paid_by, to_buyer=to_buyer))
+    lines.append(send_by(claim, to_buyer=to_buyer))
+    lines.append(confirm_by(claim, to_buyer=to_buyer))
+    return "\n".join(line for line in lines if line)

@@ -20,9 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from core import formatting
 
 from .abilities import request_expert_refusal
 from .calendar import local_date
@@ -84,8 +85,8 @@ class WrittenResolution:
             "was resolved (%(resolved)s).",
             "The claim took %(count)d days: counted from the day after you submitted it (%(submitted)s) to the day "
             "it was resolved (%(resolved)s).", self.days) % {
-            "count": self.days, "submitted": date_format(self.submitted_on, "DATE_FORMAT"),
-            "resolved": date_format(self.resolved_on, "DATE_FORMAT")}
+            "count": self.days, "submitted": formatting.day(self.submitted_on),
+            "resolved": formatting.day(self.resolved_on)}
 
     @property
     def reasons(self) -> list[str]:

@@ -40,6 +40,11 @@ def is_claim_seller_staff_or_agent(claim: Claim, user) -> bool:  # type: ignore[
     return is_agent(user) or is_claim_seller_staff(claim, user)
 
 
+def is_claim_party(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
+    """The claim's buyer or the seller's staff: the two sides of the claim (not the platform)."""
+    return is_claim_buyer(claim, user) or is_claim_seller_staff(claim, user)
+
+
 def may_escalate(claim: Claim, user) -> bool:  # type: ignore[no-untyped-def]
     return is_agent(user) or (is_claim_buyer(claim, user) and claim.buyer_may_escalate())
 

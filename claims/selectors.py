@@ -11,16 +11,26 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core import formatting
 from orders.models import Order, Shipment
 from sellers.models import LedgerEntry
 
-from . import deadlines, decision_target, presenters, roles, warranty_clock
+from . import deadlines, decision_target, presenters, returns, roles, warranty_clock
 from .calendar import local_date
 from .choices import ClaimState, OfferStatus, Outcome, Party, RefundStatus
-from .models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Offer, OutboundEmail, Refund
+from .models import (
+    Claim,
+    ClaimItem,
+    ClaimTransition,
+    Evidence,
+    Message,
+    Offer,
+    OutboundEmail,
+    Refund,
+    ReturnAuthorization,
+)
 
 
 def _detail_queryset() -> QuerySet[Claim]:
@@ -65,7 +75,7 @@ class Deadline:
 
 
 def _when(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return formatting.moment(moment)  # one way to write a moment on every page, with its zone
 
 
 def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
@@ -108,8 +118,22 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
                           "%(when)s, you get a full refund.") % {"when": _when(action.at)}
                         if what == deadlines.FORCED_REFUND else _("Our support team is handling your claim."), None)
     if claim.state == ClaimState.AWAITING_RETURN:
-        return Deadline(_("Please send the item back as agreed. The claim is completed when it arrives."), None)
+        return _return_deadline(claim)
     return Deadline(outcome_sentence(claim), None)
+
+
+def _return_deadline(claim: Claim) -> Deadline:
+    """Where the return stands (claims.returns), in the buyer's words; urgent once the buyer has been reminded."""
+    stage = returns.stage(claim)
+    if stage == returns.TO_SEND:
+        return Deadline(presenters.send_by(claim), claim.return_due_at, urgent=claim.return_reminded_at is not None)
+    if stage == returns.DELIVERED:
+        return Deadline(f'{_("Your return was delivered to the seller.")} '
+                        f'{presenters.confirm_by(claim, to_buyer=True)}', claim.return_confirm_due_at)
+    if stage == returns.IN_TRANSIT:
+        return Deadline(_("Your return is on its way to the seller. The claim is completed when the seller confirms "
+                          "it arrived."), None)
+    return Deadline(_("Please send the item back as agreed. The claim is completed when it arrives."), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,7 +258,7 @@ def refund_sentence(refund: Refund) -> str:
         low, high = settings.REFUND_ARRIVAL_BUSINESS_DAYS
         return _("%(amount)s sent to your original payment method, %(where)s, on %(day)s; it usually arrives within "
                  "%(low)d–%(high)d business days.") % {
-            "amount": amount, "where": where, "day": date_format(timezone.localtime(refund.paid_at), "DATE_FORMAT"),
+            "amount": amount, "where": where, "day": formatting.day(refund.paid_at),
             "low": low, "high": high}
     if refund.status == RefundStatus.FAILED:
         return _("We could not send %(amount)s to %(where)s (%(reason)s). Our finance team will try again or "
@@ -252,22 +276,77 @@ class TimelineEntry:
     party: str
     body: str = ""
     item: Any = None
+    # An event's note: the message its transition posted on the thread (its text and files), shown with the event.
+    note: Message | None = None
+    name: str = ""  # an event's transition
+
+
+# The transitions whose reason is written for the parties (a rejection's reasons, the platform's question, ...).
+SHOWN_REASONS = ("reject", "decide", "reopen", "request_info", "classify_defect", "start_expert_assessment",
+                 "conclude_expert_assessment", "collected", "decline_offer", "decline_counter_offer",
+                 "appeal_decision", "return_shipped")  # a return's tracking
+# A transition and the note it posts on the thread are written in one transaction: moments apart, never minutes.
+NOTE_WINDOW = dt.timedelta(minutes=1)
 
 
 def timeline(claim: Claim) -> list[TimelineEntry]:
-    """Transitions, public messages and offers of a claim prefetched by `_detail_queryset`, oldest first."""
+    """Transitions, public messages and offers of a claim prefetched by `_detail_queryset`, oldest first. Each moment
+    once: a note a transition posted on the thread (a rejection's reasons and evidence, the platform's question, a
+    decision's note, an inspection note) is shown with its event, not again as a message."""
     policy = presenters.policy_of(claim)
-    entries = [
-        TimelineEntry(t.created_at, "event", presenters.transition_words(t.name, policy), t.party,
-                      t.reason if t.name in ("reject", "decide", "reopen", "request_info", "classify_defect",
-                                             "start_expert_assessment", "conclude_expert_assessment",
-                                             "collected") else "")
-        for t in claim.transitions.all() if t.name not in ("provide_info",)
-    ]
-    entries += [TimelineEntry(m.created_at, "message", "", m.party, m.body, m) for m in claim.public_messages]
+    messages = list(claim.public_messages)
+    merged: set[int] = set()
+    entries = []
+    # a counter-offer is said by its offer entry below; an answer to the platform by its message
+    for t in claim.transitions.all():
+        if t.name in ("provide_info", "counter_offer"):
+            continue
+        note = _note_of(t, messages, merged)
+        if note is not None:
+            merged.add(note.pk)
+        body = _shown_reason(t) or (note.body if note is not None else "")
+        entries.append(TimelineEntry(t.created_at, "event", presenters.transition_words(t.name, policy), t.party,
+                                     body, note=note, name=t.name))
+    entries += [TimelineEntry(m.created_at, "message", "", m.party, m.body, m) for m in messages if m.pk not in merged]
     entries += [TimelineEntry(o.created_at, "offer", str(o.get_kind_display()), Party.AGENT if o.on_behalf_of_platform
-                              else Party.SELLER, o.note, o) for o in claim.offers.all()]
+                              else o.party, o.note, o) for o in claim.offers.all()]
     return sorted(entries, key=lambda e: (e.at, {"event": 0, "message": 1, "offer": 2}[e.kind]))
+
+
+def _shown_reason(transition: ClaimTransition) -> str:
+    """The transition's reason when it is written for the parties: the buyer's own words when asking the platform to
+    step in too (an agent's reasons for escalating stay in the console)."""
+    if transition.name in SHOWN_REASONS or (transition.name == "escalate" and transition.party == Party.BUYER):
+        return transition.reason
+    return ""
+
+
+def _note_of(transition: ClaimTransition, messages: list[Message], merged: set[int]) -> Message | None:
+    """The message the transition posted with its reason: same author, the same text (or the end of the reason, as an
+    expert's result and note), written with it."""
+    if transition.actor_id is None or not transition.reason:
+        return None
+    return next((m for m in messages if m.pk not in merged and m.author_id == transition.actor_id and m.body
+                 and (m.body == transition.reason or transition.reason.endswith(m.body))
+                 and abs(m.created_at - transition.created_at) <= NOTE_WINDOW), None)
+
+
+def escalation_reason(claim: Claim) -> str:
+    """Why the buyer asked the platform to step in, while the claim is with the platform because of it (not after a
+    take-over or a reopening since): both parties' pages show it by the status."""
+    if claim.state not in (ClaimState.ESCALATED, ClaimState.AWAITING_INFO):
+        return ""
+    handovers = [t for t in claim.transitions.all()
+                 if t.name in ("escalate", "take_over", "reopen", "appeal_decision")]
+    last = handovers[-1] if handovers else None
+    return last.reason if last is not None and last.name == "escalate" and last.party == Party.BUYER else ""
+
+
+def platform_question(claim: Claim, party: str) -> ClaimTransition | None:
+    """The question the platform asked `party` and waits for an answer to (its text is the transition's reason)."""
+    if claim.state != ClaimState.AWAITING_INFO or claim.info_requested_from != party:
+        return None
+    return next((t for t in reversed(list(claim.transitions.all())) if t.name == "request_info"), None)
 
 
 def pending_offer(claim: Claim) -> Offer | None:
@@ -285,6 +364,12 @@ def buyer_orders(user) -> QuerySet[Order]:  # type: ignore[no-untyped-def]
 
 def buyer_order(user, number: str) -> Order:  # type: ignore[no-untyped-def]
     return get_object_or_404(buyer_orders(user).prefetch_related("shipments"), number=number)
+
+
+def open_claims_by_item(order: Order) -> dict[int, str]:
+    """The number of the claim open on each item of the order, by the item's id: one query, however many items."""
+    return dict(ClaimItem.objects.filter(order_item__order=order, is_open=True)
+                .values_list("order_item_id", "claim__number"))
 
 
 # --- the support console ----------------------------------------------------------------------------------------
@@ -327,7 +412,10 @@ def console_search(term: str) -> Q:
     variants = list({term, term.upper()})
     order_ids = list(Order.objects.filter(number__in=variants).values_list("pk", flat=True)[:100])
     order_ids += list(Shipment.objects.filter(tracking_number__in=variants).values_list("order_id", flat=True)[:100])
-    condition = Q(number__in=variants) | Q(order_id__in=order_ids)
+    # A return (claims.returns) by its RMA number or its parcel's tracking number.
+    returned = list(ReturnAuthorization.objects.filter(Q(rma_number__in=variants) | Q(tracking_number__in=variants))
+                    .values_list("claim_id", flat=True)[:100])
+    condition = Q(number__in=variants) | Q(order_id__in=order_ids) | Q(pk__in=returned)
     if "@" in term:
         buyer_ids = list(get_user_model().objects.filter(email__iexact=term).values_list("pk", flat=True)[:20])
         condition |= Q(buyer_id__in=buyer_ids)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,12 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import ratelimit
 from core.after_response import after_response
+from core.ranges import ranged_file_response
+from orders.models import Order
 
 from . import experts, satisfaction, selectors, services
+from . import offers as offer_words
 from .abilities import BUYER_ACTIONS, abilities
 from .choices import ClaimState, Reason
 from .eligibility import (
+    ItemEligibility,
     dispute_window_ends_on,
+    order_eligibility,
     receipt_date,
     special_claims_until,
     trial_ends_on,
@@ -30,6 +35,7 @@ from .eligibility import (
 from .errors import ClaimError
 from .forms import (
     NOT_COVERED,
+    AppealForm,
     EscalateForm,
     GetHelpForm,
     InfoForm,
@@ -38,10 +44,12 @@ from .forms import (
     WarrantyRightsForm,
 )
 from .models import Offer
-from .policy import policy_for_order
+from .offer_forms import CounterOfferForm, DeclineOfferForm
+from .policy import Policy, policy_for_order
 from .presenters import policy_of
 from .remedies import remedies_for
 from .resolution import written_resolution
+from .what_now import buyer_what_now
 
 
 @login_required
@@ -53,7 +61,9 @@ def get_help(request: HttpRequest, number: str) -> HttpResponse:
         return ratelimit.too_many(request, _(
             "You have sent many claims in a short time. Please wait a while and try again; "
             "if something urgent is wrong, write to us from an existing claim."))
-    form = GetHelpForm(request.POST or None, request.FILES or None, order=order)
+    policy = policy_for_order(order)
+    form = GetHelpForm(request.POST or None, request.FILES or None, order=order, policy=policy,
+                       eligibility=_eligibility(order, policy), chosen_item=request.GET.get("item"))
     if request.method == "POST" and form.is_valid():
         try:
             claim = services.open_claim(
@@ -94,7 +104,9 @@ def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-un
         "deadline": selectors.buyer_deadline(claim),
         "refunds": [(refund, selectors.refund_sentence(refund)) for refund in claim.refunds.all()],
         "timeline": selectors.timeline(claim),
-        "offer": selectors.pending_offer(claim),
+        # what the buyer must act on, the question asked, what happens next (claims.what_now)
+        "what_now": buyer_what_now(claim, can),
+        **_offer_section(claim, request.user, can),
         "can": can,
         "message_form": MessageForm(),
         "info_form": InfoForm() if can["provide_info"].allowed else None,
@@ -110,7 +122,7 @@ def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-un
 
 
 def _back(claim_number: str) -> HttpResponse:
-    return redirect(reverse("claims:detail", kwargs={"number": claim_number}) + "#actions")
+    return redirect(reverse("claims:detail", kwargs={"number": claim_number}) + "#what-now")
 
 
 def _run(request: HttpRequest, number: str, action, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
@@ -169,12 +181,68 @@ def accept_offer(request: HttpRequest, number: str, offer_id: int) -> HttpRespon
                 _("You accepted the offer."))
 
 
+def _offer_section(claim, user, can, **bound):  # type: ignore[no-untyped-def]
+    """The pending offer (the seller's or the platform's to answer, or the buyer's own counter-offer waiting), the
+    forms to decline or counter it, and what declining means, in the escalate button's words (claims.offers)."""
+    offer = selectors.pending_offer(claim)
+    counter_form = bound.get("counter_form")
+    if counter_form is None and can["counter_offer"].allowed:
+        countered = offer.pk if offer is not None else None
+        counter_form = CounterOfferForm(claim=claim, countering=countered is not None,
+                                        initial={"countered": countered})
+    return {
+        "offer": offer,
+        "decline_form": bound.get("decline_form") or DeclineOfferForm(),
+        "counter_form": counter_form,
+        "if_you_decline": offer_words.if_you_decline(claim, user) if can["decline_offer"].allowed else "",
+    }
+
+
 @login_required
 @require_POST
 def decline_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
     offer = _buyer_offer(request, number, offer_id)
-    return _run(request, number, lambda: services.decline_offer(offer=offer, by=request.user),
-                _("You declined the offer. The seller can make another one, or you can ask us to step in."))
+    form = DeclineOfferForm(request.POST)
+    if not form.is_valid():
+        claim = selectors.claim_for_buyer(request.user, number)
+        context = _detail_context(request, claim)
+        context.update(_offer_section(claim, request.user, context["can"], decline_form=form))
+        return render(request, "claims/detail.html", context, status=400)
+    try:
+        services.decline_offer(offer=offer, by=request.user, reason=form.cleaned_data["reason"])
+    except ClaimError as error:
+        messages.error(request, str(error))
+    else:
+        claim = selectors.claim_for_buyer(request.user, number)  # as it is now: what may the buyer do next
+        messages.success(request, offer_words.after_decline(claim, request.user))
+    return _back(number)
+
+
+@login_required
+@require_POST
+def counter_offer(request: HttpRequest, number: str) -> HttpResponse:
+    """The buyer's counter-offer to the seller: in place of the seller's pending offer it saw (`countered`), or after
+    declining one. A refusal shows the page again with the form and its error, nothing changed."""
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = CounterOfferForm(request.POST, claim=claim, countering=bool(request.POST.get("counter-countered")))
+    if form.is_valid():
+        data = form.cleaned_data
+        countered = get_object_or_404(Offer, pk=data["countered"], claim=claim) if data["countered"] else None
+        try:
+            services.counter_offer(claim=claim, by=request.user, kind=data["kind"], amount=data["amount"],
+                                   note=data["note"], reason=data.get("reason", ""), countered=countered)
+        except ClaimError as error:
+            if error.code in ("state", "forbidden", "conflict"):  # the claim or the offer moved on since
+                messages.error(request, str(error))
+                return _back(number)
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your counter-offer was sent to the seller, who can accept or decline it."))
+            return _back(number)
+    claim = selectors.claim_for_buyer(request.user, number)
+    context = _detail_context(request, claim)
+    context.update(_offer_section(claim, request.user, context["can"], counter_form=form))
+    return render(request, "claims/detail.html", context, status=400)
 
 
 @login_required
@@ -219,6 +287,19 @@ def request_expert(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def appeal(request: HttpRequest, number: str) -> HttpResponse:
+    """The buyer appeals the platform's decision (claims.services.appeal), with a reason."""
+    claim = selectors.claim_for_buyer(request.user, number)
+    form = AppealForm(request.POST)
+    if not form.is_valid():
+        return render(request, "claims/detail.html", _detail_context(request, claim, appeal_form=form), status=400)
+    return _run(request, number, lambda: services.appeal(claim=claim, by=request.user,
+                                                         reason=form.cleaned_data["reason"]),
+                _("Your appeal was sent. Another member of our support team will look at the claim again."))
+
+
+@login_required
 @require_GET
 def resolution(request: HttpRequest, number: str) -> HttpResponse:
     """The written resolution, printable: the same content as the buyer's resolution email (claims.resolution)."""
@@ -236,8 +317,10 @@ def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpR
     evidence = selectors.evidence_for_viewer(request.user, pk)
     field = evidence.thumbnail if variant == "thumbnail" and evidence.thumbnail else evidence.file
     content_type = "image/jpeg" if field is evidence.thumbnail else evidence.content_type
-    response = FileResponse(field.open("rb"), content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="evidence-{evidence.pk}{evidence.extension}"'
+    # A video is played in ranges (Safari plays nothing without them); its poster is the thumbnail.
+    response = ranged_file_response(request, field, content_type)
+    extension = ".jpg" if field is evidence.thumbnail else evidence.extension
+    response["Content-Disposition"] = f'inline; filename="evidence-{evidence.pk}{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
@@ -257,6 +340,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/list.html", {"page": page})
 
 
+def _eligibility(order: Order, policy: Policy) -> list[ItemEligibility]:
+    """Each item's reasons now, or the claim open on it (claims.eligibility): the order page and Get help show the
+    answer open_claim gives, before anything is typed."""
+    return order_eligibility(order, now=timezone.now(), policy=policy, trial_days=order.seller.trial_days,
+                             open_claims=selectors.open_claims_by_item(order))
+
+
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
@@ -264,16 +354,18 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     policy = policy_for_order(order)
     received_on = receipt_date(order, policy=policy)
     trial_days = order.seller.trial_days
+    eligibility = _eligibility(order, policy)
     items = [
-        {"item": item, "warranty_until": warranty_ends_on(item, received_on),
-         "trial_until": None if item.is_digital else trial_ends_on(item, received_on, trial_days=trial_days),
+        {"item": row.item, "warranty_until": warranty_ends_on(row.item, received_on),
+         "trial_until": None if row.item.is_digital else trial_ends_on(row.item, received_on, trial_days=trial_days),
          # perishable or expiry-dated: the last day for a defective, wrong or not-as-described claim
-         "claims_until": special_claims_until(item, received_on)}
-        for item in order.items.all()
+         "claims_until": special_claims_until(row.item, received_on), "eligibility": row}
+        for row in eligibility
     ]
     return render(request, "orders/detail.html", {
         "order": order, "items": items, "received_on": received_on, "today": timezone.localdate(),
         "window_ends_on": dispute_window_ends_on(order, policy=policy),
+        "claimable": any(row.claimable for row in eligibility),
     })
 
 

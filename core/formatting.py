@@ -30,7 +30,7 @@ def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.
     In the marketplace's time zone unless a market's `zone` is given. Weekday and month names come from the active
     language's catalogue (Django's date format letters).
     """
-    if value is None:
+    if not value:  # None, or a template's empty string for a missing value
         return ""
     local = timezone.localtime(value, zone)
     this_year = timezone.localtime(now or timezone.now(), zone).year
@@ -39,7 +39,7 @@ def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.
 
 def day(value: dt.date | dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None) -> str:
     """A day as every page writes it: "Tue 9 Jun"; the year when it is not this one."""
-    if value is None:
+    if not value:
         return ""
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value, zone).date()

@@ -270,6 +270,15 @@ def apply_carrier_update(*, tracking_number: str, delivered_at: dt.datetime | No
                 == CarrierEventResult.APPLIED]
 
 
+def settle_carrier_event(*, event: CarrierEvent, result: str) -> CarrierEvent:
+    """What became of an event no shipment of an order matched, as the app that matched it says (claims matches a
+    buyer's return parcel by its carrier and tracking number): it is then no longer retried as unknown."""
+    event.shipment = None
+    event.result = result
+    event.save(update_fields=["shipment", "result"])
+    return event
+
+
 def record_carrier_event(*, event_id: str, carrier: str, tracking_number: str, status: str, occurred_at: dt.datetime,
                          delivered_to_order_address: bool = False) -> tuple[CarrierEvent, bool]:
     """A carrier webhook event, handled once per event id. Returns (the event, whether it was handled now); a

@@ -33,9 +33,10 @@ from django.utils.http import urlsafe_base64_encode
 from claims import services
 from claims.models import Claim, Macro
 from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
-from claims.tests.factories import OPENED_AT, claim_world
+from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
 from markets.models import Market
 from sellers import services as seller_services
+from sellers.models import CannedReply
 
 pytestmark = pytest.mark.django_db
 
@@ -75,15 +76,23 @@ EXPECTED: dict[str, dict[str, str]] = {
     # the satisfaction survey's signed link is its own credential (no login): a link that is not valid is refused
     "public: survey link":      row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
     "own account":              row(LOGIN,    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
+    "own account action":       row(LOGIN,    ACT,      ACT,      ACT,      ACT,      ACT,      ACT,      ACT),
     "buyer page":               row(LOGIN,    "200",    "404",    "404",    "404",    "404",    "404",    "404"),
     "buyer action":             row(LOGIN,    ACT,      "404",    "404",    "404",    "404",    "404",    "404"),
     # another seller's staff see their own dashboard (without this claim)
     "seller dashboard":         row(LOGIN,    "403",    "403",    "200",    "200",    "403",    "403",    "403"),
     "seller claim page":        row(LOGIN,    "404",    "404",    "200",    "404",    "404",    "404",    "404"),
+    # the shop's canned replies are kept by its owner (claims.seller.replies): this world's staff are staff, the other
+    # seller's staff too; tests/test_seller_journey_pages.py has the owner adding, changing and deleting
+    "seller owner page":        row(LOGIN,    "403",    "403",    "403",    "403",    "403",    "403",    "403"),
+    "seller owner page, this seller's reply":
+                                row(LOGIN,    "403",    "403",    "403",    "404",    "403",    "403",    "403"),
     "seller action":            row(LOGIN,    "404",    "404",    ACT,      "404",    "404",    "404",    "404"),
     "seller action, not possible now":
                                 row(LOGIN,    "404",    "404",    "409",    "404",    "404",    "404",    "404"),
     "evidence":                 row(LOGIN,    "200",    "404",    "200",    "404",    "200",    "404",    "200"),
+    # the return slip (PDF): the buyer prints it, the seller's staff and agents may look at it; nobody else
+    "return slip":              row(LOGIN,    "200",    "404",    "200",    "404",    "200",    "404",    "200"),
     "admin login page":         row("200",    "200",    "200",    "200",    "200",    "302",    "302",    "302"),
     # the admin's logout sends people outside the admin to its index (which asks them to log in)
     "admin log out":            row("302",    "302",    "302",    "302",    "302",    LOGIN,    LOGIN,    LOGIN),
@@ -112,22 +121,37 @@ CLASSES: dict[str, list[str]] = {
     "public: webhook": ["carrier_webhook", "payments_webhook"],
     # claims/tests/test_satisfaction.py has the valid, expired and changed links
     "public: survey link": ["claims:satisfaction"],
-    "own account": ["orders:list", "password_change", "password_change_done"],
+    "own account": ["orders:list", "password_change", "password_change_done",
+                    # each person's own notifications, email preferences and claims as a buyer (claims.keeping_up);
+                    # claims/tests/test_keeping_up.py shows nobody another person's rows
+                    "claims:notifications", "claims:email_preferences", "claims:my_claims"],
+    "own account action": ["claims:notifications_read"],
     "buyer page": ["orders:detail", "claims:get_help", "claims:detail", "claims:resolution"],
     "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
-                     "claims:accept_offer", "claims:decline_offer", "claims:request_expert",
-                     "claims:warranty_rights"],
+                     "claims:accept_offer", "claims:decline_offer", "claims:counter_offer", "claims:request_expert",
+                     "claims:warranty_rights",
+                     # an empty appeal is refused for its missing reason (400) before the claim's state is asked
+                     "claims:appeal",
+                     # the return parcel's tracking, on this world's claim awaiting a return (an empty form: 400)
+                     "claims:return_tracking"],
     "seller dashboard": ["sellers:queue", "sellers:performance", "sellers:statements", "sellers:statement",
-                         "sellers:statement_csv"],
+                         "sellers:statement_csv",
+                         # the claims as CSV and the canned replies: of the seller the person works for
+                         "sellers:claims_csv", "sellers:canned_replies"],
+    "seller owner page": ["sellers:canned_reply_add"],
+    "seller owner page, this seller's reply": ["sellers:canned_reply_edit", "sellers:canned_reply_delete"],
     "seller claim page": ["sellers:claim", "sellers:resolution"],
     "seller action": ["sellers:reply", "sellers:offer", "sellers:withdraw_offer", "sellers:reject",
                       "sellers:classify_defect", "sellers:tracking", "sellers:return_received",
                       "sellers:provide_info", "sellers:start_expert", "sellers:conclude_expert",
-                      "sellers:goods_received"],
+                      "sellers:goods_received", "sellers:appeal"],
     # an action without input that this world's claim (in progress, nothing to collect) does not allow: the seller's
     # staff are told why (409), everyone else gets what a seller action gives them
-    "seller action, not possible now": ["sellers:collected"],
+    # (this world's pending offer is the seller's own: there is no counter-offer of the buyer to accept or decline)
+    "seller action, not possible now": ["sellers:collected", "sellers:accept_counter_offer",
+                                        "sellers:decline_counter_offer"],
     "evidence": ["claims:evidence", "claims:evidence_thumbnail"],
+    "return slip": ["claims:return_slip"],
     "admin login page": ["admin:login"],
     "admin log out": ["admin:logout"],
     # What the admin shows every staff user it lets in (agents are staff): no model permission involved, or
@@ -260,6 +284,14 @@ class World:
         self.ledger_entry = seller_services.add_adjustment(seller=self.seller, by=self.people["agent"],
                                                            amount=Decimal("5.00"), note="Matrix adjustment")
         self.group = agents_group()
+        self.canned_reply = CannedReply.objects.create(seller=self.seller, title="Matrix reply",
+                                                       body="Hello {buyer_name}")
+        # A claim of the same buyer and seller awaiting its return (claims.returns): the slip and the return tracking.
+        returning = open_defective_claim(order=delivered_order(seller=self.seller, buyer=base.buyer))
+        with time_machine.travel(OPENED_AT + dt.timedelta(hours=2), tick=False):
+            services.accept_offer(offer=services.make_offer(claim=returning, by=base.staff, kind="return_for_refund"),
+                                  by=base.buyer)
+        self.returning = Claim.objects.get(pk=returning.pk)
         # Refunds to pay out and to retry, on claims of their own (this world's claim stays in progress).
         self.refund = claim_world("resolved").claim.refunds.get()
         self.answer = services.record_satisfaction(claim=self.refund.claim, party="buyer", rating=4)
@@ -287,6 +319,8 @@ class World:
 
     def value(self, route: str, name: str | None, parameter: str) -> Any:
         """The concrete value of one URL parameter, chosen by its name (and the route it is in)."""
+        if parameter == "number" and name in ("claims:return_slip", "claims:return_tracking"):
+            return self.returning.number
         if parameter == "number":
             return self.order.number if route.startswith("orders/") else self.claim.number
         if parameter == "offer_id":
@@ -300,6 +334,8 @@ class World:
         if parameter == "action":  # one action each console page offers in this world's state
             return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend",
                     "admin/claims/expertassessment/": "conclude"}[route.split("<")[0]]
+        if parameter == "reply_id":  # a canned reply of this world's seller
+            return self.canned_reply.pk
         if parameter == "month":  # a seller's monthly statement: this world's month
             return "2026-03"
         if parameter == "content_type_id":

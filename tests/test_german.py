@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from claims import services
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim, photo
+from orders.tests.factories import OrderItemFactory
 from sellers.models import SellerMembership
 from sellers.tests.factories import UserFactory
 
@@ -59,6 +60,7 @@ def world():
 
 def test_the_buyers_pages_are_german_with_the_language_cookie(client, world):
     claim, order = world.claim, world.claim.order
+    OrderItemFactory(order=order, title="Charger")  # unclaimed: Get help is offered for it (the other has a claim)
     german(client).force_login(world.buyer)
     with time_machine.travel(LATER + dt.timedelta(minutes=5), tick=False):
         orders = page(client, reverse("orders:list"))
@@ -82,10 +84,10 @@ def test_the_buyers_pages_are_german_with_the_language_cookie(client, world):
                   ["What went wrong?", "Item not received", "Send my claim", "right of withdrawal"])
     assert_german(claim_page, [f"Reklamation {claim.number}", "In Klärung mit dem Verkäufer",
                                "Sie klären die Sache gerade mit dem Verkäufer",
-                               "Angebot des Verkäufers: Teilerstattung", "Angebot annehmen", "Ablehnen",
+                               "Angebot des Verkäufers: Teilerstattung", "Angebot annehmen", "Angebot ablehnen",
                                "Bisheriger Verlauf", "Nachricht senden",
                                "Plattform einschalten", "Reklamation schließen: Mein Problem ist gelöst"],
-                  ["Partial refund", "Accept the offer", "What happened so far", "Send a message",
+                  ["Partial refund", "Accept the offer", "Decline the offer", "What happened so far", "Send a message",
                    "Ask the platform to step in", "You are working it out with the seller"])
 
 

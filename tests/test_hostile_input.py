@@ -294,6 +294,7 @@ def test_a_ledger_adjustment_in_a_real_currency_is_booked_in_it(client):
 # Who would legitimately POST to each class of page (so the refusal is the missing token, nothing else).
 POSTER = {"buyer page": "buyer", "buyer action": "buyer", "seller dashboard": "staff", "seller claim page": "staff",
           "seller action": "staff", "seller action, not possible now": "staff", "evidence": "buyer",
+          "seller owner page": "staff", "seller owner page, this seller's reply": "staff",
           "own account": "buyer", "home": "buyer",
           "public": "anonymous", "public: set language": "buyer", "public: log out": "buyer",
           "admin login page": "anonymous", "admin log out": "superuser"}
@@ -528,8 +529,10 @@ REFUSED_UPLOADS = [
     pytest.param(lambda: upload("page.jpg", b"<html><body><script>alert(1)</script></body></html>"),
                  "not a file we accept", id="HTML renamed .jpg"),
     pytest.param(lambda: upload("empty.jpg", b""), "The submitted file is empty.", id="zero bytes"),
-    pytest.param(lambda: upload("phone.heic", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "image/heic"), "HEIC",
-                 id="HEIC"),
+    pytest.param(lambda: upload("phone.heic", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "image/heic"),
+                 "could not be read", id="HEIC header without a picture"),
+    pytest.param(lambda: upload("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000, "video/mp4"),
+                 "not a video we can play", id="MP4 header without a video"),
 ]
 
 

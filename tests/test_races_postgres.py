@@ -7,7 +7,8 @@ accept vs withdraw, agent escalates vs close); the pairs here are:
 - the buyer's escalation against an agent's decision (legal only as escalate → decide),
 - the buyer's escalation against an agent's escalation, and against the takeover sweep (exactly one wins),
 - an agent's decision against another agent's request for information (exactly one wins),
-- two agents pressing "Decide" in the support console at once, through the real admin view.
+- two agents pressing "Decide" in the support console at once, through the real admin view,
+- the seller confirming a delivered return against the sweep at the confirmation deadline (exactly one wins).
 
 Each race runs in three orders: the first contender gets the row and holds it while the second starts, the
 reverse, and both released at once by a barrier. Whatever the order, what is legal in sequence may both
@@ -380,3 +381,43 @@ def test_the_agent_who_loses_a_refund_race_is_told_the_claim_was_decided(monkeyp
     assert outcomes["first refunds"].ok
     assert Refund.objects.filter(claim=claim).count() == 1  # the money is right either way
     assert_clear_refusal(outcomes["second refunds"], claim)
+
+
+# --- the seller confirming a delivered return against the sweep at its deadline (claims.returns) -------------------
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_the_seller_confirming_a_return_racing_the_sweep_at_the_confirmation_deadline(monkeypatch, order):
+    """Exactly one resolves the claim: the seller's confirmation (the refund is the seller's, nothing on the ledger)
+    or the sweep (the platform refunds and recovers it from the seller). The refund is paid once either way, and the
+    loser is told or left nothing to do."""
+    from claims.tests.test_transitions import CONFIRM_DUE, SCENES
+
+    scene = SCENES["return for refund delivered"]()
+    claim, staff = scene.claim, scene.world.staff
+    before = snapshot()
+    with time_machine.travel(claim.opened_at + CONFIRM_DUE, tick=False):
+        assert claim.return_confirm_due_at == claim.opened_at + CONFIRM_DUE
+        outcomes = race(monkeypatch, {
+            "seller confirms": lambda: services.receive_return(claim=Claim.objects.get(pk=claim.pk), by=staff,
+                                                               inspection_result="as_expected"),
+            "sweep": services.enforce_deadlines,
+        }, order)
+        catch_up = services.enforce_deadlines()
+
+    log = log_since(claim, before)
+    assert_one_chain(claim, log, "awaiting_return")
+    names = [name for name, _f, _t in log]
+    assert names in (["receive_return"], ["refund_unconfirmed_return"]), log
+    refunds = list(Refund.objects.filter(claim=claim).values_list("funded_by", flat=True))
+    ledger = list(LedgerEntry.objects.filter(claim=claim).values_list("kind", flat=True))
+    if names == ["receive_return"]:
+        assert outcomes["seller confirms"].ok and refunds == ["seller"] and ledger == []
+        assert outcomes["sweep"].value == {} and catch_up == {}
+    else:
+        assert_clear_refusal(outcomes["seller confirms"], claim)
+        assert refunds == ["platform"] and ledger == ["refund_recovery"]
+    if order == "first wins the row":
+        assert names == ["receive_return"]
+    elif order == "second wins the row":
+        assert names == ["refund_unconfirmed_return"]

@@ -217,3 +217,13 @@ def test_some_resolved_claims_have_satisfaction_answers_for_the_overview():
     assert data.opened and data.resolved and sum(s.count for s in data.satisfaction) == answers.count()
     seed()  # a second run changes nothing
     assert SatisfactionResponse.objects.count() == answers.count()
+
+
+def test_a_claim_awaits_its_return_with_an_authorization_and_tracking():
+    seed()
+    claim = Claim.objects.get(order__number="DEMO-1005")
+    ret = claim.returns.get()
+    assert (claim.state, ret.status, ret.carrier) == ("awaiting_return", "shipped", "DHL")
+    assert ret.postage_paid_by == "seller"  # a warranty claim's return is free for the buyer
+    assert ret.address == "Prepaid DHL label sent by e-mail, reference RET-1005-TH."
+    assert claim.return_due_at is None and claim.return_reminded_at is not None  # sent: the buyer has done their part

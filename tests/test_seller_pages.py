@@ -17,6 +17,7 @@ from django.urls import reverse
 from claims import notifications, services
 from claims.models import Claim, ClaimView, Evidence, Offer
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim, photo
+from claims.tests.media import video
 from orders.models import Shipment
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from sellers import services as seller_services
@@ -135,8 +136,7 @@ def test_emails_to_seller_staff_link_to_the_dashboards_claim_page(world):
 
 
 def test_claim_page_shows_order_items_description_evidence_and_messages(client, world):
-    video = SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 512, content_type="video/mp4")
-    services.post_message(claim=world.claim, by=world.buyer, body="Here is a video of it.", attachments=[video])
+    services.post_message(claim=world.claim, by=world.buyer, body="Here is a video of it.", attachments=[video()])
     client.force_login(world.staff)
     _response, html = page(client, url("claim", world))
     claim = world.claim
@@ -147,7 +147,8 @@ def test_claim_page_shows_order_items_description_evidence_and_messages(client, 
     assert reverse("claims:evidence_thumbnail", kwargs={"pk": photo_evidence.pk}) in html
     assert f'href="{reverse("claims:evidence", kwargs={"pk": photo_evidence.pk})}"' in html
     video_url = reverse("claims:evidence", kwargs={"pk": video_evidence.pk})
-    assert f'<video controls preload="none" src="{video_url}"' in html
+    poster_url = reverse("claims:evidence_thumbnail", kwargs={"pk": video_evidence.pk})
+    assert f'preload="none" poster="{poster_url}"' in html and f'src="{video_url}"' in html
     # The deadline that matters to the seller, with a live countdown.
     assert "Please reply by" in html and '<time class="countdown" datetime="2026-03-12T10:00:00+01:00">' in html
     # The actions the state allows; tracking only for claims of items not received.
@@ -232,8 +233,9 @@ def test_an_offer_of_another_claim_is_a_404(client, world):
 @pytest.mark.parametrize("role", ["staff", "owner"])
 def test_the_first_reply_stops_the_clock_and_later_ones_are_messages(client, world, role):
     client.force_login(getattr(world, role))
+    report = SimpleUploadedFile("report.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
     response = client.post(url("reply", world), {"reply-body": "Sorry! Please send it in for repair.",
-                                                 "reply-attachments": [photo()],
+                                                 "reply-attachments": [report],
                                                  "reply-attachment_kind": "inspection_report"}, follow=True)
     assert "Your message was sent to the buyer." in response.content.decode()
     claim = world.refresh()
@@ -321,7 +323,7 @@ def test_rejecting_with_a_reason_and_evidence(client, world):
     client.force_login(world.staff)
     response = client.post(url("reject", world), {
         "reject-code": "buyer_damage", "reject-body": "The frame shows a drop.",
-        "reject-evidence": [photo("before.jpg")], "reject-evidence_kind": "photo"}, follow=True)
+        "reject-evidence": [photo("before.jpg")], "reject-evidence_kind": ""}, follow=True)
     assert "You rejected the claim." in response.content.decode()
     claim = world.refresh()
     assert (claim.state, claim.rejected, claim.rejection_code) == ("in_progress", True, "buyer_damage")
@@ -364,7 +366,8 @@ def test_tracking_number_for_a_not_received_claim(client):
     assert f'action="{url("tracking", number=claim.number)}"' in html
     response = client.post(url("tracking", number=claim.number), {
         "tracking-carrier": "DPD", "tracking-tracking_number": "01234567", "tracking-shipped_on": "2026-03-03",
-        "tracking-proof": [photo("receipt.jpg")]}, follow=True)
+        "tracking-proof": [SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")]},
+        follow=True)
     assert "The shipment details were added." in response.content.decode()
     claim.refresh_from_db()
     assert claim.state == "in_progress"
@@ -379,7 +382,7 @@ def test_proof_of_shipment_without_a_tracking_number(client):
     client.post(url("tracking", number=claim.number), {"tracking-proof": [photo("posting-slip.jpg")]})
     claim.refresh_from_db()
     assert claim.state == "in_progress" and claim.messages.get().body == "Proof of shipment attached."
-    assert claim.evidence.get(party="seller").kind == "proof_of_shipment"
+    assert claim.evidence.get(party="seller").kind == "photo"  # a photo of the slip, in the proof's message
     assert not Shipment.objects.filter(order=claim.order).exists()
 
 

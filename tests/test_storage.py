@@ -58,3 +58,15 @@ def test_the_s3_backend_is_chosen_by_the_environment(monkeypatch):
     finally:
         monkeypatch.delenv("DJANGO_STORAGE_BACKEND")
         importlib.reload(base)
+
+
+@pytest.mark.django_db
+def test_a_range_of_evidence_on_s3_is_served(s3, client):
+    """Videos are played in ranges (core.ranges): the S3 file is read from the offset asked for."""
+    world = claim_world("awaiting_seller")
+    evidence = world.claim.evidence.get()
+    whole = evidence.file.open("rb").read()
+    client.force_login(world.buyer)
+    response = client.get(reverse("claims:evidence", kwargs={"pk": evidence.pk}), HTTP_RANGE="bytes=10-29")
+    assert response.status_code == 206 and response["Content-Range"] == f"bytes 10-29/{len(whole)}"
+    assert b"".join(response.streaming_content) == whole[10:30]

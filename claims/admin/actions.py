@@ -14,6 +14,7 @@ from core.console import ConsoleAction
 from .. import services
 from ..abilities import ability
 from ..admin_forms import (
+    UPHOLD,
     AssignForm,
     ClassifyDefectForm,
     DecideForm,
@@ -27,6 +28,7 @@ from ..admin_forms import (
     ReturnReceivedForm,
     person_label,
 )
+from ..appeals import console_appeal
 from ..choices import DefectType, DenialReason, FundedBy, OfferKind, Outcome, Party
 from ..decision import decision_context
 from ..errors import ClaimError
@@ -68,6 +70,10 @@ def _provide_info(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 
 
 def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    if data["outcome"] == UPHOLD:  # an appeal's decision: the appealed one stands (claims.services.appeals)
+        services.uphold_appeal(claim=claim, by=by, note=data["note"])
+        count_use(data.get("macro"))
+        return _("Decided the appeal: the decision stands.")
     decided = services.decide(
         claim=claim,
         by=by,
@@ -97,7 +103,8 @@ def _decide_context(claim: Claim, request: Any) -> dict[str, Any]:
     """The decide page besides its form: the evidence, the conversation in brief, what is left to refund per item
     (claims.decision), and the canned replies for the note (claims.macros)."""
     room = refund_room(claim)  # once, for the refundable amounts and the macros' {refundable}
-    return {"decision": decision_context(claim, room), **macro_context(request, claim, room=room)}
+    return {"decision": decision_context(claim, room), **macro_context(request, claim, room=room),
+            "appeal": console_appeal(claim, room)}
 
 
 def _classify_defect(claim: Claim, by: Any, data: dict[str, Any]) -> str:
@@ -145,6 +152,11 @@ def _withdraw_offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
 def _receive_return(claim: Claim, by: Any, data: dict[str, Any]) -> str:
     services.receive_return(claim=claim, by=by, inspection_result=data["inspection_result"], note=data["note"])
     return _("Recorded the returned item as received.")
+
+
+def _return_delivered(claim: Claim, by: Any, data: dict[str, Any]) -> str:
+    ret = services.mark_return_delivered(claim=claim, by=by)
+    return _("Recorded the return parcel %(rma)s as delivered to the seller.") % {"rma": ret.rma_number}
 
 
 def _goods_received(claim: Claim, by: Any, data: dict[str, Any]) -> str:
@@ -254,6 +266,15 @@ CLAIM_ACTIONS = (
         run=_receive_return,
         available=_can("receive_return"),
         success=gettext_lazy("The return was recorded."),
+    ),
+    ConsoleAction(
+        name="return-delivered",
+        label=gettext_lazy("Return delivered"),
+        run=_return_delivered,
+        available=_can("mark_return_delivered"),
+        success=gettext_lazy("Recorded; the seller has to confirm receipt now, and is told by when."),
+        intro=gettext_lazy("For a return parcel whose carrier sends no tracking events: record that it was delivered "
+                           "to the seller. The seller's time to confirm receipt starts now."),
     ),
     ConsoleAction(
         name="goods-received",

@@ -63,8 +63,10 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
     # Overdue first, then the least time left (claims.deadlines); claims with nothing due last, newest first.
     ordering = [F("action_due_at").asc(nulls_last=True), "-opened_at"]
     date_hierarchy = "opened_at"
-    search_fields = ["number", "order__number", "buyer__email", "order__shipments__tracking_number"]
-    search_help_text = gettext_lazy("Exact claim number, order number, buyer email or tracking number.")
+    search_fields = ["number", "order__number", "buyer__email", "order__shipments__tracking_number",
+                     "returns__rma_number", "returns__tracking_number"]
+    search_help_text = gettext_lazy("Exact claim number, order number, buyer email, tracking number or return number "
+                                    "(RMA).")
     # The search box's visible label (templates/admin/claims/search_form.html).
     search_label = gettext_lazy("Find claims")
     actions = ["assign_to_me"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from .. import deadlines
-from ..choices import ClaimState
+from ..choices import ClaimState, EscalationCause
 from ..selectors import PLATFORM_STATES
 
 
@@ -39,6 +39,7 @@ class EscalatedFilter(admin.SimpleListFilter):
             ("now", gettext_lazy("With the platform now")),
             ("ever", gettext_lazy("Ever escalated")),
             ("never", gettext_lazy("Never escalated")),
+            ("appeal", gettext_lazy("Appealed against a decision")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -49,6 +50,8 @@ class EscalatedFilter(admin.SimpleListFilter):
             return queryset.filter(escalated_at__isnull=False)
         if value == "never":
             return queryset.filter(escalated_at__isnull=True)
+        if value == "appeal":  # with the platform by an appeal, or back from one (claims.appeals)
+            return queryset.filter(escalation_cause=EscalationCause.APPEAL)
         return queryset
 
 

@@ -215,10 +215,10 @@ def _twin(log: ClaimTransition, by_text: dict[str, list[Message]], messages: lis
 def _shown(evidence: Evidence) -> dict[str, Any]:
     """How the gallery shows a file: an image (its thumbnail opens the full image), a video (played in place) or a
     link (documents)."""
-    if evidence.thumbnail:
+    if evidence.content_type.startswith("video/"):
+        shows = "video"  # its thumbnail is the poster
+    elif evidence.thumbnail:
         shows = "image"
-    elif evidence.content_type.startswith("video/"):
-        shows = "video"
     else:
         shows = "file"
     return {"evidence": evidence, "shows": shows}

@@ -53,10 +53,13 @@ def keyboard_layout(d: Demo) -> Story:
     first = s.make_offer(claim=claim, by=d.u("seller2"), kind=OfferKind.DISCOUNT, amount="40.00",
                          note="Discount if you keep the laptop with the US keyboard.")
     yield d.ago(1, at="08:50")
-    s.decline_offer(offer=first, by=d.u("business"))
-    yield dt.timedelta(minutes=4)
-    s.post_message(claim=claim, by=d.u("business"), body="40 EUR is too little: a German keyboard costs about 90 EUR.")
-    yield d.ago(1, at="14:30")
+    # The buyer counters; the seller declines the counter-offer with its reason, then offers again.
+    counter = s.counter_offer(claim=claim, by=d.u("business"), kind=OfferKind.DISCOUNT, amount="90.00",
+                              countered=first, reason="40 EUR is too little: a German keyboard costs about 90 EUR.")
+    yield d.ago(1, at="14:25")
+    s.decline_counter_offer(offer=counter, by=d.u("seller2"),
+                            reason="A genuine German keyboard costs 85 EUR; we offer exactly that.")
+    yield dt.timedelta(minutes=5)
     s.make_offer(claim=claim, by=d.u("seller2"), kind=OfferKind.DISCOUNT, amount="85.00",
                  note="85 EUR: the price of a genuine German keyboard, which you can have fitted locally.")
 
@@ -78,8 +81,8 @@ def crackling_earbud(d: Demo) -> Story:
 
 
 def pixel_replacement(d: Demo) -> Story:
-    """DEMO-1005, awaiting_return: replacement accepted, the faulty phone is on its way back (only the phone, not
-    the case, is claimed)."""
+    """DEMO-1005, awaiting_return: replacement accepted, the faulty phone is on its way back with its return number
+    and tracking (only the phone, not the case, is claimed)."""
     yield d.ago(3, at="07:55")
     pixel = d.orders["DEMO-1005"].items.get(sku="GOO-PX7-128-OBS")
     claim = d.open("DEMO-1005", reason="defective", desired="replacement", items=[pixel], discovered=4,
@@ -93,7 +96,9 @@ def pixel_replacement(d: Demo) -> Story:
                          note="A new Pixel 7 is reserved for you and leaves the day your return arrives.",
                          return_instructions="Prepaid DHL label sent by e-mail, reference RET-1005-TH.")
     yield d.ago(2, at="18:20")
-    s.accept_offer(offer=offer, by=d.u("buyer"))
+    s.accept_offer(offer=offer, by=d.u("buyer"))  # the return is authorized: RMA, address, slip (claims.returns)
+    yield d.ago(1, at="09:35")
+    s.add_return_tracking(claim=claim, by=d.u("buyer"), carrier="DHL", tracking_number="JJD0149 7731 1005")
 
 
 def suspended_seller(d: Demo) -> Story:

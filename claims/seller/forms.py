@@ -28,18 +28,18 @@ from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, M
 from claims.models import Claim
 from claims.remedies import DefectOverview, defect_label, defect_overview
 
-from . import selectors
+from . import exports, replies, selectors
 
-# What a seller may say a file is. Photos and videos are recognised from their bytes whatever is chosen.
+# What a seller may say a PDF is. Photos and videos are labelled as what their bytes are (claims.evidence.kind_for).
 SELLER_FILE_KINDS = [
-    ("", _("Let us recognise it")),
-    (EvidenceKind.PHOTO, EvidenceKind.PHOTO.label),
+    ("", EvidenceKind.DOCUMENT.label),
     (EvidenceKind.INVOICE, EvidenceKind.INVOICE.label),
     (EvidenceKind.PROOF_OF_SHIPMENT, EvidenceKind.PROOF_OF_SHIPMENT.label),
     (EvidenceKind.CUSTOMS_FORM, EvidenceKind.CUSTOMS_FORM.label),
     (EvidenceKind.INSPECTION_REPORT, EvidenceKind.INSPECTION_REPORT.label),
-    (EvidenceKind.DOCUMENT, EvidenceKind.DOCUMENT.label),
 ]
+DOCUMENT_KIND_LABEL = _("If you attach a PDF, what is it?")
+DOCUMENT_KIND_HELP = _("Photos and videos are shown as photos and videos.")
 
 
 def _files(previews: str, *, label: Any, required: bool = False, help_text: Any = "") -> MultipleFileField:
@@ -76,9 +76,8 @@ class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Your message to the buyer"), widget=forms.Textarea(attrs={"rows": 5}),
                            max_length=MAX_DESCRIPTION_LENGTH)
     attachments = _files("reply-previews", label=_("Attach photos, a video or PDFs (optional)"))
-    attachment_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
-                                        choices=SELLER_FILE_KINDS,
-                                        help_text=_("For example an invoice or an inspection report."))
+    attachment_kind = forms.ChoiceField(label=DOCUMENT_KIND_LABEL, required=False, choices=SELLER_FILE_KINDS,
+                                        help_text=DOCUMENT_KIND_HELP)
 
     def attachments_with_kind(self) -> list[Any]:
         return _with_kind(self.cleaned_data["attachments"], self.cleaned_data.get("attachment_kind") or "")
@@ -193,8 +192,8 @@ class RejectForm(forms.Form):
     evidence = _files("reject-previews", label=_("Evidence"), required=True,
                       help_text=_("At least one photo or PDF that supports the rejection, for example a photo "
                                   "before dispatch, a test report or proof of delivery."))
-    evidence_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
-                                      choices=SELLER_FILE_KINDS)
+    evidence_kind = forms.ChoiceField(label=DOCUMENT_KIND_LABEL, required=False, choices=SELLER_FILE_KINDS,
+                                      help_text=DOCUMENT_KIND_HELP)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -271,8 +270,8 @@ class InfoAnswerForm(forms.Form):
     body = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 4}),
                            max_length=MAX_DESCRIPTION_LENGTH)
     attachments = _files("info-previews", label=_("Attach photos, a video or PDFs (optional)"))
-    attachment_kind = forms.ChoiceField(label=_("What are the attached files?"), required=False,
-                                        choices=SELLER_FILE_KINDS)
+    attachment_kind = forms.ChoiceField(label=DOCUMENT_KIND_LABEL, required=False, choices=SELLER_FILE_KINDS,
+                                        help_text=DOCUMENT_KIND_HELP)
 
     def attachments_with_kind(self) -> list[Any]:
         return _with_kind(self.cleaned_data["attachments"], self.cleaned_data.get("attachment_kind") or "")
@@ -319,3 +318,56 @@ class CollectedForm(forms.Form):
     """No input: pressing the button records that the buyer collected the goods (claims.services.warranty)."""
 
     prefix = "collected"
+
+
+class ClaimsExportForm(forms.Form):
+    """The days of the claims CSV (claims.seller.exports): `?from=YYYY-MM-DD&to=YYYY-MM-DD`, both included, on the
+    marketplace's calendar; without them the last 30 days."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            input_formats=["%Y-%m-%d"],
+                            error_messages={"invalid": _("Enter the first day as a date, like 2026-06-01.")})
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                          input_formats=["%Y-%m-%d"],
+                          error_messages={"invalid": _("Enter the last day as a date, like 2026-06-30.")})
+
+    NAMES = {"start": "from", "end": "to"}  # the parameters' names in the URL ("from" is a Python keyword)
+
+    def add_prefix(self, field_name: str) -> str:
+        return self.NAMES.get(field_name, field_name)
+
+    @classmethod
+    def for_period(cls, figures: selectors.Performance) -> ClaimsExportForm:
+        """Unbound, showing the days of the performance period (the last 30 days for all time)."""
+        start, end = exports.default_days()
+        if figures.since is not None:
+            start = timezone.localdate(figures.since)
+        return cls(initial={"start": start, "end": end})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if self.errors:
+            return data
+        default_start, default_end = exports.default_days()
+        end = end or default_end
+        start = start or (end - (default_end - default_start))
+        if start > end:
+            raise forms.ValidationError(_("The first day must not be after the last day."), code="order")
+        data["start"], data["end"] = start, end
+        return data
+
+
+class CannedReplyForm(forms.Form):
+    """A seller's canned reply (claims.seller.replies checks the variables and that the title is free)."""
+
+    title = forms.CharField(label=_("Title"), max_length=replies.MAX_TITLE_LENGTH,
+                            help_text=_("Shown in the list you pick from, for example “Asking for a photo”."),
+                            error_messages={"required": _("Please give the reply a title.")})
+    body = forms.CharField(label=_("Text"), max_length=MAX_DESCRIPTION_LENGTH, widget=forms.Textarea(attrs={"rows": 8}),
+                           error_messages={"required": _("Please write the reply's text.")})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].help_text = _("Filled in when you insert it: %(variables)s.") % {
+            "variables": "; ".join(f"{{{name}}} {words}" for name, words in replies.variables())}

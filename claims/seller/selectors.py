@@ -15,27 +15,26 @@ from typing import Any
 from django.db.models import (
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Sum,
 )
+from django.db.models.functions import TruncWeek
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from claims import deadlines
+from claims import deadlines, presenters, returns
 from claims.choices import OPEN_STATES, Channel, ClaimState, EscalationCause, Outcome, Party
-from claims.models import Claim, ClaimItem, ClaimTransition, ClaimView, Evidence, Message, Offer
+from claims.keeping_up import with_new_activity
+from claims.models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Offer
 from claims.money import refund_room
 from claims.selectors import decision_words
-from core.formatting import money
+from core.formatting import moment, money
 from sellers.models import LedgerEntry, LedgerKind, Seller, WarrantyPolicy
 
 QUEUE_PAGE_SIZE = 25
@@ -80,8 +79,7 @@ def _needs_seller() -> Q:
 
 
 def _with_unread(claims: QuerySet[Claim], user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
-    seen = ClaimView.objects.filter(claim=OuterRef("pk"), user=user, seen_at__gte=OuterRef("last_activity_at"))
-    return claims.annotate(is_unread=~Exists(seen))
+    return with_new_activity(claims, user)  # "new activity" as the buyer's own list says it (claims.keeping_up)
 
 
 def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: str = "",  # type: ignore[no-untyped-def]
@@ -144,8 +142,8 @@ class SellerDeadline:
     past: bool = False  # due_at itself has passed (an overdue first reply counts down to the resolution deadline)
 
 
-def _when(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+def _when(when: dt.datetime) -> str:
+    return moment(when)  # one way to write a moment on every page, with its zone (core.formatting)
 
 
 def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadline:
@@ -202,6 +200,18 @@ def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: dea
     if state == ClaimState.ESCALATED:
         return SellerDeadline(_("With the platform"),
                               _("Our support team handles this claim and will decide it."))
+    if what == deadlines.RETURN_NOT_CONFIRMED:
+        return SellerDeadline(_("Confirm the return by"),
+                              f'{_("The returned item was delivered to you.")} '
+                              f'{presenters.confirm_by(claim, to_buyer=False)}', action.at)
+    if state == ClaimState.AWAITING_RETURN and returns.stage(claim) == returns.TO_SEND:
+        return SellerDeadline(_("Waiting for the return"),
+                              f'{presenters.send_by(claim, to_buyer=False)} '
+                              f'{_("When it arrives, confirm it below with the result of your inspection.")}')
+    if state == ClaimState.AWAITING_RETURN and returns.stage(claim) == returns.IN_TRANSIT:
+        return SellerDeadline(_("Return on its way"),
+                              _("The item is on its way back to you. When it arrives, confirm it below with the "
+                                "result of your inspection."))
     if state == ClaimState.AWAITING_RETURN:
         return SellerDeadline(_("Waiting for the return"),
                               _("The buyer sends the item back as agreed. When it arrives, confirm it below with "
@@ -281,6 +291,21 @@ class LedgerTotals:
 
 
 @dataclasses.dataclass(frozen=True)
+class Week:
+    """One week of the claims opened in the period (Monday to Sunday on the marketplace's calendar): how many, how
+    many of them got a first reply, and how long those replies took in total."""
+
+    start: dt.date
+    opened: int
+    replied: int
+    reply_time: dt.timedelta | None
+
+    @property
+    def average_first_reply(self) -> dt.timedelta | None:
+        return self.reply_time / self.replied if self.replied and self.reply_time is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
 class Performance:
     period: str
     since: dt.datetime | None
@@ -297,6 +322,12 @@ class Performance:
     decided_for_buyer: int
     ledger: list[LedgerTotals]
     recent_entries: list[LedgerEntry]
+    weeks: list[Week] = dataclasses.field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The period's name ("Last 30 days"): the page's selector and heading both say the period computed here."""
+        return str(PERIODS[self.period][1])
 
     @property
     def first_reply_share(self) -> float | None:
@@ -344,7 +375,7 @@ def first_reply_missed(now: dt.datetime) -> Q:
 
 
 def performance(seller: Seller, *, period: str = DEFAULT_PERIOD, now: dt.datetime | None = None) -> Performance:
-    """A seller's figures over a period, in four queries whatever the number of claims.
+    """A seller's figures over a period, in five queries whatever the number of claims.
 
     Claims count in the period they were opened in (replies, escalations); verdicts and decisions in the period
     they were made; ledger entries in the period they were written. The balance is over all time."""
@@ -390,7 +421,47 @@ def performance(seller: Seller, *, period: str = DEFAULT_PERIOD, now: dt.datetim
         ledger=_ledger_totals(seller, since),
         recent_entries=list(LedgerEntry.objects.filter(Q(seller=seller) & _after("created_at", since))
                             .select_related("claim").order_by("-created_at", "-id")[:20]),
+        weeks=_weeks(seller, cohort, since, now),
     )
+
+
+def _weeks(seller: Seller, cohort: Q, since: dt.datetime | None, now: dt.datetime) -> list[Week]:
+    """The claims the figures count (`cohort`), week by week from the week of `since` (or of the first claim) to this
+    week, in one query: weeks start on Monday in the marketplace's zone, so a claim opened on Sunday at 23:30 in
+    Berlin counts in that week even when it was Monday in UTC. Weeks without claims are there, with zeros."""
+    zone = timezone.get_default_timezone()  # settings.TIME_ZONE is the marketplace's zone
+    took = ExpressionWrapper(F("first_replied_at") - F("opened_at"), output_field=DurationField())
+    rows = (Claim.objects.filter(Q(seller=seller) & cohort).annotate(week=TruncWeek("opened_at", tzinfo=zone))
+            .values("week").order_by()
+            .annotate(opened=Count("pk"), replied=Count("first_replied_at"), took=Sum(took)))
+    found = {_local_day(row["week"], zone): row for row in rows}
+    this_week = _monday(timezone.localdate(now, zone))
+    first = _monday(timezone.localdate(since, zone)) if since is not None else min(found, default=this_week)
+    weeks = []
+    week = first
+    while week <= this_week:
+        row = found.get(week, {})
+        weeks.append(Week(start=week, opened=row.get("opened", 0), replied=row.get("replied", 0),
+                          reply_time=_duration(row.get("took"))))
+        week += dt.timedelta(days=7)
+    return weeks
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _local_day(value: dt.datetime | dt.date, zone: dt.tzinfo) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return (timezone.localtime(value, zone) if timezone.is_aware(value) else value).date()
+    return value
+
+
+def _duration(value: dt.timedelta | int | float | None) -> dt.timedelta | None:
+    """SQLite may hand a sum of durations back as microseconds."""
+    if value is None or isinstance(value, dt.timedelta):
+        return value
+    return dt.timedelta(microseconds=value)
 
 
 def _median_first_reply(seller: Seller, replied: Q, count: int) -> dt.timedelta | None:

@@ -15,33 +15,46 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from claims import services
 from claims.abilities import SELLER_ACTIONS, abilities
 from claims.choices import ClaimState, Reason
+from claims.decision import seller_owes
 from claims.errors import ClaimError
 from claims.experts import claim_assessments, costs_total, result_sentence
+from claims.forms import AppealForm
 from claims.models import Claim, Offer
+from claims.offer_forms import AcceptCounterOfferForm, DeclineCounterOfferForm
 from claims.remedies import DefectOverview, defect_overview
 from claims.resolution import written_resolution
-from claims.selectors import collection_status, pending_offer, timeline, warranty_clock_status
+from claims.selectors import (
+    collection_status,
+    escalation_reason,
+    pending_offer,
+    timeline,
+    warranty_clock_status,
+)
 from core.after_response import after_response
 from core.formatting import csv_text
 from sellers.models import SellerStatus
-from sellers.selectors import current_membership
+from sellers.selectors import current_membership, memberships_of
 
-from . import selectors
+from . import exports, replies, selectors
 from . import statements as statement_selectors
+from .charts import duration_text, performance_charts
 from .forms import (
+    CannedReplyForm,
+    ClaimsExportForm,
     ClassifyDefectForm,
     CollectedForm,
     ConcludeExpertForm,
@@ -73,12 +86,17 @@ ACTION_FORMS: dict[str, type[Form]] = {
     "collected": CollectedForm,
     "expert": StartExpertForm,
     "expert_result": ConcludeExpertForm,
+    "accept_counter": AcceptCounterOfferForm,
+    "decline_counter": DeclineCounterOfferForm,
+    "appeal": AppealForm,
 }
 # The ability (claims.abilities) whose answer decides whether the page offers each form.
 ACTION_ABILITY = {"reply": "message", "offer": "make_offer", "reject": "reject", "tracking": "add_tracking",
                   "return": "receive_return", "info": "provide_info", "classify": "classify_defect",
                   "goods": "confirm_goods_received", "collected": "record_collection",
-                  "expert": "start_expert_assessment", "expert_result": "conclude_expert_assessment"}
+                  "expert": "start_expert_assessment", "expert_result": "conclude_expert_assessment",
+                  "accept_counter": "accept_counter_offer", "decline_counter": "decline_counter_offer",
+                  "appeal": "appeal"}
 
 
 def _form(action: str, claim: Claim, *args: Any, overview: DefectOverview | None = None) -> Form:
@@ -127,6 +145,13 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
         forms[action] = bound
     can = abilities(claim, request.user, SELLER_ACTIONS)
     possible = {name: can[ability].allowed for name, ability in ACTION_ABILITY.items()}
+    money = selectors.claim_money(claim)
+    # The shop's canned replies next to the reply box; ?reply=<id> fills the box with one (claims.seller.replies).
+    picker = (replies.reply_picker(claim, by=request.user, refundable=f"{money.refundable} {claim.currency}",
+                                   chosen=request.GET.get("reply")) if possible["reply"] else None)
+    picked = bound is None and picker is not None and picker.chosen is not None
+    if picked:
+        forms["reply"].initial = {"body": picker.chosen_text}
     offer = pending_offer(claim)
     claimed = {item.order_item_id: item.quantity for item in claim.items.all()}
     # A refusal of an action whose form the page no longer offers (the state moved on) is shown at the top.
@@ -137,14 +162,19 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
         "claim": claim,
         "deadline": selectors.seller_deadline(claim),
         "timeline": timeline(claim),
+        "escalation_reason": escalation_reason(claim),  # the buyer's words, while the platform has it for them
         "offer": offer,
         "can_withdraw": can["withdraw_offer"].allowed,
         "possible": possible,
         "any_action": any(possible.values()),
         "refused": refused,
-        "open_action": action or ("info" if possible["info"] else "return" if possible["return"] else "reply"),
+        "open_action": action or ("reply" if picked else "info" if possible["info"] else "return" if possible["return"]
+                                  else "reply"),
         "item_rows": [(item, claimed.get(item.pk, 0)) for item in claim.order.items.all()],
-        "money": selectors.claim_money(claim),
+        "money": money,
+        "reply_picker": picker,
+        # what the seller owes for a decided claim, and when it is recovered (claims.decision, as in the email)
+        "owed": seller_owes(claim),
         "return_address": selectors.return_address(claim),
         "seller_active": claim.seller.status == SellerStatus.ACTIVE,
         # the type of defect, what the warranty claim policy allows now and the item's defect history
@@ -254,6 +284,15 @@ def record_collection(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def appeal(request: HttpRequest, number: str) -> HttpResponse:
+    """The seller's staff appeal the platform's decision (claims.services.appeal), with a reason."""
+    return _act(request, number, "appeal", lambda claim, form: services.appeal(
+        claim=claim, by=request.user, reason=form.cleaned_data["reason"]),
+        _("Your appeal was sent. Another member of our support team will look at the claim again."))
+
+
+@login_required
+@require_POST
 def reject(request: HttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: RejectForm) -> object:
         return services.reject(claim=claim, by=request.user, code=form.cleaned_data["code"],
@@ -330,6 +369,27 @@ def resolution(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def accept_counter_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+    def run(claim: Claim, form: AcceptCounterOfferForm) -> object:
+        return services.accept_counter_offer(offer=get_object_or_404(Offer, pk=offer_id, claim=claim),
+                                             by=request.user)
+
+    return _act(request, number, "accept_counter", run, _("You accepted the buyer's counter-offer."))
+
+
+@login_required
+@require_POST
+def decline_counter_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+    def run(claim: Claim, form: DeclineCounterOfferForm) -> object:
+        return services.decline_counter_offer(offer=get_object_or_404(Offer, pk=offer_id, claim=claim),
+                                              by=request.user, reason=form.cleaned_data["reason"])
+
+    return _act(request, number, "decline_counter", run,
+                _("You declined the buyer's counter-offer. You can make another offer."))
+
+
+@login_required
+@require_POST
 def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
     claim = selectors.staff_claim(request.user, number)
     offer = get_object_or_404(Offer, pk=offer_id, claim=claim)
@@ -348,27 +408,42 @@ def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResp
 @login_required
 @require_GET
 def performance(request: HttpRequest) -> HttpResponse:
+    return _performance_page(request)
+
+
+def _performance_page(request: HttpRequest, *, export_form: ClaimsExportForm | None = None,
+                      status: int = 200) -> HttpResponse:
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
-    form = PerformancePeriodForm(request.GET)
-    figures = selectors.performance(membership.seller, period=form.chosen())
+    figures = selectors.performance(membership.seller, period=PerformancePeriodForm(request.GET).chosen())
+    # The selector shows the period the figures were computed over (an unknown one falls back to the default):
+    # one source for the choice, the heading and the numbers.
+    form = PerformancePeriodForm({"period": figures.period})
     return render(request, "sellers/performance.html", {
         "seller": membership.seller, "membership": membership, "memberships": memberships, "form": form,
         "figures": figures, "median_text": duration_text(figures.median_first_reply),
-    })
+        "charts": performance_charts(figures),
+        "export_form": export_form or ClaimsExportForm.for_period(figures),
+    }, status=status)
 
 
-def duration_text(duration: dt.timedelta | None) -> str:
-    """A duration in the words of a figure: "2 d 4 h", "5 h 20 min", "12 min"."""
-    if duration is None:
-        return ""
-    minutes = int(duration.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
-    return _("%(minutes)d min") % {"minutes": minutes}
+# --- the claims as CSV -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def claims_csv(request: HttpRequest) -> HttpResponse:
+    """The claims the seller's staff work in (owner or staff, as the statement CSV) opened in the days asked for, as
+    CSV (claims.seller.exports), streamed. Days that make no sense: the performance page with the form's errors."""
+    membership, _memberships = current_membership(request.user, request.GET.get("seller"))
+    form = ClaimsExportForm(request.GET)
+    if not form.is_valid():
+        return _performance_page(request, export_form=form, status=400)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    seller = membership.seller
+    response = StreamingHttpResponse(exports.lines(exports.claims_opened(seller, start, end)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{exports.filename(seller, start, end)}"'
+    return response
 
 
 # --- balance and statements --------------------------------------------------------------------------------
@@ -450,3 +525,79 @@ def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
             refund.amount, refund.currency, "",
         ])
     return response
+
+
+# --- canned replies ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def canned_replies(request: HttpRequest) -> HttpResponse:
+    """The shop's canned replies: every member reads them (and picks them on a claim); the owner keeps them."""
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
+    return render(request, "sellers/replies.html", {
+        "seller": membership.seller, "membership": membership, "memberships": memberships,
+        "replies": replies.replies_of(membership.seller), "may_manage": replies.may_manage(membership),
+        "variables": replies.variables(),
+    })
+
+
+def _replies_url(membership: Any) -> str:
+    return f'{reverse("sellers:canned_replies")}?seller={membership.seller.slug}'
+
+
+def _reply_form_page(request: HttpRequest, membership: Any, memberships: list[Any], form: CannedReplyForm,
+                     reply: Any = None, status: int = 200) -> HttpResponse:
+    return render(request, "sellers/reply_form.html", {
+        "seller": membership.seller, "membership": membership, "memberships": memberships, "form": form,
+        "reply": reply}, status=status)
+
+
+def _save_reply(request: HttpRequest, membership: Any, memberships: list[Any], reply: Any = None) -> HttpResponse:
+    """Show the form (GET) or save it through claims.seller.replies (POST): back to the list, or the form with its
+    errors and nothing saved."""
+    if not replies.may_manage(membership):
+        raise PermissionDenied
+    if request.method != "POST":
+        initial = {"title": reply.title, "body": reply.body} if reply is not None else {}
+        return _reply_form_page(request, membership, memberships, CannedReplyForm(initial=initial), reply)
+    form = CannedReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            saved = replies.save_reply(membership=membership, by=request.user, reply=reply, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The reply “%(title)s” was saved.") % {"title": saved.title})
+            return redirect(_replies_url(membership))
+    return _reply_form_page(request, membership, memberships, form, reply, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def canned_reply_add(request: HttpRequest) -> HttpResponse:
+    membership, memberships = current_membership(request.user, request.GET.get("seller"))
+    return _save_reply(request, membership, memberships)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def canned_reply_edit(request: HttpRequest, reply_id: int) -> HttpResponse:
+    reply, membership = replies.reply_for(request.user, reply_id)
+    return _save_reply(request, membership, memberships_of(request.user), reply)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def canned_reply_delete(request: HttpRequest, reply_id: int) -> HttpResponse:
+    """Asks first (GET, so it works without JavaScript), deletes on POST."""
+    reply, membership = replies.reply_for(request.user, reply_id)
+    if not replies.may_manage(membership):
+        raise PermissionDenied
+    if request.method == "POST":
+        replies.delete_reply(membership=membership, reply=reply)
+        messages.success(request, _("The reply “%(title)s” was deleted.") % {"title": reply.title})
+        return redirect(_replies_url(membership))
+    return render(request, "sellers/reply_delete.html", {
+        "seller": membership.seller, "membership": membership, "memberships": memberships_of(request.user),
+        "reply": reply})

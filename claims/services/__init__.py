@@ -14,11 +14,19 @@ emails) in the same transaction.
     warranty   the warranty-claim clock (confirm_goods_received, exercise_warranty_rights) and collection
     remedies   classify_defect: the defect of a defective claim, which decides its remedies (claims.remedies)
     satisfaction  the survey after a resolution: its email, and storing an answer (claims.satisfaction)
+    returns    the return of the goods: its authorization, the buyer's tracking, the parcel delivered, the sweep's
+               actions at its deadlines (claims.returns)
+    keeping_up  a person's notifications read (all, or a claim's), and the kinds of email they get
+    counter_offers  the buyer's counter-offer, and the seller accepting or declining it
+    appeals    a party appeals the platform's decision (appeal); another agent upholds it (uphold_appeal) or decides
+               anew through decide, which settles the appeal's money there (claims.appeals)
 """
 
 from ..models import ClaimTransition
 from ._base import _lock
 from .agents import assign, decide, provide_info, record_provider_dispute, record_provider_verdict, reopen, request_info
+from .appeals import appeal, uphold_appeal
+from .counter_offers import accept_counter_offer, counter_offer, decline_counter_offer
 from .deadlines import enforce_deadlines, force_refund, info_timeout, mark_delivered, note_delivery, take_over
 from .experts import (
     add_expert_cost,
@@ -30,6 +38,7 @@ from .experts import (
     send_expert_costs,
     start_expert_assessment,
 )
+from .keeping_up import mark_all_read, set_email_preferences
 from .opening import open_claim
 from .parties import (
     accept_offer,
@@ -47,6 +56,7 @@ from .parties import (
 )
 from .payouts import mark_refund_failed, mark_refund_paid, retry_refund, submit_refund
 from .remedies import classify_defect
+from .returns import add_return_tracking, mark_return_delivered
 from .satisfaction import record_satisfaction, send_satisfaction_survey
 from .warranty import confirm_goods_received, exercise_warranty_rights, record_collection
 
@@ -62,4 +72,8 @@ __all__ = [
     "request_expert_assessment", "send_expert_costs", "start_expert_assessment",
     "confirm_goods_received", "exercise_warranty_rights", "record_collection",
     "record_satisfaction", "send_satisfaction_survey",
+    "add_return_tracking", "mark_return_delivered",
+    "mark_all_read", "set_email_preferences",
+    "accept_counter_offer", "counter_offer", "decline_counter_offer",
+    "appeal", "uphold_appeal",
 ]

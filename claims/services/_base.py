@@ -26,8 +26,8 @@ from .. import evidence as evidence_files
 from .. import roles
 from ..abilities import transition_refusal
 from ..calendar import local_date
-from ..choices import RETURN_OUTCOMES, UNJUSTIFIED_OUTCOMES, EvidenceKind, FundedBy, OfferStatus, Party
-from ..eligibility import MAX_DESCRIPTION_LENGTH, trial_ends_on
+from ..choices import RETURN_OUTCOMES, UNJUSTIFIED_OUTCOMES, ClaimState, EvidenceKind, FundedBy, OfferStatus, Party
+from ..eligibility import MAX_DESCRIPTION_LENGTH, already_claimed, trial_ends_on
 from ..errors import ClaimError
 from ..models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Refund, RefundEvent, RefundLine
 from ..money import RefundRoom, refund_room
@@ -57,8 +57,11 @@ def _conflict(claim: Claim) -> ClaimError:
     )
 
 
-def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwargs: Any) -> ClaimTransition:
-    """Fire one transition on a locked claim, save it and log it. `by=None` is the system."""
+def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_instructions: str | None = None,
+          **kwargs: Any) -> ClaimTransition:
+    """Fire one transition on a locked claim, save it and log it. `by=None` is the system. A transition into
+    awaiting_return authorizes the return (claims.services.returns), at the address of the accepted offer's
+    `return_instructions` if it has some."""
     if refusal := transition_refusal(claim, verb, by):
         raise refusal
     from_state = claim.state
@@ -81,6 +84,10 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", **kwarg
     )
     logger.info("claim %s: %s %s -> %s by %s", claim.number, verb, from_state, claim.state,
                 getattr(by, "pk", "system"))
+    if claim.state == ClaimState.AWAITING_RETURN and from_state != claim.state:
+        from .returns import authorize_return  # here: services.returns builds on this module
+
+        authorize_return(claim, instructions=return_instructions)
     return log
 
 
@@ -114,7 +121,7 @@ def _prepare_uploads(uploads: Iterable[Any], *, kind: str | None = None) -> list
     for upload in uploads:
         if isinstance(upload, evidence_files.PreparedFile):
             prepared.append(upload)
-        elif isinstance(upload, tuple):  # (file, kind) from forms that let the uploader say what it is
+        elif isinstance(upload, tuple):  # (file, kind) from forms that let the uploader say what a PDF is
             prepared.append(evidence_files.prepare(upload[0], kind=upload[1]))
         else:
             prepared.append(evidence_files.prepare(upload, kind=kind))
@@ -130,7 +137,7 @@ def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], 
         item = Evidence(
             claim=claim, message=message, kind=prepared.kind, uploaded_by=by, party=party,
             original_name=prepared.original_name[:255], content_type=prepared.content_type,
-            size=prepared.size, sha256=prepared.sha256,
+            size=prepared.size, sha256=prepared.sha256, duration_seconds=prepared.duration_seconds,
         )
         item.file.save("upload", prepared.as_content_file(), save=False)
         stored.append(item.file)
@@ -231,8 +238,9 @@ def _set_items_open(claim: Claim, is_open: bool) -> None:
 
 def _after_resolution(claim: Claim, *, by: User | None) -> None:
     """What every move into `resolved` implies: the items are free for a new claim, the defect's remedy joins the
-    item's history, pending offers lapse, goods left with the seller wait for collection, a justified claim extends
-    the warranty, the buyer gets the written resolution, and buyer and seller the satisfaction survey."""
+    item's history, pending offers lapse, goods left with the seller wait for collection, a return not sent yet is
+    cancelled, a justified claim extends the warranty, the buyer gets the written resolution, and buyer and seller the
+    satisfaction survey."""
     _set_items_open(claim, False)
     from .remedies import record_defect_remedy  # here: services.remedies builds on this module
 
@@ -242,6 +250,9 @@ def _after_resolution(claim: Claim, *, by: User | None) -> None:
     from .warranty import mark_ready_for_collection  # here: services.warranty builds on this module
 
     mark_ready_for_collection(claim)  # goods left with the seller for the buyer to collect (claims.collection)
+    from .returns import close_returns  # here: services.returns builds on this module
+
+    close_returns(claim)  # a return not sent yet is no longer expected (claims.returns)
     if claim.outcome and claim.outcome not in UNJUSTIFIED_OUTCOMES:
         _extend_warranty(claim)
     _send_written_resolution(claim)
@@ -324,6 +335,4 @@ def _refuse_if_already_claimed(pairs: Sequence[tuple[OrderItem, int]]) -> None:
     taken = (ClaimItem.objects.filter(order_item__in=[item for item, _qty in pairs], is_open=True)
              .select_related("claim", "order_item").first())
     if taken:
-        raise ClaimError(_("Claim %(number)s is already open for “%(item)s”. You can follow it from your order "
-                           "page.") % {"number": taken.claim.number, "item": taken.order_item.title},
-                         code="conflict")
+        raise already_claimed(taken.order_item, taken.claim.number)

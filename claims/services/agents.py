@@ -17,7 +17,8 @@ from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
 
 from .. import roles
-from ..abilities import assign_refusal, state_error, transition_refusal
+from ..abilities import appeal_decider_refusal, assign_refusal, state_error, transition_refusal
+from ..appeals import decision_words, open_appeal
 from ..calendar import add_calendar_days
 from ..choices import (
     DECIDE_OUTCOMES,
@@ -55,6 +56,7 @@ from ._base import (
     _refuse_if_already_claimed,
     _set_items_open,
 )
+from .appeals import appeal_decision_reason, settle_appeal, settlement_terms, upholds
 
 # --- agent ----------------------------------------------------------------------------------------------
 
@@ -114,12 +116,16 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         if not can_proceed(claim.decide):
             raise state_error(claim)  # before the amounts: a claim decided meanwhile says so, not "nothing left"
         # The remedies the warranty claim policy allows for the type of defect (claims.remedies), once the agent may.
-        if refusal := transition_refusal(claim, "decide", by) or remedy_refusal(claim, outcome):
+        if refusal := (transition_refusal(claim, "decide", by) or appeal_decider_refusal(claim, by)
+                       or remedy_refusal(claim, outcome)):
             raise refusal
         if denial_reason == DenialReason.DEFECT_COMPENSATED and (refusal := compensated_reason_refusal(claim)):
             raise refusal
-        room = _refund_room(claim)
-        refundable = room.total
+        # Deciding an appeal: the new decision replaces the appealed one, whose refunds count (claims.services.appeals).
+        appeal = open_appeal(claim)
+        terms = settlement_terms(claim) if appeal is not None else None
+        room = terms.room if terms is not None else _refund_room(claim)
+        refundable = terms.refundable if terms is not None else room.total
         value: Decimal | None = None
         if outcome in MONEY_OUTCOMES and refundable <= 0:
             raise ClaimError(_("Everything claimed has already been refunded; choose another outcome."), code="state")
@@ -135,17 +141,33 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
             if value >= refundable:
                 raise ClaimError(_("A partial refund or discount must be less than %(max)s %(cur)s.")
                                  % {"max": refundable, "cur": claim.currency})
+        if terms is not None and terms.paid and needs_return and value is not None and value != refundable:
+            # The refund paid when the item is back is what is left of the decision (claims.services.receive_return):
+            # after money already paid that is right for the full refund only.
+            raise ClaimError(_("The appealed decision already refunded %(paid)s %(cur)s. A new decision that waits "
+                               "for the returned item can only be the full refund of %(max)s %(cur)s; decide another "
+                               "amount without the return.") % {"paid": terms.paid, "max": refundable,
+                                                                "cur": claim.currency}, code="invalid")
         now = timezone.now()
         # A denial tells the buyer the sentence the Get help page warned of (claims.presenters.DENIAL_WORDS).
         reason = note or (denial_words(denial_reason) if denial_reason else Outcome(outcome).label)
+        upheld = appeal is not None and upholds(appeal, outcome=outcome, funded_by=funded_by, amount=value,
+                                                denial_reason=denial_reason)
+        if appeal is not None:
+            changed_to = "" if upheld else decision_words(outcome, funded_by, value, denial_reason, claim.currency)
+            reason = appeal_decision_reason(claim, note=note, changed_to=changed_to)
         log = _fire(claim, "decide", by, reason=reason, outcome=outcome, funded_by=funded_by, amount=value,
                     denial_reason=denial_reason, note=note, needs_return=needs_return, at=now,
                     bears_cost=not recover_from_seller)
         # The email says whether the platform recovers what it pays (claims.decision); the ledger entry is written
         # only when the refund is paid, which may wait for the return.
-        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk,
-               context={"detail": reason, "recover": recover_from_seller})
-        if claim.state == ClaimState.RESOLVED:
+        if appeal is not None:  # told as the appeal's decision, final
+            settle_appeal(claim, appeal, terms, by=by, log=log, value=value, recover=not claim.platform_bears_cost,
+                          note=note, upheld=upheld)
+        else:
+            notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk,
+                   context={"detail": reason, "recover": recover_from_seller})
+        if claim.state == ClaimState.RESOLVED and appeal is None:
             if value:
                 _pay_refund(claim, value, funded_by=funded_by, by=by, recover=not claim.platform_bears_cost,
                             room=room)

@@ -26,6 +26,7 @@ from ._base import (
     _record,
     _refund_room,
 )
+from .returns import confirm_lapsed, expire_return, remind_return
 from .warranty import (
     reach_warranty_limit,
     reach_warranty_max,
@@ -246,5 +247,8 @@ _ACT: dict[str, Callable[[Claim, dt.datetime], object]] = {
     deadlines.DECISION: _record_decision_breach,
     deadlines.DECISION_REMINDER: _remind_decision,
     deadlines.STORAGE_NOTICE: send_storage_notice,
+    deadlines.RETURN_NOT_SENT: expire_return,
+    deadlines.RETURN_NOT_CONFIRMED: confirm_lapsed,
+    deadlines.RETURN_REMINDER: remind_return,
     deadlines.SALE_NOTICE: send_sale_notice,
 }

@@ -19,6 +19,7 @@ from .. import roles
 from ..abilities import (
     answer_offer_refusal,
     escalates_too_early,
+    escalation_too_early,
     forbidden,
     make_offer_refusal,
     message_refusal,
@@ -44,6 +45,7 @@ from ..errors import ClaimError
 from ..models import Claim, ClaimView, Message, Offer
 from ..money import RefundRoom
 from ..notifications import notify
+from ..offers import DECLINE_REASON_LENGTH
 from ..remedies import compensated_reason_refusal, remedy_refusal
 from ._base import (
     User,
@@ -56,8 +58,11 @@ from ._base import (
     _pay_refund,
     _post,
     _prepare_uploads,
+    _record,
     _refund_room,
 )
+from .keeping_up import mark_claim_read
+from .returns import mark_return_received
 from .tracking import record_shipment
 
 # --- seller ---------------------------------------------------------------------------------------------
@@ -153,15 +158,9 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
                                      return_instructions=return_instructions, made_by=by,
                                      on_behalf_of_platform=for_platform, created_at=now)
         Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
-        notify(claim, "offer", to=[Party.BUYER], key=offer.pk, context={"detail": _describe_offer(offer)})
+        notify(claim, "platform_offer" if for_platform else "offer", to=[Party.BUYER], key=offer.pk,
+               context={"offer": offer})
         return offer
-
-
-def _describe_offer(offer: Offer) -> str:
-    text = offer.get_kind_display()
-    if offer.amount:
-        text += f": {offer.amount} {offer.claim.currency}"
-    return "\n".join(part for part in (text, offer.note, offer.return_instructions) if part)
 
 
 def withdraw_offer(*, offer: Offer, by: User) -> Offer:
@@ -188,25 +187,36 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
     with transaction.atomic():
         claim = _lock(offer.claim_id)
         offer = _pending_offer(claim, offer, by)
-        now = timezone.now()
-        funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
-        room = _refund_room(claim) if offer.outcome in MONEY_OUTCOMES else None
-        amount = _offer_amount_now(claim, offer, room)
-        _fire(claim, "accept_offer", by, reason=offer.get_kind_display(), outcome=offer.outcome,
-              funded_by=funded_by if offer.outcome in MONEY_OUTCOMES else "", amount=amount,
-              needs_return=offer.kind in OFFER_KINDS_NEEDING_RETURN, at=now)
-        offer.status = OfferStatus.ACCEPTED
-        offer.answered_at = now
-        offer.save(update_fields=["status", "answered_at"])
-        notify(claim, "offer_accepted", to=[Party.SELLER, Party.AGENT], key=offer.pk,
-               context={"detail": _describe_offer(offer)})
-        if claim.state == ClaimState.RESOLVED:
-            if amount:
-                # The ledger names who committed the platform's money: the agent who made the offer.
-                _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by,
-                            room=room)
-            _after_resolution(claim, by=by)
+        _settle_offer(claim, offer, by=by, verb="accept_offer",
+                      news=("offer_accepted", [Party.SELLER, Party.AGENT]))
     return claim
+
+
+def _settle_offer(claim: Claim, offer: Offer, *, by: User, verb: str, news: tuple[str, list[str]]) -> None:
+    """Settle a locked claim as the accepted offer says: the buyer accepting the seller's or the platform's offer
+    (`accept_offer`) and the seller accepting the buyer's counter-offer (`accept_counter_offer`, claims.services
+    .counter_offers) both come here. The outcome is the offer's (OFFER_OUTCOME); money outcomes resolve the claim and
+    pay the refund within what is left to refund; a replacement, a repair or a return for refund waits for the item
+    (awaiting_return). `news`: the event and the parties told that the offer was accepted."""
+    now = timezone.now()
+    funded_by = FundedBy.PLATFORM if offer.on_behalf_of_platform else FundedBy.SELLER
+    room = _refund_room(claim) if offer.outcome in MONEY_OUTCOMES else None
+    amount = _offer_amount_now(claim, offer, room)
+    _fire(claim, verb, by, reason=offer.get_kind_display(), outcome=offer.outcome,
+          funded_by=funded_by if offer.outcome in MONEY_OUTCOMES else "", amount=amount,
+          needs_return=offer.kind in OFFER_KINDS_NEEDING_RETURN, at=now,
+          return_instructions=offer.return_instructions)  # the return's address (claims.services.returns)
+    offer.status = OfferStatus.ACCEPTED
+    offer.answered_at = now
+    offer.save(update_fields=["status", "answered_at"])
+    event, parties = news
+    notify(claim, event, to=parties, key=offer.pk, context={"offer": offer})
+    if claim.state == ClaimState.RESOLVED:
+        if amount:
+            # The ledger names who committed the platform's money: the agent who made the offer.
+            _pay_refund(claim, amount, funded_by=funded_by, by=offer.made_by if offer.on_behalf_of_platform else by,
+                        room=room)
+        _after_resolution(claim, by=by)
 
 
 def _offer_amount_now(claim: Claim, offer: Offer, room: RefundRoom | None) -> Decimal | None:
@@ -227,16 +237,29 @@ def _offer_amount_now(claim: Claim, offer: Offer, room: RefundRoom | None) -> De
     return offer.amount
 
 
-def decline_offer(*, offer: Offer, by: User) -> Offer:
+def decline_offer(*, offer: Offer, by: User, reason: str = "") -> Offer:
+    """The buyer declines the pending offer, saying why if they like: the reason is kept on the offer, shown on the
+    timeline and sent to whoever made the offer."""
+    reason = _clean_text(reason, what=_("why you decline the offer"), required=False, limit=DECLINE_REASON_LENGTH)
     with transaction.atomic():
         claim = _lock(offer.claim_id)
         offer = _pending_offer(claim, offer, by)
-        offer.status = OfferStatus.DECLINED
-        offer.answered_at = timezone.now()
-        offer.save(update_fields=["status", "answered_at"])
-        notify(claim, "offer_declined", to=[Party.SELLER, Party.AGENT], key=offer.pk,
-               context={"detail": _describe_offer(offer)})
+        _decline(claim, offer, by=by, reason=reason, verb="decline_offer")
+        # A platform's offer was the agent's: the seller made none.
+        told = [Party.AGENT] if offer.on_behalf_of_platform else [Party.SELLER, Party.AGENT]
+        notify(claim, "offer_declined", to=told, key=offer.pk, context={"offer": offer})
         return offer
+
+
+def _decline(claim: Claim, offer: Offer, *, by: User, reason: str, verb: str) -> None:
+    """Mark a pending offer declined with its reason, and put the moment on the claim's timeline."""
+    now = timezone.now()
+    offer.status = OfferStatus.DECLINED
+    offer.answered_at = now
+    offer.decline_reason = reason
+    offer.save(update_fields=["status", "answered_at", "decline_reason"])
+    _record(claim, verb, by=by, reason=reason, at=now)
+    Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)
 
 
 def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str = "",
@@ -252,6 +275,7 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
         now = timezone.now()
         log = _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
                     inspection_result=inspection_result, at=now)
+        mark_return_received(claim, at=now)
         notify(claim, "return_received", to=[Party.BUYER], key=log.pk,
                context={"detail": InspectionResult(inspection_result).label})
         if claim.outcome in MONEY_OUTCOMES and claim.refund_amount:
@@ -303,9 +327,12 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
 
 
 def mark_seen(*, claim: Claim, by: User, at: dt.datetime | None = None) -> None:
-    """Remember that this person has seen the claim as it was `at` (for "new activity" in lists). The pages call it
-    after their response was sent (core.after_response), so showing a claim writes nothing while it answers."""
-    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": at or timezone.now()})
+    """Remember that this person has seen the claim as it was `at` (for "new activity" in lists), and read its
+    notifications up to then. The pages call it after their response was sent (core.after_response), so showing a
+    claim writes nothing while it answers."""
+    at = at or timezone.now()
+    ClaimView.objects.update_or_create(claim=claim, user=by, defaults={"seen_at": at})
+    mark_claim_read(claim=claim, user=by, at=at)
 
 
 # --- buyer ----------------------------------------------------------------------------------------------
@@ -318,16 +345,13 @@ def escalate(*, claim: Claim, by: User, reason: str = "") -> Claim:
     with transaction.atomic():
         claim = _lock(claim)
         if escalates_too_early(claim, by):
-            raise ClaimError(
-                _("The seller has until %(due)s to answer. If the problem is not solved by then, or if the seller "
-                  "rejects your claim, you can ask us to step in.")
-                % {"due": timezone.localtime(claim.first_reply_due_at).strftime("%d.%m.%Y %H:%M")},
-                code="state",
-            )
+            raise escalation_too_early(claim)  # the disabled button's own sentence
         cause = EscalationCause.AGENT if roles.is_agent(by) and not roles.is_claim_buyer(claim, by) \
             else EscalationCause.BUYER
         log = _fire(claim, "escalate", by, reason=reason, cause=cause, at=timezone.now())
-        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log.pk)
+        # The buyer's reason goes to both parties; an agent's reasons for stepping in stay in the console.
+        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log.pk,
+               context={"buyer_reason": reason if cause == EscalationCause.BUYER else ""})
     return claim
 
 

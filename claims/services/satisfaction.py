@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import ClaimState, Party
 from ..errors import ClaimError
-from ..models import Claim, OutboundEmail, SatisfactionResponse
+from ..models import Claim, Notification, OutboundEmail, SatisfactionResponse
 from ..satisfaction import COMMENT_MAX_LENGTH, RATINGS, SURVEY_PARTIES, deciding_agent_id
 from ._base import _clean_text
 
@@ -27,7 +27,9 @@ def send_satisfaction_survey(claim: Claim) -> None:
     from ..notifications import notify
 
     parties = [Party.BUYER] if claim.seller.is_platform else [Party.BUYER, Party.SELLER]
+    # Asked already: emailed, or listed in their notifications with survey emails turned off (claims.notifications).
     sent_to = set(OutboundEmail.objects.filter(claim=claim, event=SURVEY_EVENT).values_list("recipient_id", flat=True))
+    sent_to |= set(Notification.objects.filter(claim=claim, event=SURVEY_EVENT).values_list("user_id", flat=True))
     if claim.buyer_id in sent_to:
         parties.remove(Party.BUYER)
     if sent_to - {claim.buyer_id} and Party.SELLER in parties:

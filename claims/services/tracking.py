@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from orders import services as orders
 from orders.models import CarrierEvent, Order, Shipment
 
 from .deadlines import note_delivery
+from .returns import apply_carrier_event, tracking_taken_by_return
 
 
 def _orders_changed(order_ids: Iterable[int]) -> None:
@@ -24,7 +26,11 @@ def _orders_changed(order_ids: Iterable[int]) -> None:
 
 
 def record_shipment(**fields: Any) -> Shipment:
-    """orders.services.record_shipment, then the order's claims react."""
+    """orders.services.record_shipment, then the order's claims react. A tracking number a buyer's return parcel has
+    is refused, as another order's is: one parcel per tracking number (claims.returns)."""
+    if tracking_taken_by_return(carrier=fields.get("carrier", ""), tracking_number=fields.get("tracking_number", "")):
+        raise orders.TrackingError(_("This tracking number is already registered for another parcel. Please check "
+                                     "it."), code="tracking_taken")
     with transaction.atomic():
         shipment = orders.record_shipment(**fields)
         _orders_changed([shipment.order_id])
@@ -50,11 +56,13 @@ def apply_carrier_update(**fields: Any) -> list[Shipment]:
 def record_carrier_event(*, event_id: str, carrier: str, tracking_number: str, status: str, occurred_at: dt.datetime,
                          delivered_to_order_address: bool = False) -> tuple[CarrierEvent, bool]:
     """orders.services.record_carrier_event (once per event id), then, if it moved a shipment, its order's claims
-    react."""
+    react. An event no shipment matched may be about a buyer's return parcel (claims.services.returns)."""
     with transaction.atomic():
         event, handled = orders.record_carrier_event(
             event_id=event_id, carrier=carrier, tracking_number=tracking_number, status=status,
             occurred_at=occurred_at, delivered_to_order_address=delivered_to_order_address)
         if handled and event.result == orders.CarrierEventResult.APPLIED and event.shipment is not None:
             _orders_changed([event.shipment.order_id])
+        elif handled and event.result == orders.CarrierEventResult.UNKNOWN_SHIPMENT:
+            apply_carrier_event(event=event)
     return event, handled

@@ -54,7 +54,7 @@ STYLES = (Style("#0b57d0", "solid", "", "circle"), Style("#8a4b00", "hatch", "7 
 @dataclasses.dataclass(frozen=True)
 class Series:
     label: str
-    values: Sequence[float | int | Decimal]
+    values: Sequence[float | int | Decimal | None]  # None: no value there (a line chart leaves a gap)
     texts: Sequence[str] = ()  # how each value is written (default: the number)
 
 
@@ -177,11 +177,12 @@ def _svg(chart_id: str, title: str, description: str, height: float, body: Seque
 def line_chart(*, chart_id: str, title: str, description: str, x_labels: Sequence[str], series: Sequence[Series],
                y_title: str, x_title: str, label_every: int = 7) -> SafeString:
     """Values over time: one line per series, a marker on every point, the x labels every `label_every` points
-    counted back from the last one (today)."""
+    counted back from the last one (today). A None value is a gap: the line stops there and starts again after it,
+    so "nothing to measure" is never drawn as a zero."""
     legend, top = _legend(chart_id, series, lines=True)
     height = top + 210.0
     left, right, plot_top, plot_bottom = 56.0, WIDTH - 20.0, top + 10, height - 52
-    peak = max((float(v) for one in series for v in one.values), default=0.0)
+    peak = max((float(v) for one in series for v in one.values if v is not None), default=0.0)
     y_max, step = nice_max(peak)
     count = len(x_labels)
 
@@ -213,12 +214,24 @@ def line_chart(*, chart_id: str, title: str, description: str, x_labels: Sequenc
                       extra=f' transform="rotate(-90 16 {_n((plot_top + plot_bottom) / 2)})"'))
     for index, one in enumerate(series):
         style = STYLES[index]
-        points = " ".join(f"{_n(x_at(i))},{_n(y_at(float(v)))}" for i, v in enumerate(one.values))
-        body.append(format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" '
-                                'stroke-linejoin="round"{}/>', points, style.colour,
-                                format_html(' stroke-dasharray="{}"', style.dash) if style.dash else ""))
-        body.extend(_marker(style, x_at(i), y_at(float(v))) for i, v in enumerate(one.values))
+        for run in _runs(one.values):
+            points = " ".join(f"{_n(x_at(i))},{_n(y_at(v))}" for i, v in run)
+            body.append(format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" '
+                                    'stroke-linejoin="round"{}/>', points, style.colour,
+                                    format_html(' stroke-dasharray="{}"', style.dash) if style.dash else ""))
+            body.extend(_marker(style, x_at(i), y_at(v)) for i, v in run)
     return _svg(chart_id, title, description, height, body, mark_safe(""))  # noqa: S308
+
+
+def _runs(values: Sequence[float | int | Decimal | None]) -> list[list[tuple[int, float]]]:
+    """The stretches of consecutive values between gaps, each as (position, value)."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, value in enumerate(values):
+        if value is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, float(value)))
+    return [run for run in runs if run]
 
 
 def bar_chart(*, chart_id: str, title: str, description: str, categories: Sequence[str], series: Sequence[Series],

@@ -33,7 +33,9 @@ WITH_SELLER = (THREAD | {"close"}, THREAD | {"make_offer", "reject"} | GOODS | C
                THREAD | {"escalate", "assign"} | GOODS)
 WITH_PLATFORM = (THREAD | {"close"}, THREAD | GOODS,
                  THREAD | {"make_offer", "request_info", "decide", "assign"} | GOODS | CLASSIFY)
-RETURNING = (THREAD | {"close"}, THREAD | {"receive_return"} | GOODS, THREAD | {"receive_return", "assign"} | GOODS)
+# The buyer sends the item back and enters its tracking (claims.returns); an agent records a delivery once it is sent.
+RETURNING = (THREAD | {"close", "add_return_tracking"}, THREAD | {"receive_return"} | GOODS,
+             THREAD | {"receive_return", "assign"} | GOODS)
 # An expert assesses a warranty claim's defect: the seller's staff while the claim is with them, an agent while it is
 # open (nothing runs to conclude, and no scene is a denied warranty claim the buyer could ask an expert about).
 EXPERT = {"start_expert_assessment"}
@@ -41,6 +43,7 @@ WITH_SELLER = (WITH_SELLER[0], WITH_SELLER[1] | EXPERT, WITH_SELLER[2] | EXPERT)
 WITH_PLATFORM = (WITH_PLATFORM[0], WITH_PLATFORM[1], WITH_PLATFORM[2] | EXPERT)
 RETURNING = (RETURNING[0], RETURNING[1], RETURNING[2] | EXPERT)
 OFFER_ANSWERS = {"accept_offer", "decline_offer"}
+COUNTER_ANSWERS = {"accept_counter_offer", "decline_counter_offer"}
 H = dt.timedelta(hours=1)
 
 # scene, hours after opening, then what the buyer, the seller's staff and the agent may do. Anyone else (another
@@ -51,9 +54,13 @@ TABLE: list[tuple[str, int, set[str], set[str], set[str]]] = [
     ("in_progress", 2, *WITH_SELLER),
     ("in_progress", 72, WITH_SELLER[0] | {"escalate"}, *WITH_SELLER[1:]),
     ("rejected", 2, WITH_SELLER[0] | {"escalate"}, *WITH_SELLER[1:]),
-    ("offer partial_refund", 2, WITH_SELLER[0] | OFFER_ANSWERS, WITH_SELLER[1] | {"withdraw_offer"},
+    ("offer partial_refund", 2, WITH_SELLER[0] | OFFER_ANSWERS | {"counter_offer"}, WITH_SELLER[1] | {"withdraw_offer"},
      WITH_SELLER[2] | {"withdraw_offer"}),
-    ("declined offer", 2, *WITH_SELLER),
+    # once the seller has made an offer, the buyer may counter it, or make a counter-offer after declining it
+    ("declined offer", 2, WITH_SELLER[0] | {"counter_offer"}, *WITH_SELLER[1:]),
+    # the seller answers the buyer's counter-offer before offering again (agents may withdraw any offer)
+    ("counter-offer", 2, WITH_SELLER[0], WITH_SELLER[1] - {"make_offer"} | COUNTER_ANSWERS,
+     WITH_SELLER[2] | {"withdraw_offer"}),
     ("not_received, delivered", 2, WITH_SELLER[0], WITH_SELLER[1] - GOODS - CLASSIFY - EXPERT | {"add_tracking"},
      WITH_SELLER[2] - GOODS - EXPERT),
     ("escalated", 2, *WITH_PLATFORM),
@@ -62,9 +69,10 @@ TABLE: list[tuple[str, int, set[str], set[str], set[str]]] = [
      THREAD | {"make_offer", "provide_info", "assign"} | GOODS | CLASSIFY | EXPERT),
     ("awaiting_info from seller", 2, THREAD | {"close"}, THREAD | {"provide_info"} | GOODS,
      THREAD | {"make_offer", "provide_info", "assign"} | GOODS | CLASSIFY | EXPERT),
-    ("awaiting_return", 2, *RETURNING),
+    # an agent decided: the buyer and the seller's staff may appeal it (claims.appeals)
+    ("awaiting_return", 2, RETURNING[0] | {"appeal"}, RETURNING[1] | {"appeal"}, RETURNING[2]),
     ("return_for_refund accepted", 2, *RETURNING),
-    ("resolved", 2, set(), set(), THREAD | {"reopen", "assign"}),
+    ("resolved", 2, {"appeal"}, {"appeal"}, THREAD | {"reopen", "assign"}),
     ("seller suspended", 2, WITH_PLATFORM[0], set(), WITH_PLATFORM[2]),
     ("provider dispute", 2, WITH_PLATFORM[0], THREAD,
      THREAD | {"make_offer", "request_info", "record_provider_verdict", "assign"}),
@@ -88,6 +96,11 @@ DO: dict[str, Do] = {
     "decline_offer": lambda c, by, o: services.decline_offer(offer=o, by=by),
     "make_offer": lambda c, by, o: services.make_offer(claim=c, by=by, kind="replacement"),
     "withdraw_offer": lambda c, by, o: services.withdraw_offer(offer=o, by=by),
+    # the buyer counters the pending offer they see (none after declining one)
+    "counter_offer": lambda c, by, o: services.counter_offer(claim=c, by=by, kind="replacement",
+                                                             countered=c.offers.filter(status="pending").first()),
+    "accept_counter_offer": lambda c, by, o: services.accept_counter_offer(offer=o, by=by),
+    "decline_counter_offer": lambda c, by, o: services.decline_counter_offer(offer=o, by=by),
     "add_tracking": lambda c, by, o: services.add_tracking(claim=c, by=by, evidence=[photo()]),
     "assign": lambda c, by, o: services.assign(claim=c, by=by, agent=None),
     "escalate": lambda c, by, o: services.escalate(claim=c, by=by),
@@ -108,8 +121,12 @@ DO: dict[str, Do] = {
     "conclude_expert_assessment": lambda c, by, o: services.conclude_running_expert_assessment(
         claim=c, by=by, result="justified"),
     "request_expert_assessment": lambda c, by, o: services.request_expert_assessment(claim=c, by=by),
+    "appeal": lambda c, by, o: services.appeal(claim=c, by=by, reason="The decision missed the photos."),
+    "add_return_tracking": lambda c, by, o: services.add_return_tracking(claim=c, by=by, carrier="DHL",
+                                                                         tracking_number="JJD42"),
+    "mark_return_delivered": lambda c, by, o: services.mark_return_delivered(claim=c, by=by),
 }
-NEEDS_AN_OFFER = {"accept_offer", "decline_offer", "withdraw_offer"}
+NEEDS_AN_OFFER = {"accept_offer", "decline_offer", "withdraw_offer", "accept_counter_offer", "decline_counter_offer"}
 
 
 class _Undo(Exception):
@@ -158,7 +175,7 @@ def test_the_buyer_is_told_from_when_they_may_ask_us_to_step_in() -> None:
     with time_machine.travel(OPENED_AT + 2 * H, tick=False):
         answer = abilities(s.claim, s.world.buyer)["escalate"]
     assert (answer.allowed, answer.opens_at) == (False, s.claim.first_reply_due_at)
-    assert answer.reason.startswith("You can ask us to step in from March 12, 2026, 10 a.m.")
+    assert answer.reason.startswith("You can ask us to step in from Thu 12 Mar, 10:00 CET")  # one date format
     with time_machine.travel(OPENED_AT + 2 * H, tick=False):
         assert abilities(s.claim, s.world.buyer)["close"].opens_at is None  # allowed: nothing to wait for
     escalated = SCENES["escalated"]()

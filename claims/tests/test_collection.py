@@ -79,7 +79,7 @@ def test_ready_when_a_claim_resolves_with_the_goods_at_the_seller(django_capture
     assert claim.transitions.filter(name="collection_ready", from_state="resolved", to_state="resolved").exists()
     email = OutboundEmail.objects.get(event="collection_ready")
     assert email.recipient == case.buyer
-    assert ("Storage is free until May 10, 2026. From May 11, 2026 the seller may charge a storage fee of 0.50 EUR a "
+    assert ("Storage is free until Sun 10 May. From Mon 11 May the seller may charge a storage fee of 0.50 EUR a "
             "day") in email.body_text
     # The sweep's index holds the resolved claim until the notices are given; no person's deadline, no queue.
     assert (claim.next_deadline_at, claim.action_due_at) == (FREE_UNTIL, None)
@@ -177,7 +177,7 @@ def test_the_storage_and_sale_notices_come_once_each(django_capture_on_commit_ca
     # The further period: 30 days (COLLECTION_SALE_NOTICE_DAYS) from the notice.
     assert collection.may_sell_from(claim) == dt.date(2026, 12, 10)
     email = OutboundEmail.objects.get(event="sale_notice", recipient=case.buyer)
-    assert "The seller may sell the item from Dec. 10, 2026 if it is not collected by then." in email.body_text
+    assert "The seller may sell the item from Thu 10 Dec if it is not collected by then." in email.body_text
     assert "not been collected 6 months after the free storage ended" in email.body_text
     names = list(claim.transitions.values_list("name", flat=True))
     assert names.count("storage_notice") == names.count("sale_notice") == 1

@@ -16,6 +16,8 @@ from claims.deadlines import (
     FORCED_REFUND,
     INFO_TIMEOUT,
     RESOLUTION_REMINDER,
+    RETURN_NOT_SENT,
+    RETURN_REMINDER,
     TAKEN_OVER,
 )
 from claims.models import Claim
@@ -29,6 +31,8 @@ FINAL = OPENED_AT + dt.timedelta(days=180) - H  # 180 Berlin days, CET to CEST
 INFO_DUE = OPENED_AT + H + dt.timedelta(days=2)  # asked an hour after opening; 2 calendar days to answer
 # Escalated an hour after opening (Tuesday 11:00 in Berlin): the platform decides by Thursday 11:00.
 DECISION_DUE = OPENED_AT + H + 48 * H
+# A repair decided an hour after opening: the buyer sends the item within 10 calendar days, reminded 3 days before.
+RETURN_DUE = OPENED_AT + H + dt.timedelta(days=10)
 
 
 def table(claim: Claim) -> list[tuple[str, dt.datetime, str, bool]]:
@@ -65,7 +69,9 @@ EVENTS = {
     # The platform's decision target is its own deadline, long before the 180-day refund (issue 15).
     "escalated": (lambda: claim_world("escalated").claim, [(DECISION_REMINDER, DECISION_DUE - 24 * H, "system", False),
                                                            (DECISION, DECISION_DUE, "agent", False), *FINAL_DEADLINE]),
-    "awaiting_return": (lambda: claim_world("awaiting_return").claim, []),
+    "awaiting_return": (lambda: claim_world("awaiting_return").claim, [
+        (RETURN_REMINDER, RETURN_DUE - dt.timedelta(days=3), "system", False),
+        (RETURN_NOT_SENT, RETURN_DUE, "buyer", False)]),
     "resolved": (lambda: claim_world("resolved").claim, []),
 }
 
@@ -88,7 +94,7 @@ def test_the_action_deadline_per_state():
     assert claim_world("in_progress").claim.action_due_at == RESOLUTION_DUE
     assert claim_world("awaiting_info").claim.action_due_at == INFO_DUE
     assert claim_world("escalated").claim.action_due_at == DECISION_DUE
-    assert claim_world("awaiting_return").claim.action_due_at is None  # the buyer's return: nobody else must act
+    assert claim_world("awaiting_return").claim.action_due_at == RETURN_DUE  # the buyer's: send the item back
     assert claim_world("resolved").claim.action_due_at is None
 
 
@@ -159,8 +165,10 @@ def test_the_sweep_acts_at_each_stored_next_deadline_on_the_events_due_then_and_
         assert sweep(at) == {}
         claim = Claim.objects.get(pk=claim.pk)
         assert deadlines.due_now(claim, at) == []
-    # A return the buyer has not sent holds the 180-day refund back (issue 14): nothing is due, nothing resolves it.
-    assert claim.state == ("awaiting_return" if case == "awaiting_return" else "resolved")
+    # A return the buyer has not sent holds the 180-day refund back (issue 14), but not sent in time it closes the
+    # claim as withdrawn (claims.returns).
+    assert claim.state == "resolved"
+    assert claim.outcome == ("withdrawn" if case == "awaiting_return" else "refund")
 
 
 def test_the_migration_fills_the_columns_of_existing_claims():

@@ -247,5 +247,5 @@ def test_tracking_needs_a_carrier_and_number_together_or_proof_of_shipment():
     services.add_tracking(claim=claim, by=staff, evidence=[photo("receipt.jpg")])
     message = claim.messages.get()
     assert message.body == "Proof of shipment attached."
-    assert message.attachments.get().kind == "proof_of_shipment"
+    assert message.attachments.get().kind == "photo"  # a photo of the receipt: labelled as what it is
     assert claim.order.shipments.count() == 1  # no new shipment without a tracking number

@@ -64,11 +64,12 @@ def test_a_refund_paid_by_the_seller():
          "We will email you as soon as it has been sent.",
          "You will also receive the written confirmation of the resolution by email.")
     says(world, "seller", "The buyer gets a refund of 199.00 EUR.",
-         "You pay it: the amount is deducted from your payouts.", "You don't need to do anything.")
+         "You owe 199.00 EUR for this claim: the buyer's refund, deducted from your payouts when it is paid out.",
+         "You don't need to do anything.")
     shows(world, "buyer", "Outcome", "Refund")
     shows(world, "buyer", "Amount", "199.00 EUR, paid by the seller")
     shows(world, "seller", "Amount", "199.00 EUR")
-    shows(world, "seller", "Who pays", "You pay it")
+    shows(world, "seller", "Who pays", "You owe 199.00 EUR")
     never(world, "buyer", "payouts", "recover")
     assert OutboundEmail.objects.get(event="decided", recipient=world.buyer).subject == (
         f"Claim {world.claim.number} has been decided")
@@ -77,7 +78,9 @@ def test_a_refund_paid_by_the_seller():
 def test_a_refund_the_platform_pays_and_recovers():
     world = decided(outcome="refund", funded_by="platform")
     says(world, "buyer", "you get a refund of 199.00 EUR, paid by the platform.")
-    says(world, "seller", "The platform pays the buyer and recovers the amount from your payouts.")
+    says(world, "seller", "You owe 199.00 EUR for this claim: the platform paid the buyer in your place and recovers "
+                          "the amount from your payouts. It was added to your balance on Wed 11 Mar (your statement "
+                          "for March 2026).")
     never(world, "seller", "bears the cost", "deducted from your payouts")
     assert LedgerEntry.objects.filter(claim=world.claim, kind="refund_recovery").exists()
 
@@ -85,7 +88,7 @@ def test_a_refund_the_platform_pays_and_recovers():
 def test_a_refund_the_platform_pays_and_bears():
     world = decided(outcome="refund", funded_by="platform", recover_from_seller=False)
     says(world, "buyer", "you get a refund of 199.00 EUR, paid by the platform.")
-    says(world, "seller", "The platform pays the buyer and bears the cost; you owe nothing for it.")
+    says(world, "seller", "The platform pays the buyer and bears the cost; you owe nothing for this claim.")
     never(world, "seller", "recovers the amount", "deducted from your payouts")
     never(world, "buyer", "bears the cost")
     assert not LedgerEntry.objects.filter(claim=world.claim).exists()
@@ -97,7 +100,7 @@ def test_a_partial_refund():
     says(world, "buyer", "Your claim was accepted: you get a partial refund of 50.00 EUR, paid by the seller.",
          "50.00 EUR is being paid back to")
     says(world, "seller", "The buyer gets a partial refund of 50.00 EUR.",
-         "You pay it: the amount is deducted from your payouts.")
+         "You owe 50.00 EUR for this claim: the buyer's refund, deducted from your payouts when it is paid out.")
     shows(world, "seller", "Amount", "50.00 EUR")
     for who in ("buyer", "seller"):
         shows(world, who, "Our explanation", "The scratch is real but small.")
@@ -120,7 +123,8 @@ def test_a_replacement_with_the_return_says_where_to_send_the_item():
     world = decided("removable", outcome="replacement", funded_by="seller")
     assert world.claim.state == "awaiting_return"
     says(world, "buyer", "Your claim was accepted: the item is replaced, free of charge for you.",
-         "Please send the item back as agreed. The claim is completed when it arrives.")
+         "Please send the item back by Sat 21 Mar, 10:00 CET. If it has not been sent by then, the claim closes as "
+         "withdrawn.")
     says(world, "buyer", "Return to: Returns, 1 Depot St, Berlin")
     says(world, "seller", "The buyer gets a replacement.",
          "The buyer sends the item back to you. When it arrives, record it as received on the claim page",
@@ -147,4 +151,6 @@ def test_the_payment_providers_verdict_for_the_buyer_is_recovered():
         services.record_provider_verdict(claim=claim, by=world.agent, buyer_won=True)
     row = OutboundEmail.objects.get(event="decided", claim=claim, recipient=world.staff)
     assert "The buyer gets a refund of 199.00 EUR." in row.body_text
-    assert "The platform pays the buyer and recovers the amount from your payouts." in row.body_text
+    assert ("You owe 199.00 EUR for this claim: the platform paid the buyer in your place and recovers the amount "
+            "from your payouts. It was added to your balance on Wed 11 Mar (your statement for March 2026).") in (
+        " ".join(row.body_text.split()))

@@ -11,6 +11,7 @@ from claims import evidence, services
 from claims.errors import ClaimError
 from claims.models import Claim, Evidence
 from claims.tests.factories import delivered_order, open_defective_claim, photo
+from claims.tests.media import video
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,7 @@ def test_script_appended_to_a_png_is_dropped_by_reencoding():
     ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>', "not a file we accept"),
     ("empty.jpg", b"", "not a file we accept"),
     ("cut.jpg", photo(size=(400, 300)).read()[:300], "could not be read"),
-    ("phone.heic", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "HEIC"),
+    ("phone.heic", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "could not be read"),
 ])
 def test_hostile_or_broken_files_are_refused_and_nothing_is_stored(settings, name, data, message):
     order = delivered_order()
@@ -109,9 +110,8 @@ def test_oversize_files_are_refused_before_being_read_whole(settings):
 
 
 def test_one_video_at_most():
-    clip = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
     with pytest.raises(ClaimError, match="one video"):
-        open_defective_claim(evidence=[photo(), upload("a.mp4", clip), upload("b.mov", clip)])
+        open_defective_claim(evidence=[photo(), video("a.mp4"), video("b.mov", container="mov")])
 
 
 def test_a_failed_transaction_removes_the_files_it_wrote(settings, monkeypatch):

@@ -29,20 +29,35 @@ def fresh(claim: Claim) -> Claim:
 
 
 def test_no_forced_refund_while_the_buyer_has_not_sent_the_return():
-    world = claim_world("awaiting_return")  # a repair decided; the buyer sends the item
-    claim = world.claim
-    assert claim.hard_deadline_at == FINAL
+    world = claim_world("escalated", defect_type="removable")
+    decided = FINAL - 5 * DAY  # day 175: a repair decided; the buyer has 10 days to send the item (claims.returns)
+    with time_machine.travel(decided, tick=False):
+        services.decide(claim=world.claim, by=world.agent, outcome="repair", funded_by="seller")
+    claim = fresh(world.claim)
+    assert (claim.state, claim.hard_deadline_at, claim.return_due_at) == ("awaiting_return", FINAL, FINAL + 5 * DAY)
     assert deadlines.event(deadlines.due_events(claim), deadlines.FORCED_REFUND) is None
-    assert (claim.next_deadline_at, claim.action_due_at) == (None, None)
+    assert claim.action_due_at == claim.return_due_at  # the buyer's deadline to send it, not the 180 days
     assert sweep(FINAL + DAY) == {}  # day 181
     assert fresh(claim).state == "awaiting_return"
-    # The item reaches the seller on day 182: the buyer has done their part, and the refund is due at once.
-    with time_machine.travel(FINAL + 2 * DAY, tick=False):
-        services.confirm_goods_received(claim=claim, by=world.staff)
+    # The buyer sends the item on day 181: they have done their part, and the refund is due at once.
+    with time_machine.travel(FINAL + DAY + H, tick=False):
+        services.add_return_tracking(claim=claim, by=world.buyer, carrier="DHL", tracking_number="JJD000390007")
     claim = fresh(claim)
     assert claim.next_deadline_at == FINAL and claim.action_due_at == FINAL
-    assert sweep(FINAL + 2 * DAY + H) == {"forced_refund": 1}
+    assert sweep(FINAL + DAY + 2 * H) == {"forced_refund": 1}
     assert (fresh(claim).state, fresh(claim).outcome) == ("resolved", "refund")
+
+
+def test_goods_handed_over_without_tracking_do_not_hold_the_refund_back():
+    world = claim_world("escalated", defect_type="removable")
+    with time_machine.travel(FINAL - 5 * DAY, tick=False):
+        services.decide(claim=world.claim, by=world.agent, outcome="repair", funded_by="seller")
+    assert sweep(FINAL + DAY) == {}
+    # The buyer brought the item to the seller's shop: the seller confirms the goods arrived, no parcel involved.
+    with time_machine.travel(FINAL + DAY + H, tick=False):
+        services.confirm_goods_received(claim=world.claim, by=world.staff)
+    assert fresh(world.claim).next_deadline_at == FINAL
+    assert sweep(FINAL + DAY + 2 * H) == {"forced_refund": 1}
 
 
 def test_no_forced_refund_while_a_question_to_the_buyer_is_open_and_due_again_once_answered():

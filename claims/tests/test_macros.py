@@ -76,8 +76,8 @@ def test_a_macro_is_filled_in_in_each_language(world, agent):
                        de="Guten Tag {buyer_name}, wir entscheiden bis {decision_due}. Grund: {reason}.")
     english = macros.render(macro, world.claim, "en", agent=agent)
     german = macros.render(macro, world.claim, "de", agent=agent)
-    assert english == "Hello Anna Becker, we decide by March 12, 2026, 4 p.m.. Reason: Defective (warranty)."
-    assert german == "Guten Tag Anna Becker, wir entscheiden bis 12. März 2026 16:00. Grund: Defekt (Gewährleistung)."
+    assert english == "Hello Anna Becker, we decide by Thu 12 Mar, 16:00 CET. Reason: Defective (warranty)."
+    assert german == "Guten Tag Anna Becker, wir entscheiden bis Do 12 Mär, 16:00 CET. Grund: Defekt (Gewährleistung)."
 
 
 def test_a_language_without_a_text_falls_back_to_the_default_languages(world, agent):
@@ -94,7 +94,7 @@ def test_every_variable(world, agent):
     macro = make_macro(en=EVERY_VARIABLE)
     claim = world.claim
     assert macros.render(macro, claim, "en", agent=agent).split(" | ") == [
-        "Anna Becker", claim.seller.display_name, claim.number, claim.order.number, "March 12, 2026, 4 p.m.",
+        "Anna Becker", claim.seller.display_name, claim.number, claim.order.number, "Thu 12 Mar, 16:00 CET",
         "Julia Neumann", "Defective (warranty)", "199.00 EUR"]
     Claim.objects.filter(pk=claim.pk).update(decision_due_at=None)
     claim.refresh_from_db()

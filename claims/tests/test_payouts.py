@@ -55,7 +55,7 @@ def test_finance_marks_a_refund_paid_and_the_buyer_is_told_how_and_when(refund, 
     assert refund.events.last().actor == person
     [email] = mail.outbox
     assert email.to == [refund.claim.buyer.email]
-    assert "120.00 EUR sent to your original payment method, card ending 4242, on Dec. 3, 2026" in email.body
+    assert "120.00 EUR sent to your original payment method, card ending 4242, on Thu 3 Dec" in email.body
     assert "5–10 business days" in email.body
     # The same confirmation again (a second click, a re-imported file) changes nothing.
     with django_capture_on_commit_callbacks(execute=True):

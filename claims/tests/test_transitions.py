@@ -98,6 +98,15 @@ def buyer_declined(s: Scene) -> None:
     services.decline_offer(offer=s.offer, by=s.world.buyer)
 
 
+def buyer_countered(kind: str, amount: str | None = None) -> Step:
+    """The buyer counters the seller's pending offer: it is declined, and the counter-offer is the scene's offer."""
+    def step(s: Scene) -> None:
+        s.offer = services.counter_offer(claim=s.claim, by=s.world.buyer, kind=kind, amount=amount, countered=s.offer,
+                                         reason="Not enough.")
+
+    return step
+
+
 def staff_rejected(s: Scene) -> None:
     services.reject(claim=s.claim, by=s.world.staff, code="as_described", body="It matches the listing.",
                     evidence=[photo()])
@@ -112,6 +121,12 @@ def asked(party: str) -> Step:
 
 def agent_escalated(s: Scene) -> None:
     services.escalate(claim=s.claim, by=s.world.agent, reason="Seller inaction")
+
+
+def return_sent_and_delivered(s: Scene) -> None:
+    """The buyer sent the item back and an agent recorded its delivery (claims.services.returns)."""
+    services.add_return_tracking(claim=s.claim, by=s.world.buyer, carrier="DHL", tracking_number="JJD000390007")
+    services.mark_return_delivered(claim=s.claim, by=s.world.agent)
 
 
 def warranty_max_passed(s: Scene) -> None:
@@ -185,12 +200,18 @@ SCENES: dict[str, Callable[[], Scene]] = {
     "declined offer": scene("in_progress", classified("irremovable"), offered("partial_refund", "40.00"),
                             buyer_declined),
     "return_for_refund accepted": scene("in_progress", offered("return_for_refund"), buyer_accepted),
+    "counter-offer": scene("in_progress", classified("irremovable"), offered("partial_refund", "40.00"),
+                           buyer_countered("partial_refund", "90.00")),
+    "counter-offer replacement": scene("in_progress", offered("full_refund"), buyer_countered("replacement")),
     "seller suspended": scene("awaiting_seller", seller_suspended),
     "not_received, delivered": not_received(tracked_to_order_address=True),
     "not_received, delivered elsewhere": not_received(tracked_to_order_address=False),
     "not_received escalated, delivered": not_received(agent_escalated, tracked_to_order_address=True),
     "provider dispute": provider_dispute,
     "past the warranty maximum": scene("escalated", warranty_max_passed),
+    "return for refund delivered": scene("in_progress", offered("return_for_refund"), buyer_accepted,
+                                         return_sent_and_delivered),
+    "repair delivered": scene("awaiting_return", return_sent_and_delivered),
 }
 
 
@@ -236,6 +257,10 @@ def withdraw(s: Scene, by: Any) -> object:
     return services.withdraw_offer(offer=s.offer, by=by)
 
 
+def accept_counter(s: Scene, by: Any) -> object:
+    return services.accept_counter_offer(offer=s.offer, by=by)
+
+
 def escalate(s: Scene, by: Any) -> object:
     return services.escalate(claim=s.claim, by=by, reason="The seller does not help.")
 
@@ -271,6 +296,14 @@ def reopen(s: Scene, by: Any) -> object:
     return services.reopen(claim=s.claim, by=by, reason="The buyer sent new evidence.")
 
 
+def appeal(s: Scene, by: Any) -> object:
+    return services.appeal(claim=s.claim, by=by, reason="The decision missed the photos of the damage.")
+
+
+def appeal_without_reason(s: Scene, by: Any) -> object:
+    return services.appeal(claim=s.claim, by=by, reason=" ")
+
+
 def provider_verdict(*, buyer_won: bool) -> Act:
     def act(s: Scene, by: Any) -> object:
         return services.record_provider_verdict(claim=s.claim, by=by, buyer_won=buyer_won)
@@ -289,6 +322,11 @@ def info_timeout(s: Scene, by: None) -> object:
 
 def mark_delivered(s: Scene, by: None) -> object:
     return services.mark_delivered(claim=s.claim)
+
+
+def sweep(s: Scene, by: None) -> object:
+    """The deadline sweep at the row's moment: the system's transitions of the return (claims.services.returns)."""
+    return services.enforce_deadlines()
 
 
 def force_refund(s: Scene, by: None) -> object:
@@ -397,6 +435,8 @@ def refused(text: str, scene_name: str, actor: str, act: Act, error: str, *, say
 
 
 HOURS_48 = dt.timedelta(hours=48)
+# A return delivered at set-up (Tuesday): the seller confirms it within 2 business days, by Thursday at that time.
+CONFIRM_DUE = SET_UP_AT - OPENED_AT + dt.timedelta(days=2)
 FULL = (CLAIMED_VALUE, "seller")
 
 ROWS = [
@@ -482,8 +522,8 @@ ROWS = [
     refused("an anonymous visitor cannot accept", "offer full_refund", "anonymous", accept, "forbidden"),
     refused("the buyer cannot accept a declined offer", "declined offer", "buyer", accept, "state"),
     # decline / withdraw: the claim stays where it is
-    allowed("the buyer declines an offer: in_progress stays", "offer partial_refund", "buyer", decline,
-            to="in_progress", checks=[offer_is("declined")]),
+    allowed("the buyer declines an offer: in_progress stays, the moment on the timeline", "offer partial_refund",
+            "buyer", decline, to="in_progress", log="decline_offer", checks=[offer_is("declined")]),
     refused("seller staff cannot decline for the buyer", "offer partial_refund", "staff", decline, "forbidden"),
     refused("another buyer cannot decline the offer", "offer partial_refund", "other_buyer", decline, "forbidden"),
     refused("the buyer cannot decline an offer twice", "declined offer", "buyer", decline, "state"),
@@ -493,11 +533,26 @@ ROWS = [
     refused("another seller's staff cannot withdraw the offer", "offer partial_refund", "other_staff", withdraw,
             "forbidden"),
     refused("seller staff cannot withdraw the platform's offer", "platform offer", "staff", withdraw, "forbidden"),
+    # the buyer's counter-offer: the seller's staff accept it, settled as an accepted offer (services.counter_offers)
+    allowed("seller staff accept the buyer's counter-offer of a partial refund: resolved, paid by the seller",
+            "counter-offer", "staff", accept_counter, to="resolved", log="accept_counter_offer",
+            outcome="partial_refund", refund=("90.00", "seller"), checks=[offer_is("accepted")]),
+    allowed("seller staff accept the buyer's counter-offer of a replacement: awaiting_return",
+            "counter-offer replacement", "staff", accept_counter, to="awaiting_return", log="accept_counter_offer",
+            outcome="replacement", checks=[offer_is("accepted"), claim_has(refund_amount=None, funded_by="")]),
+    refused("the buyer cannot accept their own counter-offer for the seller", "counter-offer", "buyer",
+            accept_counter, "forbidden"),
+    refused("another seller's staff cannot accept the counter-offer", "counter-offer", "other_staff",
+            accept_counter, "forbidden"),
+    refused("an agent cannot accept the counter-offer for the seller", "counter-offer", "agent", accept_counter,
+            "forbidden"),
+    refused("seller staff cannot accept their own offer as a counter-offer", "offer partial_refund", "staff",
+            accept_counter, "state"),
     # escalate: the buyer after 48 h or after a rejection, an agent at any time
     refused("the buyer cannot escalate before 48 hours and is told the deadline", "awaiting_seller", "buyer",
-            escalate, "state", says="12.03.2026 10:00", after=HOURS_48 - dt.timedelta(minutes=1)),
+            escalate, "state", says="step in from Thu 12 Mar, 10:00 CET", after=HOURS_48 - dt.timedelta(minutes=1)),
     refused("the buyer cannot escalate an answered claim before 48 hours", "in_progress", "buyer", escalate,
-            "state", says="12.03.2026 10:00"),
+            "state", says="step in from Thu 12 Mar, 10:00 CET"),
     allowed("the buyer escalates at exactly 48 hours", "awaiting_seller", "buyer", escalate, to="escalated",
             log="escalate", after=HOURS_48, checks=[claim_has(escalation_cause="buyer", escalated_at=NOW)]),
     allowed("the buyer escalates an answered but unresolved claim after 48 hours", "in_progress", "buyer",
@@ -630,6 +685,18 @@ ROWS = [
     refused("delivery to another address does not resolve a not_received claim",
             "not_received, delivered elsewhere", "system", mark_delivered, "state"),
     refused("a defective claim never resolves as delivered", "awaiting_seller", "system", mark_delivered, "state"),
+    # the return (claims.returns): not sent within 10 days the claim closes as withdrawn; delivered and not confirmed
+    # by the seller within 2 business days, the platform refunds (and recovers) or decides a repair anew
+    allowed("the item is not sent back in time: withdrawn", "awaiting_return", "system", sweep,
+            after=dt.timedelta(days=10, hours=1), to="resolved", log="return_not_sent", outcome="withdrawn",
+            checks=[claim_has(funded_by="", refund_amount=None)]),
+    allowed("a delivered return for refund the seller does not confirm: the platform refunds and recovers",
+            "return for refund delivered", "system", sweep, after=CONFIRM_DUE, to="resolved",
+            log="refund_unconfirmed_return", outcome="refund", refund=(CLAIMED_VALUE, "platform"),
+            ledger=("refund_recovery",), checks=[claim_has(inspection_result="", return_received_at=NOW)]),
+    allowed("a delivered repair the seller does not confirm goes to the platform", "repair delivered", "system",
+            sweep, after=CONFIRM_DUE, to="escalated", log="escalate_unconfirmed_return",
+            outcome="repair", checks=[claim_has(escalation_cause="takeover", escalated_at=NOW)]),
     # forced refund: the system at 180 days, full refund paid by the platform and recovered from the seller
     *[
         allowed(f"the final deadline forces a full refund of a claim that is {name}", name, "system", force_refund,
@@ -648,6 +715,24 @@ ROWS = [
     refused("an anonymous visitor cannot reopen", "resolved", "anonymous", reopen, "forbidden"),
     refused("an agent cannot reopen an open claim", "escalated", "agent", reopen, "state"),
     refused("an agent cannot reopen an in_progress claim", "in_progress", "agent", reopen, "state"),
+    # appeal_decision (issue 16, claims.appeals): the buyer or the seller's staff appeal the platform's decision, once,
+    # within APPEAL_DAYS; the claim goes back to the platform undecided (claims/tests/test_appeals.py has the rest)
+    allowed("the buyer appeals the platform's decision: back with the platform", "resolved", "buyer", appeal,
+            to="escalated", log="appeal_decision", outcome="",
+            checks=[claim_has(escalation_cause="appeal", escalated_at=NOW, resolved_at=None, refund_amount=None,
+                              funded_by="")]),
+    allowed("seller staff appeal a decision waiting for the return", "awaiting_return", "staff", appeal,
+            to="escalated", log="appeal_decision", outcome="", checks=[claim_has(escalation_cause="appeal")]),
+    refused("an agent cannot appeal", "resolved", "agent", appeal, "forbidden"),
+    refused("another buyer cannot appeal", "resolved", "other_buyer", appeal, "forbidden"),
+    refused("another seller's staff cannot appeal", "resolved", "other_staff", appeal, "forbidden"),
+    refused("an anonymous visitor cannot appeal", "resolved", "anonymous", appeal, "forbidden"),
+    refused("an appeal needs a reason", "resolved", "buyer", appeal_without_reason, "invalid"),
+    refused("an accepted offer is not the platform's decision", "return_for_refund accepted", "buyer", appeal,
+            "state", says="Only a decision our support team made"),
+    refused("no appeal before the platform decided", "escalated", "staff", appeal, "state"),
+    refused("no appeal after the appeal window", "resolved", "buyer", appeal, "state", says="ended on",
+            after=dt.timedelta(days=15)),
     # payment-provider disputes: the provider decides, an agent records it
     allowed("the provider decides for the buyer: refund by the platform, recovered, plus the dispute fine",
             "provider dispute", "agent", provider_verdict(buyer_won=True), to="resolved",
@@ -694,6 +779,7 @@ ROWS = [
     refused("nobody receives a return without seller staff or an agent", "awaiting_return", "system",
             receive_return, "forbidden"),
     refused("nobody reopens without an agent", "resolved", "system", reopen, "forbidden"),
+    refused("nobody appeals without the buyer or the seller", "resolved", "system", appeal, "forbidden"),
 ]
 
 

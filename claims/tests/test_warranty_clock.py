@@ -114,7 +114,7 @@ def test_the_goods_are_confirmed_once_by_the_seller_or_an_agent(django_capture_o
     assert (log.from_state, log.to_state, log.actor, log.party) == ("in_progress", "in_progress", case.staff, "seller")
     email = OutboundEmail.objects.get(event="goods_received")
     assert email.recipient == case.buyer
-    assert "April 10, 2026, 10 a.m." in email.body_text and "May 10, 2026, 10 a.m." in email.body_text
+    assert "Fri 10 Apr, 10:00 CEST" in email.body_text and "Sun 10 May, 10:00 CEST" in email.body_text
     with time_machine.travel(GOODS + H, tick=False), pytest.raises(ClaimError) as again:
         services.confirm_goods_received(claim=claim, by=case.agent)
     assert again.value.code == "state" and "already confirmed as received" in str(again.value)

@@ -3,23 +3,35 @@
 (function () {
   "use strict";
 
+  // Browsers other than Safari cannot draw a HEIC photo (the iPhone's format; the server turns it into JPEG).
+  var UNDRAWABLE = /\.(heic|heif)$/i;
+
+  function named(file) {
+    var el = document.createElement("span");
+    el.className = "file"; el.textContent = file.name;
+    return el;
+  }
+
   function previews(input) {
     var box = document.getElementById(input.getAttribute("data-previews"));
     if (!box) { return; }
     box.innerHTML = "";
     Array.prototype.forEach.call(input.files, function (file) {
-      var url = URL.createObjectURL(file), el;
+      var el;
       if (file.type.indexOf("video/") === 0) {
         el = document.createElement("video");
         el.muted = true; el.controls = true;
-      } else if (file.type.indexOf("image/") === 0) {
+      } else if (file.type.indexOf("image/") === 0 && !/^image\/hei[cf]/.test(file.type) &&
+                 !UNDRAWABLE.test(file.name)) {
         el = document.createElement("img");
         el.alt = file.name;
       } else {
-        el = document.createElement("span");
-        el.className = "file"; el.textContent = file.name;
+        box.appendChild(named(file));
+        return;
       }
-      if (el.tagName !== "SPAN") { el.src = url; }
+      // Whatever the browser cannot show after all is named instead of drawn broken.
+      el.addEventListener("error", function () { if (el.parentNode) { el.parentNode.replaceChild(named(file), el); } });
+      el.src = URL.createObjectURL(file);
       box.appendChild(el);
     });
   }

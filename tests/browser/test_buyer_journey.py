@@ -9,6 +9,7 @@ from PIL import Image
 
 from claims.models import Claim
 from claims.tests.factories import delivered_order
+from claims.tests.media import video_bytes
 from tests.browser.conftest import assert_accessible, log_in, screenshot_for_docs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,7 @@ def media_files(tmp_path):
         Image.new("RGB", (1200, 900), colour).save(path, quality=85)
         photos.append(str(path))
     video = tmp_path / "clip.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300_000)
+    video.write_bytes(video_bytes(seconds=2, size=(320, 240)))
     return photos, str(video)
 
 

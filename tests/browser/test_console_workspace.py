@@ -7,13 +7,13 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from claims import services
 from claims.models import Claim
 from claims.tests.admin_factories import make_console_agent
 from claims.tests.factories import delivered_order, photo
+from claims.tests.media import video
 from core.console import mask_email
 from sellers.models import SellerMembership
 from sellers.tests.factories import UserFactory
@@ -34,7 +34,7 @@ def an_escalated_case() -> tuple[Claim, object]:
     staff = UserFactory(first_name="Sophie", last_name="Wagner")
     SellerMembership.objects.create(user=staff, seller=order.seller, role="staff")
     agent = make_console_agent(first_name="Julia", last_name="Neumann")
-    clip = SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000, content_type="video/mp4")
+    clip = video("clip.mp4", seconds=2, size=(160, 120))
 
     def at(hours: float):  # noqa: ANN202
         return time_machine.travel(start + dt.timedelta(hours=hours), tick=False)

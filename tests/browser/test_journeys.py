@@ -65,10 +65,15 @@ def test_defective_claim_from_offer_to_decision(page):
     log_in(page, order.buyer)
     page.goto(f"/claims/{claim.number}/")
     assert "Partial refund — 40.00 EUR" in page.locator(".offer").inner_text()
-    page.click("text=Decline")
+    page.click("#decline-offer summary")  # declining is a second step, with an optional reason
+    page.fill("#id_decline-reason", "40 EUR does not make up for headphones without sound.")
+    page.click("#decline-offer button[type=submit]")
     page.wait_for_load_state()
-    assert "You declined the offer" in page.locator(".messages").inner_text()
+    told = page.locator(".messages").inner_text()
+    assert "You declined the offer" in told
+    # the escalation rule in the words of the button's state: not yet, from the first-reply deadline
     assert page.locator("button:has-text('Ask the platform to step in')").is_disabled()
+    assert page.locator("#escalate-why").inner_text() in told and "You can ask us to step in now" not in told
 
     with time_machine.travel(timezone.now() + dt.timedelta(hours=49), tick=True):
         page.reload()

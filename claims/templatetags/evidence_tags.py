@@ -1,0 +1,18 @@
+"""How an evidence file is named on the pages: a video's length as a phone shows it (0:12, 1:00)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def clip_length(seconds: Decimal | float | None) -> str:
+    """Minutes and seconds to the nearest second (a clip under half a second is 0:01); empty when unknown."""
+    if seconds is None:
+        return ""
+    whole = max(1, int(Decimal(str(seconds)).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return f"{whole // 60}:{whole % 60:02d}"
