@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from claims import services
 from claims.tests.factories import delivered_order, open_defective_claim
@@ -115,9 +117,10 @@ def test_the_owner_writes_a_canned_reply_and_inserts_it_into_a_reply(page, shop)
     box.fill("Thanks for your patience.")
     page.select_option("#reply-picker", label="Ask for a photo")
     page.click("form.reply-picker button[type=submit]")
-    assert box.input_value() == f"Thanks for your patience.\n\n{filled}"  # added after what was typed
+    # Waits for the script's fetch (the page's CSP allows no string evaluation: no wait_for_function here).
+    expect(box).to_have_value(f"Thanks for your patience.\n\n{filled}")  # added after what was typed
     assert "reply=" not in page.url  # in place: nothing reloaded, nothing typed lost
-    page.wait_for_function("document.querySelector('[data-picker-status]').textContent.length > 0")  # announced
+    expect(page.locator("[data-picker-status]")).to_have_text(re.compile(r"\S"))  # announced
     assert_accessible(page, "claim page with the picker (desktop)")
     fits_the_phone(page, "claim page with the picker")
     page.click("#action-reply form[method=post] button[type=submit]")
