@@ -382,7 +382,9 @@ def _recipients(claim: Claim, parties: Iterable[str]) -> list[tuple[str, Any]]:
         if party == Party.BUYER:
             found.append((party, claim.buyer))
         elif party == Party.SELLER:
-            staff = user_model.objects.filter(seller_memberships__seller_id=claim.seller_id, is_active=True)
+            # An API key's own user (integrations.ApiKey) is staff too, but reads its news through the API.
+            staff = user_model.objects.filter(seller_memberships__seller_id=claim.seller_id, is_active=True,
+                                              api_key__isnull=True)
             found.extend((party, user) for user in staff.order_by("pk"))
         elif party == Party.AGENT and claim.assigned_to_id:
             found.append((party, claim.assigned_to))

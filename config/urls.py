@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from api.api import api
 from claims import views as claim_views
 from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
@@ -41,6 +42,7 @@ urlpatterns = [
         path("", claim_views.order_list, name="list"),
         path("<str:number>/", claim_views.order_detail, name="detail"),
     ], "orders"))),
+    path("api/", api.urls),
     path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
     path("webhooks/payments/", payments_confirmation, name="payments_webhook"),
     path("seller/", include("claims.seller.urls")),

@@ -23,11 +23,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_fsm",
+    "ninja",
     "core",
     "markets",
     "sellers",
     "orders",
+    "integrations",
     "claims",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -40,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -190,6 +194,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Exactly one beat process runs these (see README, Production).
+# The API (api/, django-ninja): requests per key per window, answered with 429 and Retry-After past it; the stored
+# answers of POSTs with an Idempotency-Key are kept this long (SPEC: 24 h) and returned again.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+# Outbound webhooks (integrations/): retried after these seconds (now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h), each
+# with up to WEBHOOK_RETRY_JITTER of itself added at random; an endpoint failing for WEBHOOK_DISABLE_AFTER_DAYS (or
+# answering 410 Gone) is disabled and its owner told. Destinations resolving to private, loopback or link-local
+# addresses are refused unless WEBHOOK_ALLOW_PRIVATE_DESTINATIONS (tests and a closed network).
+WEBHOOK_RETRY_SCHEDULE = [0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 24 * 3600]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=False)
+# How long the old secret keeps signing too after a rotation.
+WEBHOOK_SECRET_ROTATION_HOURS = env.int("WEBHOOK_SECRET_ROTATION_HOURS", default=24)
+
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {"task": "claims.tasks.enforce_deadlines", "schedule": 60.0},
     "deliver-pending-emails": {"task": "claims.tasks.deliver_pending_emails", "schedule": 60.0},
