@@ -27,6 +27,7 @@ from django.utils.translation import ngettext_lazy
 from . import presenters
 from .choices import EmailKind, Party
 from .models import Claim, EmailPreference, Notification, OutboundEmail
+from .webhook_events import emit_for as emit_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -408,6 +409,7 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     list of notifications (claims.keeping_up) in the same transaction. `key` makes the event unique (e.g. the id of
     the transition log row), so the same event is never queued, nor listed, twice. A person who turned this kind of
     email off gets the notification without the email; a person without an email address gets the notification."""
+    emit_webhook(claim, event, key=key, context=context)  # its webhook, once per event (claims.webhook_events)
     spec = EVENTS[event]
     ids = []
     languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}

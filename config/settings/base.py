@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.idempotency.IdempotencyMiddleware",
+    "api.problems.ProblemMiddleware",  # inside the idempotency middleware: what it stores is the problem
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -218,6 +219,12 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-pending-emails": {"task": "claims.tasks.deliver_pending_emails", "schedule": 60.0},
     # REFUND_PROVIDER=webhook: refunds still pending a minute after they were made (broker down) are sent.
     "submit-pending-refunds": {"task": "claims.tasks.submit_pending_refunds", "schedule": 300.0},
+    # Outbound webhooks that are due and that no worker has (broker down, worker lost, retries minutes or hours away).
+    # A run that waited longer than its interval in the queue is dropped: the next one does the same work.
+    "deliver-due-webhooks": {"task": "integrations.tasks.deliver_due_webhooks", "schedule": 30.0,
+                             "options": {"expires": 25.0}},
+    # The stored answers of idempotent API POSTs, past API_IDEMPOTENCY_HOURS.
+    "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
 }
 
 # --- Marketplace policy ---------------------------------------------------------------------------
