@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -68,7 +69,7 @@ from .choices import (
 from .errors import ClaimError
 from .experts import running_assessment
 from .models import Claim, ExpertAssessment, Offer
-from .remedies import remedies_for
+from .remedies import prefetch_histories, remedies_for
 from .selectors import pending_offer
 
 TRANSITIONS = ("escalate", "close", "reject", "provide_info", "receive_return", "request_info", "decide",
@@ -101,6 +102,15 @@ class Ability:
 def abilities(claim: Claim, user: Any, actions: Iterable[str] = ACTIONS) -> dict[str, Ability]:
     """Every action (or the ones asked for) of `user` on `claim` now."""
     return {action: ability(claim, user, action) for action in actions}
+
+
+def prefetch_for_abilities(claims: list[Claim]) -> None:
+    """Read at once what `abilities` reads of each claim besides its own fields, for a list that asks it of many
+    claims (the API's): its seller (is the person its staff?), offers (the pending one), log (the decision an appeal
+    would be against), expert assessments (the running one), appeal and defect with the defect's history (the
+    remedies the policy allows). A fixed number of queries for the page; then asking each claim costs none."""
+    prefetch_related_objects(claims, "seller", "offers", "transitions", "expert_assessments", "appeal", "defect")
+    prefetch_histories(claims)
 
 
 def ability(claim: Claim, user: Any, action: str) -> Ability:

@@ -47,8 +47,13 @@ def appealed_decision(claim: Claim) -> ClaimTransition | None:
     or None. No query for a claim the platform never decided or that is open."""
     if claim.channel != Channel.PLATFORM or claim.decided_at is None or claim.state not in APPEALABLE_STATES:
         return None
-    latest = (ClaimTransition.objects.filter(claim=claim).exclude(from_state=F("to_state"))
-              .exclude(name__in=COMPLETING).select_related("actor").order_by("-created_at", "-id").first())
+    if "transitions" in getattr(claim, "_prefetched_objects_cache", {}):
+        # A list asking many claims (claims.abilities.prefetch_for_abilities) read their logs at once.
+        moves = [t for t in claim.transitions.all() if t.from_state != t.to_state and t.name not in COMPLETING]
+        latest = max(moves, key=lambda t: (t.created_at, t.pk), default=None)
+    else:
+        latest = (ClaimTransition.objects.filter(claim=claim).exclude(from_state=F("to_state"))
+                  .exclude(name__in=COMPLETING).select_related("actor").order_by("-created_at", "-id").first())
     return latest if latest is not None and latest.name == "decide" else None
 
 

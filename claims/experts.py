@@ -30,6 +30,9 @@ from .models import Claim, ExpertAssessment, ExpertCost
 
 def running_assessment(claim: Claim) -> ExpertAssessment | None:
     """The claim's assessment that has not concluded yet (the database allows one at a time)."""
+    if "expert_assessments" in getattr(claim, "_prefetched_objects_cache", {}):
+        # A list asking many claims (claims.abilities.prefetch_for_abilities) read their assessments at once.
+        return next((a for a in claim.expert_assessments.all() if a.concluded_at is None), None)
     return claim.expert_assessments.filter(concluded_at__isnull=True).order_by("-requested_at", "-id").first()
 
 

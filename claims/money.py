@@ -60,6 +60,18 @@ def refund_room(claim: Claim, *, lock: bool = False) -> RefundRoom:
     order = orders.get(pk=claim.order_id)
     items = list(OrderItem.objects.filter(order_id=order.pk).order_by("pk"))
     claimed = dict(claim.items.values_list("order_item_id", "quantity"))
+    return _room(order, items, claimed)
+
+
+def shown_refund_room(claim: Claim) -> RefundRoom:
+    """`refund_room` from what a list read for many claims at once (`order` selected, `order__items` and `items`
+    prefetched): no query and no lock, so to show, never to pay."""
+    items = sorted(claim.order.items.all(), key=lambda item: item.pk)
+    claimed = {claim_item.order_item_id: claim_item.quantity for claim_item in claim.items.all()}
+    return _room(claim.order, items, claimed)
+
+
+def _room(order: Order, items: list[OrderItem], claimed: dict[int, int]) -> RefundRoom:
     lines: list[tuple[OrderItem | None, Decimal]] = []
     value = ZERO
     for item in items:

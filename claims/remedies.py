@@ -179,6 +179,15 @@ def item_history(order_item_id: int) -> ItemHistory:
     return item_histories([order_item_id])[order_item_id]
 
 
+def prefetch_histories(claims: Iterable[Claim]) -> None:
+    """The defect history `remedies_for` reads, for many claims at once (a list asking each what may be done: the
+    API's), in two queries: kept on each defective claim linked to a defect (with `defect` already read)."""
+    linked = [claim for claim in claims if claim.reason == Reason.DEFECTIVE and claim.defect_id is not None]
+    histories = item_histories(claim.defect.order_item_id for claim in linked)
+    for claim in linked:
+        claim._defect_history = histories[claim.defect.order_item_id]  # type: ignore[attr-defined]
+
+
 def defect_label(defect: Defect) -> str:
     """How a defect is named in choices: its summary, type, and the claim and day it was first claimed on."""
     return _("%(summary)s (%(type)s; claim %(number)s, %(date)s)") % {
@@ -229,7 +238,7 @@ def remedies_for(claim: Claim, *, history: ItemHistory | None = None) -> Remedie
     if claim.reason != Reason.DEFECTIVE:
         return Remedies(applies=False)
     if claim.defect_id is not None and history is None:
-        history = item_history(claim.defect.order_item_id)
+        history = getattr(claim, "_defect_history", None) or item_history(claim.defect.order_item_id)
     own = claim.pk
     compensated = history.compensation_of(claim.defect_id, own) if history and claim.defect_id else None
     repairs = history.repairs_of(claim.defect_id, own) if history and claim.defect_id else 0

@@ -43,7 +43,7 @@ from .forms import (
     SatisfactionForm,
     WarrantyRightsForm,
 )
-from .models import Offer
+from .models import Evidence, Offer
 from .offer_forms import CounterOfferForm, DeclineOfferForm
 from .policy import Policy, policy_for_order
 from .presenters import policy_of
@@ -314,7 +314,12 @@ def resolution(request: HttpRequest, number: str) -> HttpResponse:
 def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpResponse:
     """Evidence is never on a public URL: this view streams it to the claim's buyer, the seller's staff and
     agents, with headers that stop a browser from running anything in it."""
-    evidence = selectors.evidence_for_viewer(request.user, pk)
+    return serve_evidence(request, selectors.evidence_for_viewer(request.user, pk), variant)
+
+
+def serve_evidence(request: HttpRequest, evidence: Evidence, variant: str = "file") -> HttpResponse:
+    """An evidence file (or its thumbnail) the caller has authorized the viewer for, with the headers that keep a
+    browser from running anything in it: the pages' evidence view and the API's download."""
     field = evidence.thumbnail if variant == "thumbnail" and evidence.thumbnail else evidence.file
     content_type = "image/jpeg" if field is evidence.thumbnail else evidence.content_type
     # A video is played in ranges (Safari plays nothing without them); its poster is the thumbnail.

@@ -72,8 +72,8 @@ STATE_FILTERS = [
 ]
 
 
-def _needs_seller() -> Q:
-    """Open claims in which the next move is the seller's."""
+def needs_seller() -> Q:
+    """Open claims in which the next move is the seller's: the queue's "Needs your action", the API's `needs_action`."""
     return (Q(state__in=[ClaimState.AWAITING_SELLER, ClaimState.IN_PROGRESS, ClaimState.AWAITING_RETURN])
             | Q(state=ClaimState.AWAITING_INFO, info_requested_from=Party.SELLER))
 
@@ -92,7 +92,7 @@ def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: 
     if state == OPEN:
         claims = claims.filter(state__in=OPEN_STATES)
     elif state == NEEDS_YOU:
-        claims = claims.filter(_needs_seller())
+        claims = claims.filter(needs_seller())
     elif state == OVERDUE:
         claims = claims.filter(_overdue_for_seller_q(now))
     elif state in ClaimState.values:
@@ -125,7 +125,7 @@ def queue_summary(seller: Seller, user, now: dt.datetime | None = None) -> dict[
     now = now or timezone.now()
     return _with_unread(Claim.objects.filter(seller=seller, state__in=OPEN_STATES), user).aggregate(
         open=Count("pk"),
-        needs_you=Count("pk", filter=_needs_seller()),
+        needs_you=Count("pk", filter=needs_seller()),
         overdue=Count("pk", filter=_overdue_for_seller_q(now)),
         unread=Count("pk", filter=Q(is_unread=True)),
     )
@@ -140,6 +140,8 @@ class SellerDeadline:
     due_at: dt.datetime | None = None
     overdue: bool = False
     past: bool = False  # due_at itself has passed (an overdue first reply counts down to the resolution deadline)
+    # due_at is the seller's own time to act (the API's `respond_by`), not the platform's decision target.
+    sellers: bool = False
 
 
 def _when(when: dt.datetime) -> str:
@@ -154,7 +156,9 @@ def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadl
     overdue = _overdue_for_seller(claim, action.at if action else None, now)
     deadline = _seller_deadline(claim, events, action if action and action.who == Party.SELLER else None, overdue,
                                 now=now)
-    return dataclasses.replace(deadline, overdue=overdue, past=deadlines.is_overdue(deadline.due_at, now))
+    sellers = action is not None and action.who == Party.SELLER and deadline.due_at is not None
+    return dataclasses.replace(deadline, overdue=overdue, past=deadlines.is_overdue(deadline.due_at, now),
+                               sellers=sellers)
 
 
 def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: deadlines.DueEvent | None,
