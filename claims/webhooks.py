@@ -44,7 +44,9 @@ def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _refund_pk(value: Any) -> int | None:
+def refund_pk(value: Any) -> int | None:
+    """The refund a confirmation names: its number, or "refund_<number>" (as claims.payout_webhook.refund_key sends
+    it); None for anything else. The shop's API endpoint (api.shop) reads its path with it too."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 0 < value < 2**63 else None
     if isinstance(value, str) and (match := REFUND_ID.fullmatch(value)):
@@ -79,7 +81,7 @@ def payments_confirmation(request: HttpRequest) -> JsonResponse:
         return _error("the body is not JSON", 400)
     if not isinstance(event, dict):
         return _error("expected a JSON object", 400)
-    pk = _refund_pk(event.get("refund_id"))
+    pk = refund_pk(event.get("refund_id"))
     if pk is None:
         return _error('refund_id must be the refund\'s id: a number or "refund_<number>"', 400)
     status = event.get("status")

@@ -5,13 +5,14 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from api import views as api_views
 from api.api import api
 from claims import views as claim_views
 from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
 from core import roles
 
-from .views import LoginView
+from .views import LoginView, PasswordResetForm
 
 
 def home(request):
@@ -35,13 +36,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_reset/", auth_views.PasswordResetView.as_view(
-        extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
+        form_class=PasswordResetForm, extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include(([
         path("", claim_views.order_list, name="list"),
         path("<str:number>/", claim_views.order_detail, name="detail"),
     ], "orders"))),
+    # What each problem `type` of the API means (pages for people, outside the API and its schema).
+    path("api/problems/", api_views.problems, name="api_problems"),
+    path("api/problems/<slug:code>", api_views.problems, name="api_problem"),
     path("api/", api.urls),
     path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
     path("webhooks/payments/", payments_confirmation, name="payments_webhook"),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -17,7 +20,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from markets.models import Market
 from markets.selectors import market_for
-from sellers.models import Seller, WarrantyPolicy
+from sellers.models import Seller, SellerStatus, WarrantyPolicy
 
 from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, ShipmentSource
 
@@ -38,13 +41,19 @@ def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datet
         market = market_for(order.delivery_country) if buyer_kind != BuyerKind.BUSINESS else None
         for data in items:
             data = dict(data)
-            condition = data.setdefault("condition", "new")
-            if "warranty_months" not in data:
-                data["warranty_months"] = warranty_months_for(policy, condition, market)
-            elif market is not None:  # the shop's own months, but never under the consumer's statutory floor
-                data["warranty_months"] = max(int(data["warranty_months"]), market.statutory_months(condition))
+            data.setdefault("condition", "new")
+            data["warranty_months"] = _item_warranty_months(data, policy, market)
             OrderItem.objects.create(order=order, **data)
     return order
+
+
+def _item_warranty_months(data: dict[str, Any], policy: WarrantyPolicy, market: Market | None) -> int:
+    condition = data.get("condition", "new")
+    if data.get("warranty_months") is None:
+        return warranty_months_for(policy, condition, market)
+    if market is not None:  # the shop's own months, but never under the consumer's statutory floor
+        return max(int(data["warranty_months"]), market.statutory_months(condition))
+    return int(data["warranty_months"])
 
 
 def warranty_months_for(policy: WarrantyPolicy, condition: str, market: Market | None) -> int:
@@ -69,12 +78,145 @@ def book_refund(*, order: Order, lines: Iterable[tuple[OrderItem | None, Decimal
                 refunded_amount=F("refunded_amount") + amount)
 
 
+# --- the shop: buyers and orders as it sends them ----------------------------------------------------------------
+
+
+class OrderError(DomainError):
+    """An order the shop sent, refused. Codes: "invalid" (a rule refuses it), "conflict" (it contradicts the order
+    as first sent under that number). `field` names the part of the order it is about."""
+
+    def __init__(self, message: str, code: str = "invalid", *, field: str = "") -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+# What a buyer's username may hold (django.contrib.auth's UnicodeUsernameValidator); most email addresses do.
+_USERNAME = re.compile(r"[\w.@+-]+")
+
+
+def buyer_for_email(*, email: str, name: str = "") -> Any:
+    """The person the shop means by this email address: the account with it (compared case-insensitively; the
+    oldest, should there be several), else a new account with no usable password, whose owner chooses one through
+    "Forgot your password?" (config.views.PasswordResetForm sends such accounts the link). A new account's username
+    is the address in lower case when that is free, so the buyer logs in with their email address."""
+    user_model = get_user_model()
+    email = user_model.objects.normalize_email(email.strip())
+    found = user_model.objects.filter(email__iexact=email).order_by("pk").first()
+    if found is not None:
+        return found
+    username = email.lower()
+    if len(username) > 150 or not _USERNAME.fullmatch(username):
+        username = f"buyer-{secrets.token_hex(8)}"
+    user = user_model(username=username, email=email, first_name=name.strip()[:150])
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # The same buyer's other order, a moment ago (the username is unique), or an account whose username is
+        # this address but whose email is another.
+        found = user_model.objects.filter(email__iexact=email).order_by("pk").first()
+        if found is not None:
+            return found
+        user.username = f"buyer-{secrets.token_hex(8)}"
+        user.save()
+    return user
+
+
+# What the shop may change once an order exists: where it goes, when, and how it was paid for. What was bought,
+# what it cost, when, by whom and as what kind of buyer is fixed: claims, refunds and warranties rest on it.
+ORDER_UPDATABLE_FIELDS = ("ship_by", "estimated_delivery", "delivery_name", "delivery_line1", "delivery_line2",
+                          "delivery_postal_code", "delivery_city", "delivery_country", "language", "payment_method",
+                          "payment_reference", "card_last4")
+ORDER_FIXED_FIELDS = {"placed_at": "placed_at", "buyer_kind": "buyer_kind", "currency": "currency",
+                      "shipping": "shipping_amount"}  # as the shop names them: the order's field
+ITEM_FIELDS = ("title", "sku", "condition", "quantity", "unit_price", "serial_number", "is_digital", "is_consumable",
+               "is_perishable", "expires_on")
+
+
+def save_order(*, number: str, buyer: Any, seller: Seller, items: Iterable[dict[str, Any]],
+               **fields: Any) -> tuple[Order, bool]:
+    """The shop's order as it is now, idempotent on its number. Returns (the order, whether it was created).
+
+    The first time a number is seen the order is created (create_order; only for an active seller). Afterwards the
+    same order again changes nothing; of ORDER_UPDATABLE_FIELDS those given are updated (fields not given are kept);
+    a different seller, buyer, item list (compared position by position) or any of ORDER_FIXED_FIELDS is refused
+    (OrderError "conflict", naming the field). Raises OrderError."""
+    items = [dict(item) for item in items]
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(number=number).first()
+        if order is None:
+            if seller.status != SellerStatus.ACTIVE:
+                raise OrderError(_("Orders are taken only for active sellers; %(seller)s is not active.")
+                                 % {"seller": seller.slug}, field="seller")
+            _check_total(items, fields.get("shipping", Decimal("0.00")))
+            try:
+                with transaction.atomic():
+                    return create_order(number=number, buyer=buyer, seller=seller, items=items, **fields), True
+            except IntegrityError:
+                order = Order.objects.select_for_update().filter(number=number).first()
+                if order is None:
+                    raise
+                # Sent twice at the same moment: the other request created it; this one is an update.
+        _check_unchanged(order, buyer=buyer, seller=seller, items=items, fields=fields)
+        changed = [name for name in ORDER_UPDATABLE_FIELDS if name in fields and getattr(order, name) != fields[name]]
+        for name in changed:
+            setattr(order, name, fields[name])
+        if changed:
+            order.save(update_fields=changed)
+    return order, False
+
+
+def _check_total(items: list[dict[str, Any]], shipping: Any) -> None:
+    """The order's total must fit its column (a database would refuse it, or round it)."""
+    field = Order._meta.get_field("total")
+    total = sum((Decimal(str(i["unit_price"])) * int(i.get("quantity", 1)) for i in items), Decimal("0.00"))
+    if total + Decimal(str(shipping)) >= Decimal(10) ** (field.max_digits - field.decimal_places):
+        raise OrderError(_("The order's total is larger than any order can be. Please check the prices and "
+                           "quantities."), field="items")
+
+
+def _check_unchanged(order: Order, *, buyer: Any, seller: Seller, items: list[dict[str, Any]],
+                     fields: dict[str, Any]) -> None:
+    def conflict(field: str, what: str) -> OrderError:
+        return OrderError(_("Order %(number)s already exists with another %(what)s; it cannot change once the order "
+                            "exists.") % {"number": order.number, "what": what}, code="conflict", field=field)
+
+    if order.seller_id != seller.pk:
+        raise conflict("seller", _("seller"))
+    if order.buyer_id != buyer.pk:
+        raise conflict("buyer.email", _("buyer"))
+    for name, model_field in ORDER_FIXED_FIELDS.items():
+        if name in fields and getattr(order, model_field) != fields[name]:
+            raise conflict(name, Order._meta.get_field(model_field).verbose_name)
+    existing = list(order.items.all())
+    if len(existing) != len(items):
+        raise conflict("items", _("list of items"))
+    policy, _created = WarrantyPolicy.objects.get_or_create(seller_id=order.seller_id)
+    market = market_for(order.delivery_country) if order.buyer_kind != BuyerKind.BUSINESS else None
+    for index, (item, data) in enumerate(zip(existing, items, strict=True)):
+        for name in ITEM_FIELDS:
+            expected = data[name] if name in data else OrderItem._meta.get_field(name).get_default()
+            if getattr(item, name) != expected:
+                raise conflict(f"items.{index}.{name}", _("item %(position)d") % {"position": index + 1})
+        # Months the shop gave are compared as create_order would have stored them; without, the seller's policy
+        # decided when it was sold (and may have changed since).
+        if data.get("warranty_months") is not None and \
+                item.warranty_months != _item_warranty_months(data, policy, market):
+            raise conflict(f"items.{index}.warranty_months", _("item %(position)d") % {"position": index + 1})
+
+
 # --- shipments and tracking ------------------------------------------------------------------------------------
 
 
 class TrackingError(DomainError):
     """A shipment or tracking change refused. The message is written for the person who entered it (a seller's
-    staff, an agent); being a ValidationError, forms and the claim services can show it as is."""
+    staff, an agent); being a ValidationError, forms and the claim services can show it as is. `field` names the
+    input it is about (carrier, tracking_number, shipped_at, delivered_at) where it is one."""
+
+    def __init__(self, message: str, code: str = "invalid", *, field: str = "") -> None:
+        super().__init__(message, code=code)
+        self.field = field
 
 
 # Who confirms a shipment: the carrier's own events and the platform (an agent, the marketplace's shop). What a
@@ -121,6 +263,14 @@ def normalise_carrier(value: str) -> str:
     return " ".join(str(value).split())
 
 
+def shipment_of(*, order: Order, carrier: str, tracking_number: str) -> Shipment | None:
+    """The order's shipment with this carrier and tracking number (matched as record_shipment matches them), if it
+    has one."""
+    carrier, number = normalise_carrier(carrier), normalise_tracking_number(tracking_number)
+    return (order.shipments.alias(carrier_key=Lower("carrier"))
+            .filter(carrier_key=carrier.lower(), tracking_number=number).first())
+
+
 def _shipment_by_tracking(carrier: str, number: str) -> Shipment | None:
     """The shipment with this (carrier, tracking number), locked; the unique index answers it."""
     return (Shipment.objects.select_for_update(of=("self",)).select_related("order")
@@ -134,15 +284,17 @@ def _check_dates(order: Order, *, shipped_at: dt.datetime | None, delivered_at: 
     if shipped_at is not None:
         if shipped_at < order.placed_at:
             raise TrackingError(_("The parcel cannot have been handed to the carrier before the order was placed on "
-                                  "%(placed)s. Please check the date.") % {"placed": placed})
+                                  "%(placed)s. Please check the date.") % {"placed": placed}, field="shipped_at")
         if shipped_at > now:
-            raise TrackingError(_("The date the parcel was handed to the carrier cannot be in the future."))
+            raise TrackingError(_("The date the parcel was handed to the carrier cannot be in the future."),
+                                field="shipped_at")
     if delivered_at is not None:
         if delivered_at < order.placed_at or (shipped_at is not None and delivered_at < shipped_at):
             raise TrackingError(_("The delivery cannot be before the order was placed on %(placed)s or before the "
-                                  "parcel was handed to the carrier. Please check the date.") % {"placed": placed})
+                                  "parcel was handed to the carrier. Please check the date.") % {"placed": placed},
+                                field="delivered_at")
         if delivered_at > now:
-            raise TrackingError(_("The delivery date cannot be in the future."))
+            raise TrackingError(_("The delivery date cannot be in the future."), field="delivered_at")
 
 
 def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped_at: dt.datetime | None,
@@ -158,10 +310,13 @@ def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped
         raise ValueError(f"unknown shipment source {source!r}")
     carrier, number = normalise_carrier(carrier), normalise_tracking_number(tracking_number)
     if not carrier or not number:
-        raise TrackingError(_("Please give both the carrier and the tracking number."))
+        raise TrackingError(_("Please give both the carrier and the tracking number."),
+                            field="tracking_number" if carrier else "carrier")
     if len(carrier) > Shipment._meta.get_field("carrier").max_length or \
             len(number) > Shipment._meta.get_field("tracking_number").max_length:
-        raise TrackingError(_("The carrier or the tracking number is longer than any we know. Please check it."))
+        raise TrackingError(_("The carrier or the tracking number is longer than any we know. Please check it."),
+                            field="tracking_number" if len(carrier) <= Shipment._meta.get_field("carrier").max_length
+                            else "carrier")
     _check_dates(order, shipped_at=shipped_at, delivered_at=delivered_at)
     confirming = source in CONFIRMING_SOURCES
     now = timezone.now()
@@ -183,7 +338,7 @@ def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped
                     raise
         if shipment.order_id != order.pk:
             raise TrackingError(_("This tracking number is already registered for another order. Please check it."),
-                                code="tracking_taken")
+                                code="tracking_taken", field="tracking_number")
         if not created:
             if shipment.confirmed_at is not None and not confirming:
                 return shipment  # the carrier's (or the platform's) word stands; the seller's entry changes none of it

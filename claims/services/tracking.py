@@ -30,7 +30,7 @@ def record_shipment(**fields: Any) -> Shipment:
     is refused, as another order's is: one parcel per tracking number (claims.returns)."""
     if tracking_taken_by_return(carrier=fields.get("carrier", ""), tracking_number=fields.get("tracking_number", "")):
         raise orders.TrackingError(_("This tracking number is already registered for another parcel. Please check "
-                                     "it."), code="tracking_taken")
+                                     "it."), code="tracking_taken", field="tracking_number")
     with transaction.atomic():
         shipment = orders.record_shipment(**fields)
         _orders_changed([shipment.order_id])
@@ -43,6 +43,37 @@ def update_tracking(**fields: Any) -> Shipment:
         shipment = orders.update_tracking(**fields)
         _orders_changed([shipment.order_id])
     return shipment
+
+
+def report_shipment(*, order: Order, carrier: str, tracking_number: str, source: str,
+                    **tracking: Any) -> tuple[Shipment, bool]:
+    """A parcel of the order as the platform (the shop, an agent) states it now: a new one is recorded
+    (record_shipment), a known one brought up to date (update_tracking), and the order's claims react. `tracking`
+    holds what the caller said of shipped_at, delivered_at and delivered_to_order_address: a value given is set (a
+    delivered_at of None withdraws a delivery); one not given is kept where the carrier or the platform confirmed
+    it, and a delivery only the seller reported is dropped, since only the caller's word confirms it now (a hand-over
+    date cannot be emptied: the seller's stays unless one is given). Nothing is written when nothing changes.
+    Returns (the shipment, whether it is new); raises TrackingError."""
+    known = orders.shipment_of(order=order, carrier=carrier, tracking_number=tracking_number)
+    if known is None:
+        shipment = record_shipment(order=order, carrier=carrier, tracking_number=tracking_number, source=source,
+                                   shipped_at=tracking.get("shipped_at"), delivered_at=tracking.get("delivered_at"),
+                                   delivered_to_order_address=tracking.get("delivered_to_order_address", False))
+        return shipment, True
+    confirmed = known.confirmed_at is not None
+    shipped_at = tracking.get("shipped_at")
+    delivered_at = tracking.get("delivered_at", known.delivered_at if confirmed else None)
+    to_address = delivered_at is not None and tracking.get(
+        "delivered_to_order_address", known.delivered_to_order_address if confirmed else False)
+    with transaction.atomic():
+        if shipped_at is not None and (shipped_at != known.shipped_at or not confirmed):
+            known = record_shipment(order=order, carrier=known.carrier, tracking_number=known.tracking_number,
+                                    shipped_at=shipped_at, source=source)
+        if (delivered_at, to_address) != (known.delivered_at, known.delivered_to_order_address) \
+                or known.confirmed_at is None:
+            known = update_tracking(shipment=known, delivered_at=delivered_at, delivered_to_order_address=to_address,
+                                    source=source)
+    return known, False
 
 
 def apply_carrier_update(**fields: Any) -> list[Shipment]:
