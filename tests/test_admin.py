@@ -18,6 +18,8 @@ from claims import services
 from claims.models import Claim, ExpertAssessment, Macro, SatisfactionResponse
 from claims.tests.admin_factories import agents_group, make_console_agent, make_plain_staff, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from integrations.keys import create_api_key
+from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from markets.models import Market
 from sellers import services as seller_services
 
@@ -92,6 +94,12 @@ EXPECTED = {
     "claims.satisfactionresponse": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
     # canned replies: agents add and change them, with a text per language (claims/tests/test_macros.py)
     "claims.macro": {"superuser": (200, 200, 200), "agent": (200, 200, 200)},
+    # API keys and webhooks (integrations/admin.py, tests/test_integrations_console.py): agents read them and
+    # redeliver; superusers add the platform's keys and endpoints through the services (the add pages)
+    "integrations.apikey": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
+    "integrations.webhookendpoint": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
+    "integrations.webhookdelivery": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    "integrations.webhookevent": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
 }
 
 
@@ -115,7 +123,23 @@ def an_object_of(label: str, world):  # type: ignore[no-untyped-def]
         "claims.satisfactionresponse": SatisfactionResponse.objects.get_or_create(
             claim=claim, party="buyer", defaults={"rating": 4, "reason": claim.reason})[0],
         "claims.macro": Macro.objects.get_or_create(name="Ask for photos")[0],
+        **({"integrations.apikey": ApiKey.objects.filter(seller=claim.seller).first()
+            or create_api_key(name="ERP", seller=claim.seller)[0],
+            "integrations.webhookendpoint": console_delivery(claim).endpoint,
+            "integrations.webhookdelivery": console_delivery(claim),
+            "integrations.webhookevent": console_delivery(claim).event} if label.startswith("integrations.") else {}),
     }[label]
+
+
+def console_delivery(claim):  # type: ignore[no-untyped-def]
+    """A failed delivery of an event of the claim to an endpoint of its seller (made once)."""
+    endpoint = WebhookEndpoint.objects.get_or_create(seller=claim.seller, url="https://erp.example.com/hooks",
+                                                     defaults={"events": ["claim.opened"], "secret": "whsec_x"})[0]
+    event = WebhookEvent.objects.get_or_create(msg_id="msg_console", defaults={
+        "type": "claim.opened", "seller": claim.seller, "claim_number": claim.number, "payload": {"type": "x"},
+        "dedupe_key": "console"})[0]
+    return WebhookDelivery.objects.get_or_create(event=event, endpoint=endpoint,
+                                                 defaults={"status": "failed", "attempts": 8})[0]
 
 
 @pytest.mark.parametrize("role", ["superuser", "agent"])

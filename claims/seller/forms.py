@@ -27,6 +27,8 @@ from claims.eligibility import MAX_DESCRIPTION_LENGTH
 from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
 from claims.models import Claim
 from claims.remedies import DefectOverview, defect_label, defect_overview
+from integrations import endpoints
+from integrations.models import ApiKey, ApiScope, DeliveryStatus, WebhookEventType
 
 from . import exports, replies, selectors
 
@@ -371,3 +373,44 @@ class CannedReplyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["body"].help_text = _("Filled in when you insert it: %(variables)s.") % {
             "variables": "; ".join(f"{{{name}}} {words}" for name, words in replies.variables())}
+
+
+# --- API keys and webhook endpoints (claims.seller.integrations) --------------------------------------------------
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=ApiKey._meta.get_field("name").max_length,
+                           help_text=_("What uses the key, for example “Warehouse system”."),
+                           error_messages={"required": _("Give the key a name, so you know later what uses it.")})
+    scope = forms.ChoiceField(label=_("What may the key do?"), choices=ApiScope.choices, initial=ApiScope.READ,
+                              widget=forms.RadioSelect,
+                              help_text=_("“Read” sees your claims; “Read and write” also answers them, as your staff "
+                                          "would."))
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(label=_("URL"), max_length=endpoints.URL_MAX_LENGTH, assume_scheme="https",
+                         help_text=_("Where we send the events: an address of your system reachable from the "
+                                     "internet, best with https://."),
+                         widget=forms.URLInput(attrs={"autocomplete": "url", "inputmode": "url",
+                                                      "placeholder": "https://example.com/webhooks"}))
+    description = forms.CharField(label=_("Description (optional)"), required=False,
+                                  max_length=endpoints.DESCRIPTION_MAX_LENGTH,
+                                  help_text=_("For you, for example which system receives them."))
+    events = forms.MultipleChoiceField(label=_("Events to send"), choices=WebhookEventType.choices,
+                                       widget=forms.CheckboxSelectMultiple,
+                                       error_messages={"required": _("Choose at least one event to receive.")})
+
+
+class WebhookToggleForm(forms.Form):
+    action = forms.ChoiceField(choices=[("disable", _("Turn off")), ("enable", _("Turn on"))])
+
+
+class DeliveryFilterForm(forms.Form):
+    """GET filter of the delivery log; an unknown value shows everything."""
+
+    status = forms.ChoiceField(label=_("Show"), required=False,
+                               choices=[("", _("All deliveries")), *DeliveryStatus.choices])
+
+    def chosen(self) -> str:
+        return self.cleaned_data.get("status", "") if self.is_valid() else ""

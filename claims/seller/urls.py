@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.urls import path, register_converter
 
-from . import views
+from . import integrations, views
 
 
 class MonthConverter:
@@ -31,6 +31,20 @@ urlpatterns = [
     path("replies/add/", views.canned_reply_add, name="canned_reply_add"),
     path("replies/<int:reply_id>/", views.canned_reply_edit, name="canned_reply_edit"),
     path("replies/<int:reply_id>/delete/", views.canned_reply_delete, name="canned_reply_delete"),
+    # the shop's API keys and webhook endpoints with their delivery log: its owner's (claims.seller.integrations)
+    path("api-keys/", integrations.api_keys, name="api_keys"),
+    path("api-keys/add/", integrations.api_key_add, name="api_key_add"),
+    path("api-keys/<int:key_id>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
+    path("webhooks/", integrations.webhooks, name="webhooks"),
+    path("webhooks/add/", integrations.webhook_add, name="webhook_add"),
+    path("webhooks/<int:endpoint_id>/", integrations.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:endpoint_id>/rotate/", integrations.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:endpoint_id>/toggle/", integrations.webhook_toggle, name="webhook_toggle"),
+    path("webhooks/<int:endpoint_id>/delete/", integrations.webhook_delete, name="webhook_delete"),
+    path("webhooks/<int:endpoint_id>/deliveries/", integrations.webhook_deliveries, name="webhook_deliveries"),
+    path("webhooks/deliveries/<int:delivery_id>/", integrations.webhook_delivery, name="webhook_delivery"),
+    path("webhooks/deliveries/<int:delivery_id>/redeliver/", integrations.webhook_redeliver,
+         name="webhook_redeliver"),
     path("claims/<str:number>/", views.claim_detail, name="claim"),
     path("claims/<str:number>/reply/", views.reply, name="reply"),
     path("claims/<str:number>/offer/", views.make_offer, name="offer"),
