@@ -12,6 +12,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -65,8 +66,9 @@ def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def _validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form",
-                                                                               "payload", "filters")]
+        # (source, [schema parameter,] field, …): a field may be called "body" too, so only the leading parts go
+        location = [str(part) for part in error.get("loc", ())][1:]
+        location = location[1:] if location[:1] in (["payload"], ["filters"]) and len(location) > 1 else location
         errors.setdefault(".".join(location) or "__all__", []).append(str(error.get("msg", "invalid")))
     return problem_response("validation", _("Some fields are missing or invalid."), errors=errors)
 
@@ -85,6 +87,14 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return problem_response("forbidden", str(exc) or _("This key may not do that."))
+
+
+@api.exception_handler(RawPostDataException)
+def _form_for_json(request: HttpRequest, exc: RawPostDataException) -> HttpResponse:
+    # Multipart form data sent to an endpoint that takes JSON: the idempotency middleware read the form, so the body
+    # cannot be read as JSON any more (Django); the request is the client's mistake, not a server error.
+    return problem_response("bad-request", _("This endpoint takes a JSON body (Content-Type: application/json), "
+                                             "not form data."))
 
 
 @api.exception_handler(HttpError)

@@ -58,7 +58,8 @@ class KeyAuth(HttpBearer):
             return None  # ninja answers 401 (api.api turns it into a problem)
         request.api_key = api_key  # type: ignore[attr-defined]
         request.user = api_key.user
-        check_rate(api_key)
+        if not getattr(request, "rate_counted", False):  # the idempotency middleware counted POSTs already
+            check_rate(api_key)
         if self.kind == "seller" and api_key.is_platform:
             raise Problem("wrong-key-kind", _("This endpoint is for a seller's key; this is a platform key."))
         if self.kind == "platform" and not api_key.is_platform:

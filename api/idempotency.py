@@ -5,7 +5,12 @@ same request (`Idempotent-Replayed: true`); the same key with another method, pa
 idempotency-key-reused). Two requests with one key at the same moment have one effect: the row is inserted before
 the work starts, its unique constraint lets one request in, and the other waits for its answer (up to
 WAIT_SECONDS, then 409 idempotency-key-in-progress with Retry-After). An answer that says nothing happened for a
-reason that may pass (401, 429, 5xx) is not kept, so the client can try again with the same key.
+reason that may pass (401, 429, 5xx) is not kept, so the client can try again with the same key; so is a running row
+left behind by a process that died (ABANDONED_AFTER), which the next request with the key takes over.
+
+"The same request" is the same method, path with query and data: a JSON body is compared by its content (the keys'
+order and the spacing are the client library's business), a multipart body by its fields and files (the boundary
+changes with every send). Every request counts against the key's rate limit, replays included.
 
 It is a middleware over /api/ so that what is stored is the response as sent."""
 
@@ -13,45 +18,58 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations import keys
 from integrations.models import IdempotencyRecord
 
-from .problems import problem_response
+from .auth import check_rate
+from .problems import Problem, from_problem, problem_response
 
 HEADER = "Idempotency-Key"
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 NOT_KEPT = {401, 429}
+# A running row this old belongs to a request whose process died (a worker killed, a deploy): no request runs this
+# long (the web server's timeout is far shorter), so the next request with the key runs instead of waiting for it.
+ABANDONED_AFTER = dt.timedelta(minutes=5)
+
+
+def _file_digest(upload: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def _request_hash(request: HttpRequest) -> str:
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     content_type = request.META.get("CONTENT_TYPE", "")
+    data: Any
     if content_type.startswith("multipart/form-data"):
         # The boundary differs from one send to the next: the fields and the files' bytes are the request.
-        for name in sorted(request.POST):
-            for value in request.POST.getlist(name):
-                digest.update(f"field {name}={value}\n".encode())
-        for name in sorted(request.FILES):
-            for upload in request.FILES.getlist(name):
-                file_digest = hashlib.sha256()
-                for chunk in upload.chunks():
-                    file_digest.update(chunk)
-                upload.seek(0)
-                digest.update(f"file {name}:{upload.name}:{file_digest.hexdigest()}\n".encode())
+        data = {"fields": {name: request.POST.getlist(name) for name in sorted(request.POST)},
+                "files": {name: [[upload.name, _file_digest(upload)] for upload in request.FILES.getlist(name)]
+                          for name in sorted(request.FILES)}}
     else:
-        digest.update(request.body)
-    return digest.hexdigest()
+        try:
+            data = {"json": json.loads(request.body)}
+        except (ValueError, RecursionError):  # not JSON (or not UTF-8, or nested too deep): the bytes themselves
+            data = {"bytes": hashlib.sha256(request.body).hexdigest()}
+    canonical = json.dumps([request.method, request.get_full_path(), data], sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -74,15 +92,25 @@ class IdempotencyMiddleware:
         if api_key is None:
             return self.get_response(request)  # the API answers 401
         request.api_key = api_key  # type: ignore[attr-defined]
+        try:
+            check_rate(api_key)  # here, so that replays and refusals count too (api.auth does not count it again)
+        except Problem as problem:
+            return from_problem(problem)
+        request.rate_counted = True  # type: ignore[attr-defined]
         idempotency_key = request.headers.get(HEADER, "").strip()
-        if not idempotency_key or len(idempotency_key) > 255:
+        if not idempotency_key or len(idempotency_key) > 255 or not idempotency_key.isprintable():
             return problem_response("idempotency-key-missing",
-                                    _("Send an Idempotency-Key header (1 to 255 characters, a UUID for example) "
-                                      "with every POST, and the same one when you send the same request again."))
+                                    _("Send an Idempotency-Key header (1 to 255 printable characters, a UUID for "
+                                      "example) with every POST, and the same one when you send the same request "
+                                      "again."))
         try:
             request_hash = _request_hash(request)
         except RequestDataTooBig:
             return problem_response("payload-too-large", _("The request body is too large."))
+        except SuspiciousOperation:  # too many fields or files (Django's limits)
+            return problem_response("payload-too-large", _("The request has too many fields or files."))
+        except MultiPartParserError:
+            return problem_response("bad-request", _("The multipart body could not be read."))
         record = self._claim(api_key.pk, idempotency_key, request, request_hash)
         if isinstance(record, HttpResponse):
             return record
@@ -106,8 +134,10 @@ class IdempotencyMiddleware:
         IdempotencyRecord.objects.filter(api_key_id=api_key_id, key=idempotency_key, created_at__lt=expired).delete()
         try:
             with transaction.atomic():
+                # (a NUL in the path, %00, is no endpoint's, and PostgreSQL refuses it in a text column)
                 return IdempotencyRecord.objects.create(api_key_id=api_key_id, key=idempotency_key,
-                                                        method=request.method or "POST", path=request.path[:500],
+                                                        method=request.method or "POST",
+                                                        path=request.path.replace("\x00", "\ufffd")[:500],
                                                         request_hash=request_hash)
         except IntegrityError:
             pass
@@ -123,6 +153,10 @@ class IdempotencyMiddleware:
                                         % {"method": existing.method, "path": existing.path})
             if existing.status_code is not None:
                 return _replay(existing)
+            if existing.created_at < timezone.now() - ABANDONED_AFTER:
+                # Whoever deletes it runs the request; a second taker finds nothing to delete and waits for that one.
+                IdempotencyRecord.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
+                return self._claim(api_key_id, idempotency_key, request, request_hash)
             if time.monotonic() >= deadline:
                 return problem_response("idempotency-key-in-progress",
                                         _("The first request with this Idempotency-Key is still running. Ask again "

@@ -6,9 +6,10 @@ The type is `/api/problems/<code>` (a relative URI, resolved against the API's a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 CONTENT_TYPE = "application/problem+json"
@@ -32,6 +33,44 @@ PROBLEMS: dict[str, tuple[int, Any]] = {
     "idempotency-key-reused": (422, _("This Idempotency-Key was used with another request")),
     "rate-limited": (429, _("Too many requests")),
     "server-error": (500, _("Something went wrong on our side")),
+}
+
+# code: what a client (or the person writing it) should do about it; shown on the page each `type` points to.
+ADVICE: dict[str, Any] = {
+    "bad-request": _("Check that the body is well-formed JSON (or multipart form data where the endpoint takes "
+                     "files) and that the parameters have the types the schema gives them."),
+    "idempotency-key-missing": _("Send an Idempotency-Key header (1 to 255 characters, a UUID for example) with "
+                                 "every POST. Use a new key for each new request and the same key when you send the "
+                                 "same request again after a timeout or a crash."),
+    "unauthorized": _("Send “Authorization: Bearer <key>” with a key that has not been revoked. A seller's owner "
+                      "makes keys on the seller dashboard; the key is shown once, when it is made."),
+    "forbidden": _("The key's seller may not do this to this claim now. The claim's allowed_actions lists what it "
+                   "may do."),
+    "read-only-key": _("The key was made to read only. Ask the seller's owner for a key with the write scope."),
+    "wrong-key-kind": _("Seller endpoints take a seller's key; the shop's endpoints take the platform key. Use the "
+                        "other key."),
+    "not-found": _("Nothing with this number or id exists for this key: check it, and check that the key belongs to "
+                   "the seller of the claim."),
+    "method-not-allowed": _("The endpoint exists but not with this HTTP method. The schema lists the methods of "
+                            "each path."),
+    "state": _("The claim is no longer in a state where this is possible, often because someone acted first. Fetch "
+               "the claim again and look at its state and allowed_actions."),
+    "conflict": _("Someone changed the claim while this request ran. Fetch it again and decide again."),
+    "idempotency-key-in-progress": _("The first request with this Idempotency-Key has not finished. Wait for the "
+                                     "seconds in Retry-After and send the same request again to get its answer."),
+    "payload-too-large": _("Send less: smaller or fewer files, or a shorter body."),
+    "validation": _("Some fields are missing or invalid; errors lists the messages per field. Correct them and send "
+                    "the request again with a new Idempotency-Key."),
+    "invalid": _("The request was understood but refused by a rule of the claim (an amount above what is left to "
+                 "refund, a missing reason). detail says which; errors has the messages per field. Send the "
+                 "corrected request with a new Idempotency-Key."),
+    "idempotency-key-reused": _("This Idempotency-Key was used before with another method, path or body. Use a new "
+                                "key for a new request."),
+    "rate-limited": _("The key made too many requests in a short time. Wait for the seconds in Retry-After, then go "
+                      "on more slowly."),
+    "server-error": _("Something failed on our side. This answer is not kept for the Idempotency-Key: fetch the "
+                      "claim or order to see whether the change was made, then try again; if it keeps failing, tell "
+                      "support."),
 }
 
 
@@ -71,3 +110,27 @@ def problem_response(code: str, detail: str = "", *, errors: dict[str, list[str]
 def from_problem(problem: Problem) -> HttpResponse:
     return problem_response(problem.code, problem.detail, errors=problem.errors, headers=problem.headers,
                             status=problem.status)
+
+
+class ProblemMiddleware:
+    """What Django or django-ninja answer under /api/v1/ outside the API's exception handlers — an address that is no
+    endpoint (404), a method the endpoint does not take (405), an exception nobody handled (500, logged by Django as
+    always) — as problem details too, so that a client reads every error of the API the same way."""
+
+    CODES = {404: "not-found", 405: "method-not-allowed", 500: "server-error"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        code = self.CODES.get(response.status_code)
+        if (code is None or not request.path.startswith("/api/v1/")
+                or response.get("Content-Type", "").startswith(CONTENT_TYPE)):
+            return response
+        headers = {"Allow": response["Allow"]} if response.has_header("Allow") else {}
+        detail = {"not-found": _("There is no endpoint at this address. The schema at /api/openapi.json lists them."),
+                  "method-not-allowed": _("This endpoint does not take %(method)s.") % {"method": request.method},
+                  "server-error": _("Something failed on our side; it was logged. Try again later."),
+                  }[code]
+        return problem_response(code, str(detail), headers=headers)

@@ -77,8 +77,8 @@ def revoke_api_key(*, api_key: ApiKey, by: Any = None) -> ApiKey:
 def authenticate(key: str) -> ApiKey | None:
     """The active key this is, with its user and seller loaded; None for anything else (malformed, unknown,
     revoked, or the seller no longer active is left to the role functions)."""
-    if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
-        return None
+    if not key or not key.startswith(KEY_PREFIX) or len(key) > 100 or not (key.isascii() and key.isprintable()):
+        return None  # (a NUL in the header would reach the database, which refuses it)
     prefix = key[:PREFIX_LENGTH]  # the secret part may hold "_" too
     if key[PREFIX_LENGTH:PREFIX_LENGTH + 1] != "_":
         return None

@@ -34,6 +34,9 @@ from claims import services
 from claims.models import Claim, Macro
 from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from integrations.endpoints import new_secret
+from integrations.keys import create_api_key
+from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from markets.models import Market
 from sellers import services as seller_services
 from sellers.models import CannedReply
@@ -87,6 +90,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "seller owner page":        row(LOGIN,    "403",    "403",    "403",    "403",    "403",    "403",    "403"),
     "seller owner page, this seller's reply":
                                 row(LOGIN,    "403",    "403",    "403",    "404",    "403",    "403",    "403"),
+    # the shop's API keys and webhook endpoints are its owner's too (claims.seller.integrations); another seller's key,
+    # endpoint or delivery is not found; claims/tests/test_seller_integrations.py has the owner using every page
+    "seller owner page, this seller's key or webhook":
+                                row(LOGIN,    "403",    "403",    "403",    "404",    "403",    "403",    "403"),
     "seller action":            row(LOGIN,    "404",    "404",    ACT,      "404",    "404",    "404",    "404"),
     "seller action, not possible now":
                                 row(LOGIN,    "404",    "404",    "409",    "404",    "404",    "404",    "404"),
@@ -108,13 +115,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin: nobody":            row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "403",    "403",    "403"),
     "admin: redirect":          row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "302",    "302",    "302"),
     "admin: not found":         row(ADMIN,    ADMIN,    ADMIN,    ADMIN,    ADMIN,    "404",    "404",    "404"),
+    # the API takes keys, never a session: tests/test_api_authorization_matrix.py has every route for every key
+    "api: key only":            row("401",    "401",    "401",    "401",    "401",    "401",    "401",    "401"),
+    "not found":                row("404",    "404",    "404",    "404",    "404",    "404",    "404",    "404"),
 }
 
 # --- every pattern, by URL name (or route when it has none) --------------------------------------------------
 CLASSES: dict[str, list[str]] = {
     "home": ["home"],
     "public": ["login", "password_reset", "password_reset_done", "password_reset_confirm",
-               "password_reset_complete"],
+               "password_reset_complete",
+               # the API's schema and docs, and the pages its problem types point to
+               "api:openapi-json", "api:openapi-view", "api_problems", "api_problem"],
     "public: set language": ["set_language"],
     "public: log out": ["logout"],
     # authenticated by their Standard Webhooks signature headers, never by a session
@@ -138,7 +150,12 @@ CLASSES: dict[str, list[str]] = {
                          "sellers:statement_csv",
                          # the claims as CSV and the canned replies: of the seller the person works for
                          "sellers:claims_csv", "sellers:canned_replies"],
-    "seller owner page": ["sellers:canned_reply_add"],
+    "seller owner page": ["sellers:canned_reply_add",
+                          "sellers:api_keys", "sellers:api_key_add", "sellers:webhooks", "sellers:webhook_add"],
+    "seller owner page, this seller's key or webhook": [
+        "sellers:api_key_revoke", "sellers:webhook_edit", "sellers:webhook_rotate", "sellers:webhook_toggle",
+        "sellers:webhook_delete", "sellers:webhook_deliveries", "sellers:webhook_delivery",
+        "sellers:webhook_redeliver"],
     "seller owner page, this seller's reply": ["sellers:canned_reply_edit", "sellers:canned_reply_delete"],
     "seller claim page": ["sellers:claim", "sellers:resolution"],
     "seller action": ["sellers:reply", "sellers:offer", "sellers:withdraw_offer", "sellers:reject",
@@ -184,6 +201,11 @@ CLASSES: dict[str, list[str]] = {
         # canned replies: agents add and change them (claims.macros); deleting one is the superuser's
         "admin:claims_macro_changelist", "admin:claims_macro_add", "admin:claims_macro_change",
         "admin:claims_macro_history",
+        # API keys and webhooks: agents read them and redeliver (integrations/admin.py)
+        *[f"admin:integrations_{model}_{view}" for model in ("apikey", "webhookendpoint", "webhookdelivery",
+                                                              "webhookevent")
+          for view in ("changelist", "change", "history")],
+        "admin:integrations_webhookdelivery_act",
     ],
     "admin: finance may": [
         "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
@@ -197,19 +219,33 @@ CLASSES: dict[str, list[str]] = {
         "admin:auth_user_password_change",
         "admin:sellers_seller_add", "admin:sellers_seller_delete", "admin:markets_market_add",
         "admin:claims_macro_delete",
+        # the platform's keys and endpoints, made through the services; revoking, turning off, rotating
+        "admin:integrations_apikey_add", "admin:integrations_apikey_act", "admin:integrations_webhookendpoint_add",
+        "admin:integrations_webhookendpoint_act", "admin:integrations_webhookendpoint_rotate",
+        "admin:integrations_webhookendpoint_delete",
     ],
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
                       "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
                       "admin:orders_order_add", "admin:orders_order_delete",
                       "admin:claims_refund_add", "admin:claims_refund_delete", "admin:markets_market_delete",
                       "admin:claims_expertassessment_add", "admin:claims_expertassessment_delete",
-                      "admin:claims_satisfactionresponse_add", "admin:claims_satisfactionresponse_delete"],
+                      "admin:claims_satisfactionresponse_add", "admin:claims_satisfactionresponse_delete",
+                      # keys are revoked, never deleted; events and deliveries are the outbox's
+                      "admin:integrations_apikey_delete", "admin:integrations_webhookdelivery_add",
+                      "admin:integrations_webhookdelivery_delete", "admin:integrations_webhookevent_add",
+                      "admin:integrations_webhookevent_delete"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
         "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
-        "claims/refund", "markets/market", "claims/expertassessment", "claims/satisfactionresponse", "claims/macro")],
+        "claims/refund", "markets/market", "claims/expertassessment", "claims/satisfactionresponse", "claims/macro",
+        "integrations/apikey", "integrations/webhookendpoint", "integrations/webhookdelivery",
+        "integrations/webhookevent")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
+    # every other route of the API's namespace (class_of), the ones to come included
+    "api: key only": [],
+    # django-ninja's root of the API: a 404 that only serves to reverse the API's prefix
+    "not found": ["api:api-root"],
 }
 CLASS_OF = {key: cls for cls, keys in CLASSES.items() for key in keys}
 
@@ -248,6 +284,8 @@ def key_of(route: str, name: str | None) -> str:
 def class_of(route: str, name: str | None) -> str | None:
     if STATIC_PREFIX and route.startswith(STATIC_PREFIX):
         return "public"
+    if name and name.startswith("api:") and name not in CLASS_OF:
+        return "api: key only"
     return CLASS_OF.get(key_of(route, name))
 
 
@@ -308,8 +346,24 @@ class World:
                               "markets/market": Market.objects.get(country="DE"),
                               "claims/expertassessment": self.assessment,
                               "claims/satisfactionresponse": self.answer,
-                              "claims/macro": Macro.objects.create(name="Matrix macro")}
+                              "claims/macro": Macro.objects.create(name="Matrix macro"),
+                              **self.integrations()}
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
+
+    def integrations(self) -> dict[str, Any]:
+        """This seller's API key, webhook endpoint and a delivery to it of an event of this claim (the dashboard's
+        pages), and the platform's endpoint (the console's pages for superusers)."""
+        self.api_key = create_api_key(name="Matrix key", seller=self.seller)[0]
+        self.endpoint = WebhookEndpoint.objects.create(seller=self.seller, url="https://erp.example.com/hooks",
+                                                       events=["claim.opened"], secret=new_secret())
+        event = WebhookEvent.objects.create(msg_id="msg_matrix", type="claim.opened", seller=self.seller,
+                                            claim_number=self.claim.number, payload={"type": "claim.opened"},
+                                            dedupe_key="matrix")
+        self.delivery = WebhookDelivery.objects.create(event=event, endpoint=self.endpoint, status="failed")
+        platform = WebhookEndpoint.objects.create(url="https://shop.example.com/hooks", events=["refund.paid"],
+                                                  secret=new_secret())
+        return {"integrations/apikey": self.api_key, "integrations/webhookendpoint": platform,
+                "integrations/webhookdelivery": self.delivery, "integrations/webhookevent": event}
 
     def admin_object(self, route: str) -> Any:
         for prefix, obj in self.admin_objects.items():
@@ -322,18 +376,30 @@ class World:
         if parameter == "number" and name in ("claims:return_slip", "claims:return_tracking"):
             return self.returning.number
         if parameter == "number":
-            return self.order.number if route.startswith("orders/") else self.claim.number
+            return self.order.number if route.startswith(("orders/", "api/v1/shop/orders/")) else self.claim.number
         if parameter == "offer_id":
             return self.offer.pk
-        if parameter == "pk":
+        if parameter in ("pk", "evidence_id"):  # evidence_id: the API's evidence download
             return self.evidence.pk
+        if parameter == "refund_id":  # the shop API's refund confirmation
+            return self.refund.pk
+        if parameter == "code":  # the page of one of the API's problem types
+            return "unauthorized"
         if parameter == "object_id":
             if name == "admin:view_on_site":
                 return self.claim.pk
             return self.admin_object(route).pk
         if parameter == "action":  # one action each console page offers in this world's state
             return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend",
-                    "admin/claims/expertassessment/": "conclude"}[route.split("<")[0]]
+                    "admin/claims/expertassessment/": "conclude", "admin/integrations/apikey/": "revoke",
+                    "admin/integrations/webhookendpoint/": "disable",
+                    "admin/integrations/webhookdelivery/": "redeliver"}[route.split("<")[0]]
+        if parameter == "key_id":  # this seller's API key, its webhook endpoint, a delivery to it
+            return self.api_key.pk
+        if parameter == "endpoint_id":
+            return self.endpoint.pk
+        if parameter == "delivery_id":
+            return self.delivery.pk
         if parameter == "reply_id":  # a canned reply of this world's seller
             return self.canned_reply.pk
         if parameter == "month":  # a seller's monthly statement: this world's month

@@ -37,7 +37,8 @@ def test_me_answers_who_the_key_is(client):
 
 def test_no_key_a_wrong_key_and_a_revoked_key_are_401_problems(client):
     api_key, key = seller_key(SellerFactory())
-    for headers in ({"HTTP_HOST": "127.0.0.1"}, auth("mk_00000000_nope"), auth(key + "x")):
+    for headers in ({"HTTP_HOST": "127.0.0.1"}, auth("mk_00000000_nope"), auth(key + "x"),
+                    auth(key[:4] + "\x00" + key[5:]), auth(key + "\u00e9")):
         response = client.get("/api/v1/me", **headers)
         assert response.status_code == 401
         assert response["Content-Type"] == "application/problem+json"
