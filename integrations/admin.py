@@ -121,6 +121,23 @@ class AgentsReadMixin:
         return roles.is_agent(request.user)
 
 
+class SuperuserManagedAdmin(AgentsReadMixin, ConsoleActionsMixin, admin.ModelAdmin):
+    """Keys and endpoints: agents read them; superusers make and change them only through the console's action pages
+    and the services (integrations.keys, integrations.endpoints), never through a form of the model."""
+
+    change_form_template = "admin/integrations/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin-console.css"]}
+        js = ["js/copy.js"]
+
+    def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return endpoints.is_superuser(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # --- API keys ----------------------------------------------------------------------------------------------------
 
 
@@ -148,7 +165,7 @@ API_KEY_ACTIONS = (
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(AgentsReadMixin, ConsoleActionsMixin, admin.ModelAdmin):
+class ApiKeyAdmin(SuperuserManagedAdmin):
     console_actions = API_KEY_ACTIONS
     list_display = ["name", "whose", "scope", "key_start", "created_at", "created_by_name", "last_used_at", "status"]
     list_filter = [OwnerFilter, "scope", KeyStatusFilter]
@@ -160,19 +177,10 @@ class ApiKeyAdmin(AgentsReadMixin, ConsoleActionsMixin, admin.ModelAdmin):
               "revoked_by_name"]
     readonly_fields = fields
 
-    class Media:
-        css = {"all": ["css/admin-console.css"]}
-        js = ["js/copy.js"]
-
-    def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return endpoints.is_superuser(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """A platform key, made through integrations.keys (add_view below); sellers make their own."""
         return endpoints.is_superuser(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked, never deleted: the record of what could use the API stays
@@ -308,7 +316,7 @@ ENDPOINT_ACTIONS = (
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(AgentsReadMixin, ConsoleActionsMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(SuperuserManagedAdmin):
     console_actions = ENDPOINT_ACTIONS
     list_display = ["url", "whose", "event_count", "status", "failing_since", "created_at"]
     list_filter = [OwnerFilter, EndpointStatusFilter]
@@ -321,19 +329,10 @@ class WebhookEndpointAdmin(AgentsReadMixin, ConsoleActionsMixin, admin.ModelAdmi
     readonly_fields = fields
     actions: list[Any] = []  # no bulk delete: deleting goes through integrations.endpoints
 
-    class Media:
-        css = {"all": ["css/admin-console.css"]}
-        js = ["js/copy.js"]
-
-    def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return endpoints.is_superuser(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """A platform endpoint, made through integrations.endpoints (add_view below)."""
         return endpoints.is_superuser(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """The platform's endpoints, by superusers; a seller's are its owner's to delete."""
@@ -506,6 +505,7 @@ DELIVERY_ACTIONS = (
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(AgentsReadMixin, ReadOnlyAdminMixin, ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = DELIVERY_ACTIONS
+    change_form_template = "admin/integrations/change_form.html"
     inlines = [WebhookAttemptInline]
     list_display = ["event_type", "claim", "endpoint_host", "status", "attempts", "last_answer_short",
                     "next_attempt_at", "delivered_at", "created_at"]
