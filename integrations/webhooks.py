@@ -415,9 +415,8 @@ def _record(delivery: WebhookDelivery, answer: Answer, *, duration_ms: int, by: 
             current.status = DeliveryStatus.SUCCEEDED
             current.delivered_at = now
             current.next_attempt_at = None
-        elif answer.gone:
-            pass  # the endpoint is turned off below, which fails this delivery if it is pending
-        elif not redelivery and current.status == DeliveryStatus.PENDING:
+        # A 410 schedules no retry: _endpoint_health turns the endpoint off, which fails this delivery if pending.
+        elif not answer.gone and not redelivery and current.status == DeliveryStatus.PENDING:
             retry_in = retry_delay(current.attempts)
             if retry_in is None:
                 current.status = DeliveryStatus.FAILED
