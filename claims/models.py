@@ -485,6 +485,9 @@ class Evidence(models.Model):
     # A video's length as decoded (claims.evidence); null for photos and documents.
     duration_seconds = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The file (and its thumbnail) deleted: the claim closed more than EVIDENCE_RETENTION_MONTHS ago
+    # (claims.retention), or its uploader's data was erased (accounts.erasure). The row stays, as the claim's record.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -510,6 +513,8 @@ class Message(models.Model):
     is_internal = models.BooleanField(_("internal note"), default=False,
                                       help_text=_("Visible to agents only, never to the buyer or the seller."))
     created_at = models.DateTimeField(default=timezone.now)
+    # The text was replaced because its author's personal data was erased (accounts.erasure).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -652,6 +657,8 @@ class OutboundEmail(models.Model):
     body_html = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Not before: a digest of messages (claims.notifications) waits for the end of its window.
+    send_after = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 

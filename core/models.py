@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -28,3 +31,63 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
+
+
+class AuditKind(models.TextChoices):
+    """What the audit log records (issue 18): who got in or was kept out, second factors, keys, money, personal
+    data."""
+
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOCKOUT = "lockout", _("Locked out after failed logins")
+    LOCKOUT_CLEARED = "lockout_cleared", _("Lockout cleared")
+    PASSWORD_RESET = "password_reset", _("Password reset requested")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    MFA_ENABLED = "mfa_enabled", _("Two-factor authentication turned on")
+    MFA_DISABLED = "mfa_disabled", _("Two-factor authentication turned off")
+    MFA_RECOVERY_CODES = "mfa_recovery_codes", _("New recovery codes made")
+    MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", _("Recovery code used")
+    MFA_FAILED = "mfa_failed", _("Wrong two-factor code")
+    API_KEY_CREATED = "api_key_created", _("API key created")
+    API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
+    REFUND = "refund", _("Refund")
+    PAYOUT = "payout", _("Payout")
+    LEDGER_ADJUSTMENT = "ledger_adjustment", _("Ledger adjustment")
+    DATA_EXPORT = "data_export", _("Personal data exported")
+    ERASURE_REQUESTED = "erasure_requested", _("Erasure requested")
+    ERASURE_DONE = "erasure_done", _("Personal data erased")
+    ERASURE_REFUSED = "erasure_refused", _("Erasure refused")
+    EVIDENCE_PURGED = "evidence_purged", _("Evidence deleted after the retention period")
+
+
+class AuditEvent(AppendOnlyModel):
+    """One line of the append-only audit log (core.audit.record). It names people by their account, never by name or
+    email, so that erasing a buyer (pseudonymisation) leaves the log intact and free of their personal data; an
+    attempted username that matches no account is kept as a digest only. On PostgreSQL a trigger refuses UPDATE and
+    DELETE as well (core migration 0002)."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("what"), max_length=40, choices=AuditKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("by"))
+    subject_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("account concerned"))
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object"), max_length=64, blank=True)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_at_idx"),
+            models.Index(fields=["kind", "-at"], name="audit_kind_idx"),
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+            models.Index(fields=["subject_user", "-at"], name="audit_subject_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

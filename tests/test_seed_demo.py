@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
 from django.core.management import call_command
 from django.db import models
+from django.test import RequestFactory
 from django.utils import timezone
 from django_fsm import RETURN_VALUE
 
@@ -102,6 +103,11 @@ def test_sellers_orders_and_buyers():
     portuguese = Order.objects.get(delivery_country="PT")
     assert portuguese.items.get(condition="new", is_consumable=False, is_perishable=False).warranty_months == 36
     assert Order.objects.filter(items__is_perishable=True).exists()
+
+
+def authenticate(**credentials):
+    """As the login page does: with its request, which the login limits (django-axes) need."""
+    return django_authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def test_logins_exist_and_authenticate():

@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -218,7 +219,8 @@ def test_a_buyer_the_shop_made_chooses_a_password_through_the_reset_link(client,
     client.post(form.redirect_chain[-1][0], {"new_password1": "a-new-pass-2026!", "new_password2": "a-new-pass-2026!"})
     buyer = get_user_model().objects.get(email__iexact="erika@example.com")
     assert buyer.check_password("a-new-pass-2026!")
-    assert client.login(username="erika@example.com", password="a-new-pass-2026!")
+    assert client.login(request=RequestFactory().post("/accounts/login/"), username="erika@example.com",
+                        password="a-new-pass-2026!")
 
 
 def test_an_account_that_lost_its_password_after_logging_in_gets_no_reset_link(client):

@@ -24,12 +24,17 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_fsm",
     "ninja",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "markets",
     "sellers",
     "orders",
     "integrations",
     "claims",
+    "accounts",
     "api",
 ]
 
@@ -41,10 +46,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session passed its second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.idempotency.IdempotencyMiddleware",
     "api.problems.ProblemMiddleware",  # inside the idempotency middleware: what it stores is the problem
+    # Last: turns a login refused by the lockout (accounts.lockout) into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Axes' check first (refuses a locked (username, address) pair before any password is checked), then the password
+# against the username in its one spelling (core.usernames).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.NormalizedUsernameBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -164,6 +179,53 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
 # Rate limits: attempts per window, per client address (and per username for logins).
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)
 LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=15 * 60)
+
+# --- Logins (accounts.lockout, django-axes) ---------------------------------------------------------------------
+# Failed logins count per (normalized username, client address): after LOGIN_FAILURE_LIMIT failures that pair waits
+# LOGIN_LOCKOUT_BASE_SECONDS, doubled with every further failure up to LOGIN_LOCKOUT_MAX_SECONDS. The same username
+# from another address is never held up, and a successful login clears its pair. Failures are forgotten after
+# LOGIN_FAILURE_MEMORY_HOURS without one. An address with LOGIN_ADDRESS_FAILURE_LIMIT failures (any usernames) within
+# LOGIN_RATE_WINDOW_SECONDS is refused for the rest of that window: guessing across many accounts.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_BASE_SECONDS = env.int("LOGIN_LOCKOUT_BASE_SECONDS", default=60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=60 * 60)
+LOGIN_FAILURE_MEMORY_HOURS = env.int("LOGIN_FAILURE_MEMORY_HOURS", default=24)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+# Password reset emails: per client address, and per email address asked for, in PASSWORD_RESET_WINDOW_SECONDS.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_EMAIL_LIMIT = env.int("PASSWORD_RESET_EMAIL_LIMIT", default=3)
+PASSWORD_RESET_WINDOW_SECONDS = env.int("PASSWORD_RESET_WINDOW_SECONDS", default=60 * 60)
+
+AXES_ENABLED = True
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = LOGIN_FAILURE_MEMORY_HOURS
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip"
+# The audit log (core.AuditEvent) keeps logins; axes' own logs would keep usernames forever.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+
+# --- Two factors (accounts.two_factor, django-otp) ----------------------------------------------------------------
+# Agents, the finance team and superusers use TOTP (any authenticator app) or one of their recovery codes; seller
+# staff may turn it on.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="") or None  # the site's name when empty (accounts.two_factor)
+MFA_RECOVERY_CODES = env.int("MFA_RECOVERY_CODES", default=10)
+
+# --- Quotas (claims.quotas) ---------------------------------------------------------------------------------------
+# Messages one person may post on one claim per hour, and files and bytes one claim may hold in all.
+MESSAGES_PER_CLAIM_PER_HOUR = env.int("MESSAGES_PER_CLAIM_PER_HOUR", default=20)
+CLAIM_MAX_FILES = env.int("CLAIM_MAX_FILES", default=40)
+CLAIM_MAX_BYTES = env.int("CLAIM_MAX_BYTES", default=250 * 1024 * 1024)
+# Messages to one person on one claim within this many minutes of the last email about one go out as one digest.
+MESSAGE_DIGEST_MINUTES = env.int("MESSAGE_DIGEST_MINUTES", default=15)
+
+# --- Privacy (accounts.privacy, accounts.erasure) -----------------------------------------------------------------
+# Evidence files of claims closed more than this many months ago are deleted (claims.retention, by beat).
+EVIDENCE_RETENTION_MONTHS = env.int("EVIDENCE_RETENTION_MONTHS", default=24)
 OPEN_CLAIM_RATE_LIMIT = env.int("OPEN_CLAIM_RATE_LIMIT", default=10)
 OPEN_CLAIM_RATE_WINDOW_SECONDS = env.int("OPEN_CLAIM_RATE_WINDOW_SECONDS", default=60 * 60)
 
@@ -225,6 +287,8 @@ CELERY_BEAT_SCHEDULE = {
                              "options": {"expires": 25.0}},
     # The stored answers of idempotent API POSTs, past API_IDEMPOTENCY_HOURS.
     "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
+    # Evidence of claims closed longer ago than EVIDENCE_RETENTION_MONTHS (claims.retention).
+    "purge-expired-evidence": {"task": "claims.tasks.purge_expired_evidence", "schedule": 6 * 3600.0},
 }
 
 # --- Marketplace policy ---------------------------------------------------------------------------
