@@ -20,6 +20,28 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _two_factor_sessions(monkeypatch):
+    """Issue 18 makes agents, the finance team and superusers (and anyone who turned two factors on) pass a second
+    factor before any page (accounts.middleware). Tests log them in with `client.force_login(user)`; that also gives
+    them a confirmed authenticator app when they have none and marks the session verified as django_otp.login does,
+    so every test still goes through the real middleware, with a session that passed. `force_login(user,
+    verified=False)` leaves the session at the password step (accounts/tests/test_two_factor*.py)."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None, verified=True):  # type: ignore[no-untyped-def]
+        original(self, user, backend)
+        if verified:
+            from accounts.tests.two_factor_helpers import give_app, mark_verified, needs_verified_session
+
+            if needs_verified_session(user):
+                mark_verified(self, give_app(user))
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
 @contextlib.contextmanager
 def celery_broker(url: str):
     """Send tasks to a real broker (not inline) for the duration, then go back to eager tasks."""

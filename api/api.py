@@ -39,7 +39,7 @@ api = NinjaAPI(
 
 # ClaimError (and every DomainError) code -> problem code.
 DOMAIN_CODES = {"invalid": "invalid", "state": "state", "forbidden": "forbidden", "conflict": "conflict",
-                "not_found": "not-found"}
+                "not_found": "not-found", "message_quota": "message-quota", "file_quota": "file-quota"}
 
 
 def field_errors(exc: DomainError) -> dict[str, list[str]]:
@@ -59,7 +59,10 @@ def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
     code = DOMAIN_CODES.get(getattr(exc, "code", None) or "invalid", "invalid")
     errors = field_errors(exc)
     detail = " ".join(str(m) for m in exc.messages)
-    return problem_response(code, detail, errors=errors)
+    # A refusal that passes with time (the hourly message quota, claims.quotas) says when, as the rate limit does.
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return problem_response(code, detail, errors=errors, headers=headers)
 
 
 @api.exception_handler(NinjaValidationError)

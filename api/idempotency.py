@@ -90,7 +90,8 @@ class IdempotencyMiddleware:
         scheme, _sep, token = authorization.partition(" ")
         api_key = keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
         if api_key is None:
-            return self.get_response(request)  # the API answers 401
+            # The API answers 401 (or 429 after repeated wrong keys): api.auth counts the failure, once per request.
+            return self.get_response(request)
         request.api_key = api_key  # type: ignore[attr-defined]
         try:
             check_rate(api_key)  # here, so that replays and refusals count too (api.auth does not count it again)

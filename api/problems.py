@@ -32,6 +32,14 @@ PROBLEMS: dict[str, tuple[int, Any]] = {
     "invalid": (422, _("The request was refused")),
     "idempotency-key-reused": (422, _("This Idempotency-Key was used with another request")),
     "rate-limited": (429, _("Too many requests")),
+    "too-many-failed-keys": (429, _("Too many wrong API keys from this address")),
+    # Quotas of one claim (claims.quotas): messages per person per hour, a 429 with Retry-After as the request limit;
+    # files and bytes per side of a claim, a 422 like every refusal by a rule of the claim (not 413, which says the
+    # request itself is too large: a side that is full refuses even a small file, and no smaller request helps).
+    "message-quota": (429, _("Too many messages on this claim this hour")),
+    "file-quota": (422, _("Your side of the claim cannot add these files")),
+    # An evidence file deleted after the retention period or at its uploader's request (claims.retention).
+    "gone": (410, _("This file was deleted")),
     "server-error": (500, _("Something went wrong on our side")),
 }
 
@@ -68,6 +76,22 @@ ADVICE: dict[str, Any] = {
                                 "key for a new request."),
     "rate-limited": _("The key made too many requests in a short time. Wait for the seconds in Retry-After, then go "
                       "on more slowly."),
+    "too-many-failed-keys": _("Wrong, revoked or malformed keys were sent from this address again and again, so "
+                              "wrong keys from it are refused for a while; the wait doubles with every wrong key "
+                              "sent after it. Check the key your integration sends (a seller's owner makes a new one "
+                              "on the seller dashboard), then try again after the seconds in Retry-After. A valid key "
+                              "is never held up."),
+    "message-quota": _("The key's user posted as many messages on this claim as one person may in an hour; detail "
+                       "says how many that is. Wait for the seconds in Retry-After, then post again. Other claims are "
+                       "not affected."),
+    "file-quota": _("Each side of a claim (the buyer; the seller's staff and API keys) may add a limited number of "
+                    "files and bytes to it in all, counted apart, so the buyer's files never take the seller's room; "
+                    "these files would take the seller's side over (detail says which limit and how much room is "
+                    "left). Send fewer or smaller files, or none; the refusal changes nothing, so send the corrected "
+                    "request with a new Idempotency-Key."),
+    "gone": _("The file existed but was deleted: evidence is kept for a limited time after its claim closed (the "
+              "privacy page says how long), or until the person who uploaded it had their data erased. The claim "
+              "lists it with the moment it was deleted (purged_at); there is nothing to fetch again."),
     "server-error": _("Something failed on our side. This answer is not kept for the Idempotency-Key: fetch the "
                       "claim or order to see whether the change was made, then try again; if it keeps failing, tell "
                       "support."),

@@ -126,6 +126,9 @@ class EvidenceOut(Schema):
     created_at: dt.datetime
     message_id: int | None = Field(description="The message it came with; null for the buyer's claim itself.")
     url: str = Field(description="Where this key downloads it: GET, with the key.")
+    purged_at: dt.datetime | None = Field(description="When the file was deleted, after the retention period or at "
+                                                      "its uploader's request; its download then answers 410 (gone). "
+                                                      "Null while it is kept.")
 
 
 class MessageOut(Schema):

@@ -3,7 +3,8 @@
 A seller's key acts as its own user, a staff member of its seller (integrations.keys), so every request goes through
 what the seller dashboard uses: its scoped selectors (another seller's claim is a 404, never a 403),
 claims.abilities for what may be done now, and the claim services for every change, which check the permission
-again and refuse with a ClaimError (api.api answers it as problem details: state 409, forbidden 403, invalid 422).
+again and refuse with a ClaimError (api.api answers it as problem details: state 409, forbidden 403, invalid 422;
+the claim's quotas, claims.quotas: message-quota 429 with Retry-After, file-quota 422).
 Views parse, call one service and answer with what changed; reads write nothing.
 
     GET  /claims                                  the seller's claims: filters, cursor pagination
@@ -55,6 +56,7 @@ from claims.errors import ClaimError
 from claims.forms import MAX_ATTACHMENTS
 from claims.models import Claim, ClaimItem, Evidence, Message, Offer
 from claims.money import shown_refund_room
+from claims.retention import purged_words
 from claims.seller import selectors
 from claims.templatetags.returns import return_panel
 from claims.views import serve_evidence
@@ -231,6 +233,7 @@ def _evidence(evidence: Evidence, claim: Claim) -> dict[str, Any]:
         "id": evidence.pk, "kind": evidence.kind, "content_type": evidence.content_type, "size": evidence.size,
         "uploaded_by": evidence.party, "created_at": evidence.created_at, "message_id": evidence.message_id,
         "url": reverse("api:claim_evidence", kwargs={"number": claim.number, "evidence_id": evidence.pk}),
+        "purged_at": evidence.purged_at,
     }
 
 
@@ -580,4 +583,6 @@ def evidence_file(request: HttpRequest, number: str, evidence_id: Id,
     evidence = claim_selectors.evidence_for_viewer(request.user, evidence_id)
     if evidence.claim_id != claim.pk:
         raise Http404
+    if evidence.purged_at is not None:
+        raise Problem("gone", purged_words(evidence, claim))
     return serve_evidence(request, evidence, variant)

@@ -23,3 +23,20 @@ def payout_provider_check(app_configs: Any = None, **kwargs: Any) -> list[Error]
             return [Error(f"REFUND_PROVIDER=webhook needs {' and '.join(missing)}: without them no refund is paid out.",
                           id="claims.E002")]
     return []
+
+
+# The quotas (claims.quotas) and the digest window (claims.notifications): a limit below one would refuse everything;
+# a digest window of 0 minutes sends every message on its own.
+QUOTA_MINIMUMS = {"MESSAGES_PER_CLAIM_PER_HOUR": 1, "CLAIM_MAX_FILES": 1, "CLAIM_MAX_BYTES": 1,
+                  "MESSAGE_DIGEST_MINUTES": 0}
+
+
+@register()
+def quota_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    for name, minimum in QUOTA_MINIMUMS.items():
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            errors.append(Error(f"{name} is {value!r}; it must be a whole number of at least {minimum}.",
+                                id="claims.E003"))
+    return errors

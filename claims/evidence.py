@@ -3,15 +3,26 @@
 Nothing here touches the database or the storage; `prepare` turns an upload into a checked, cleaned
 `PreparedFile` (or raises ClaimError), and the services store it inside their transaction.
 
-Photos (JPEG, PNG, WebP and the iPhone's HEIC) are re-encoded from their pixels; a HEIC photo is stored as JPEG,
-which every browser shows. A video is opened with FFmpeg (PyAV): it is accepted only if a picture really decodes
-from it, it is no longer than EVIDENCE_MAX_VIDEO_SECONDS, and it is copied packet by packet (never re-encoded) into
-a fresh MP4 that carries none of the phone's metadata (location, make and model, creation time).
+Issue 18, "files without a trace": every accepted format leaves here without its metadata blocks.
+
+Photos (JPEG, PNG, WebP and the iPhone's HEIC) are turned upright, their colours converted to sRGB from an embedded
+colour profile, and re-encoded from a new image that holds only the pixels; a HEIC photo is stored as JPEG, which
+every browser shows. EXIF (GPS, MakerNotes), XMP, IPTC, comments, other APPn segments, PNG text, eXIf and tIME
+chunks, colour profiles and anything appended after the picture stay behind, in the thumbnail too.
+
+A video is opened with FFmpeg (PyAV): it is accepted only if a picture really decodes from it, it is no longer than
+EVIDENCE_MAX_VIDEO_SECONDS, and it is copied packet by packet (never re-encoded) into a fresh MP4 that carries none
+of the phone's metadata (location, make and model, creation time).
+
+A PDF is opened with qpdf (pikepdf) and written anew without its document information (author, creator, producer,
+title, dates), XMP, private application data, attachments, scripts, automatic actions and the metadata of the
+photos inside it; its pages stay as they are.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import tempfile
@@ -19,6 +30,7 @@ import warnings
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import pillow_heif
@@ -27,16 +39,22 @@ from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .choices import EvidenceKind
 from .errors import ClaimError
+
+if TYPE_CHECKING:
+    import pikepdf
 
 # HEIC/HEIF photos open through Pillow like any other image; only the primary image is read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 # The content type proven by the bytes -> the Pillow format that must read it.
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/heic": "HEIF"}
+# A phone's JPEG with a second picture (depth map, preview: the APP2 "MPF" index) is read by Pillow as MPO; only
+# its first picture is kept.
+ALSO_READ_AS = {"JPEG": {"MPO"}}
 # Browsers other than Safari cannot show HEIC: those photos are stored as JPEG.
 STORED_IMAGE_TYPES = {"HEIF": ("JPEG", "image/jpeg")}
 VIDEO_TYPES = {"video/mp4", "video/quicktime"}
@@ -51,6 +69,10 @@ _AVIF_BRANDS = {b"avif", b"avis"}
 VIDEO_SECONDS_TOLERANCE = Fraction(1, 2)
 # A decoder may need several packets before its first picture (B-frames, threads); garbage never gives one.
 POSTER_MAX_PACKETS = 120
+# A claim's documents are invoices, forms and reports: a few pages. The caps keep a crafted PDF (a "PDF bomb" of
+# pages or objects within the byte limit) from tying up a worker; the byte limit stays EVIDENCE_MAX_DOCUMENT_BYTES.
+PDF_MAX_PAGES = 500
+PDF_MAX_OBJECTS = 200_000
 
 
 def sniff(head: bytes) -> str | None:
@@ -134,7 +156,7 @@ def prepare(upload, *, kind: str | None = None) -> PreparedFile:  # type: ignore
         return PreparedFile(content, "video/mp4", EvidenceKind.VIDEO, name, poster, duration)
     if content_type in DOCUMENT_TYPES:
         data = _read_capped(upload, settings.EVIDENCE_MAX_DOCUMENT_BYTES, name)
-        return PreparedFile(data, content_type, kind_for(content_type, kind), name)
+        return PreparedFile(_clean_pdf(data, name), content_type, kind_for(content_type, kind), name)
     raise ClaimError(_("“%(name)s” is not a file we accept. Please send photos as JPEG, PNG, WebP or HEIC, a video "
                        "as MP4 or MOV, and documents as PDF.") % {"name": name})
 
@@ -157,33 +179,110 @@ def _clean_image(data: bytes, pil_format: str, name: str, stored_format: str) ->
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if image.format != pil_format:
+            if image.format != pil_format and image.format not in ALSO_READ_AS.get(pil_format, ()):
                 raise unreadable
             width, height = image.size
             if width * height > settings.EVIDENCE_MAX_IMAGE_PIXELS:
                 raise _too_many_pixels(name, width, height, "photo")
             image.load()
+            # The EXIF orientation is applied to the pixels before EXIF is left behind: the photo stays upright.
             image = ImageOps.exif_transpose(image)
+            image = _pixels_only(_in_srgb(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ClaimError(_("“%(name)s” has too many pixels to be a photo.") % {"name": name}) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise unreadable from exc
 
-    # Only the pixels are written out: EXIF (GPS), XMP, comments and anything appended after the image end
-    # are left behind.
-    if stored_format == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
-        image = image.convert("RGB")
+    # `image` is a new image holding only pixels, so nothing of the upload's `info` (EXIF with GPS and MakerNotes,
+    # XMP, IPTC, the JPEG comment, PNG text chunks, the colour profile) reaches the encoder; anything appended after
+    # the picture was never read.
+    if stored_format == "JPEG":
+        image = _without_alpha(image)
     out = io.BytesIO()
     save_args = {"quality": 90} if stored_format in ("JPEG", "WEBP") else {"optimize": True}
     image.save(out, format=stored_format, **save_args)
     return out.getvalue(), _thumbnail(image)
 
 
+def _plain_mode(image: Image.Image) -> Image.Image:
+    """The image as grey, grey and alpha, RGB, RGB and alpha, or CMYK (for its profile): palettes expanded (their
+    transparency kept as alpha), 16-bit grey scaled to 8 bits."""
+    transparent = "transparency" in image.info
+    if image.mode in ("L", "RGB"):
+        return image.convert(image.mode + "A") if transparent else image
+    if image.mode in ("LA", "RGBA", "CMYK"):
+        return image
+    if image.mode == "1":
+        return image.convert("LA" if transparent else "L")
+    if image.mode.startswith("I") or image.mode == "F":  # 16-bit grey PNG: 0-65535 onto 0-255
+        return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    return image.convert("RGBA" if transparent or "A" in image.mode else "RGB")
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+# The image mode a profile's colour space describes (the ICC header's data colour space).
+_PROFILE_SPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
+
+
+def _in_srgb(image: Image.Image) -> Image.Image:
+    """The pixels in sRGB (the web's default, so that no profile needs to travel with them), alpha kept.
+
+    A photo with an embedded colour profile (an iPhone's Display P3, Adobe RGB from a camera, a printer's CMYK) is
+    converted from it; a profile that cannot be read or does not fit the pixels is dropped, the photo kept."""
+    icc = image.info.get("icc_profile")
+    image = _plain_mode(image)
+    if icc:
+        try:
+            return _profile_to_srgb(image, icc)
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError, KeyError):
+            pass  # issue 18: a broken profile is dropped, never a reason to refuse the photo
+    return image.convert("RGB") if image.mode == "CMYK" else image
+
+
+def _profile_to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
+    colour = image.convert(image.mode.rstrip("A")) if alpha is not None else image
+    if profile.profile.xcolor_space.strip() != _PROFILE_SPACES[colour.mode]:
+        raise ValueError("the profile describes other pixels")  # an RGB profile on a grey image, ...
+    intent = ImageCms.Intent.PERCEPTUAL
+    if colour.mode == "RGB":  # our own decoded copy: converted where it is, a third less time on a 12 MP photo
+        ImageCms.profileToProfile(colour, profile, _srgb(), renderingIntent=intent, inPlace=True)
+        converted = colour
+    else:
+        converted = ImageCms.profileToProfile(colour, profile, _srgb(), renderingIntent=intent, outputMode="RGB")
+    if colour.mode == "L":
+        converted = converted.convert("L")  # grey stays grey: R = G = B after the conversion
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """A new image holding the pixels and nothing else: no `info` (comment, EXIF, XMP, ICC profile, text chunks)
+    travels with it, whatever a Pillow encoder would copy from there."""
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image, (0, 0))
+    return clean
+
+
+def _without_alpha(image: Image.Image) -> Image.Image:
+    """JPEG has no transparency: transparent parts become white, as a browser shows them on this site."""
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    flat = Image.new(image.mode[0] if image.mode == "LA" else "RGB", image.size, "white")
+    flat.paste(image, (0, 0), image.getchannel("A"))
+    return flat
+
+
 def _thumbnail(image: Image.Image) -> bytes:
-    thumb = image.copy()
+    """A JPEG of at most THUMBNAIL_SIZE made from the pixels alone (a photo's or a video's first picture)."""
+    thumb = _pixels_only(_without_alpha(image if image.mode in ("L", "LA", "RGB", "RGBA") else image.convert("RGB")))
     thumb.thumbnail(THUMBNAIL_SIZE)
-    if thumb.mode not in ("RGB", "L"):
-        thumb = thumb.convert("RGB")
     out = io.BytesIO()
     thumb.save(out, format="JPEG", quality=80)
     return out.getvalue()
@@ -303,4 +402,227 @@ def _first_picture(video, packet) -> Image.Image | None:  # type: ignore[no-unty
     for frame in frames:
         # The display matrix's angle is counter-clockwise, as Pillow's rotate.
         return frame.to_image().rotate(frame.rotation, expand=True) if frame.rotation else frame.to_image()
+    return None
+
+
+# --- documents ------------------------------------------------------------------------------------------------
+
+# pikepdf (qpdf) is imported when the first PDF arrives, not by every process that imports this module: its import
+# costs a fifth of a second and logs a line at start-up.
+
+# Markup annotations (comments, highlights, stamps, ...): their /T is the author's name, /M and /CreationDate when
+# they wrote it. A form field's /T is its name and stays.
+_MARKUP_ANNOTATIONS = ("/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Highlight",
+                       "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/FileAttachment",
+                       "/Sound", "/Redact")
+# Keys that mean one thing wherever they are, so they go from every dictionary (also where a damaged file hangs
+# them): XMP streams (catalog, pages, pictures, fonts), private application data, modification dates, actions run
+# on opening, closing, printing, ... (/AA, /OpenAction), page thumbnails of pages as they were, the document's
+# named scripts and attached files, and a file specification's embedded file.
+_PDF_TRACE_KEYS = ("/Metadata", "/PieceInfo", "/LastModified", "/AA", "/OpenAction", "/Thumb", "/JavaScript",
+                   "/EmbeddedFiles", "/EF")
+# What a trailer needs to find the document (qpdf writes /Size and a new /ID itself, and no /Encrypt).
+_PDF_TRAILER_KEYS = frozenset({"/Root", "/Size", "/ID", "/Encrypt", "/Prev", "/XRefStm"})
+
+
+@functools.cache
+def _pdf_sanitizer():  # type: ignore[no-untyped-def]
+    """Scripts, attachments, links to the network or the disk (also /Launch, /SubmitForm), media, thumbnails,
+    Acrobat's search index, web capture addresses, the portfolio view: pikepdf's own sanitizer, which knows where
+    each of them hangs in an intact file."""
+    from pikepdf.sanitize import Sanitizer
+
+    return (Sanitizer().remove_javascript().remove_attachments().remove_external_access().remove_multimedia()
+            .remove_thumbnails().remove_search_index().remove_web_capture().remove_private_app_data()
+            .remove_collection())
+
+
+@functools.cache
+def _markup_annotations() -> frozenset:  # type: ignore[type-arg]
+    from pikepdf import Name
+
+    return frozenset(Name(subtype) for subtype in _MARKUP_ANNOTATIONS)
+
+
+def _clean_pdf(data: bytes, name: str) -> bytes:
+    """The PDF written anew by qpdf without its document information, XMP, attachments, scripts and automatic
+    actions, and with the photos in it stripped of EXIF; refused if it cannot be read, needs a password, has no
+    pages or is built to be too big to check."""
+    import pikepdf
+
+    unreadable = ClaimError(_("“%(name)s” could not be read as a PDF; it may be damaged or incomplete.")
+                            % {"name": name})
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            _check_pdf_size(pdf, name)
+            _strip_pdf(pdf)
+            out = io.BytesIO()
+            # No encryption (an owner password only restricts printing or copying: the text is readable without
+            # it, and our copy must be checkable); no XMP version fix-up and no Producer (qpdf adds none); the /ID
+            # from the content, not from the time and the file name; streams copied as they are, never inflated.
+            pdf.save(out, encryption=False, fix_metadata_version=False, deterministic_id=True, linearize=False,
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none, preserve_pdfa=False)
+    except ClaimError:
+        raise
+    except pikepdf.PasswordError as exc:
+        raise ClaimError(_("“%(name)s” is protected by a password, so we cannot check it. Please send it without "
+                           "the password.") % {"name": name}) from exc
+    except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, KeyError, AttributeError, OSError) as exc:
+        raise unreadable from exc
+    return out.getvalue()
+
+
+def _check_pdf_size(pdf: pikepdf.Pdf, name: str) -> None:
+    # The trailer's count first (cheap, before qpdf reads every object), then what qpdf really found.
+    declared = pdf.trailer.get("/Size")
+    if (isinstance(declared, int) and declared > PDF_MAX_OBJECTS) or len(pdf.objects) > PDF_MAX_OBJECTS:
+        raise ClaimError(_("“%(name)s” is built from too many parts to be checked. Please save or print it again "
+                           "as a new PDF.") % {"name": name})
+    pages = len(pdf.pages)
+    if not pages:
+        raise ClaimError(_("“%(name)s” is a PDF without any pages.") % {"name": name})
+    if pages > PDF_MAX_PAGES:
+        raise ClaimError(_("“%(name)s” has %(count)d pages, more than the %(limit)d we accept. Please send only the "
+                           "pages that matter.") % {"name": name, "count": pages, "limit": PDF_MAX_PAGES})
+
+
+def _strip_pdf(pdf: pikepdf.Pdf) -> None:
+    from pikepdf import Dictionary
+
+    _pdf_sanitizer().apply(pdf)
+    info = pdf.trailer.get("/Info")  # author, creator, producer, title, subject, keywords, dates
+    if isinstance(info, Dictionary):
+        for key in list(info.keys()):  # emptied too, in case something else still points at it
+            del info[key]
+    for key in set(pdf.trailer.keys()) - _PDF_TRAILER_KEYS:  # /Info, and whatever else hangs there
+        del pdf.trailer[key]
+    for obj in pdf.objects:
+        for holder in _with_direct_children(obj):
+            _strip_pdf_object(holder)
+    # Objects no longer referenced (the XMP streams, the attached files, the scripts) are not written by qpdf.
+
+
+def _with_direct_children(obj):  # type: ignore[no-untyped-def]
+    """`obj` and the dictionaries and arrays written inside it (an annotation inline in a page's /Annots, ...);
+    indirect objects are visited on their own."""
+    from pikepdf import Array, Dictionary, Stream
+
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, Dictionary | Stream | Array):
+            continue
+        yield item
+        # values(), not keys(): a name need not be UTF-8 (a font called in Shift JIS), its value is still there.
+        values = list(item) if isinstance(item, Array) else list(item.values())
+        stack.extend(v for v in values if isinstance(v, Dictionary | Array) and not v.is_indirect)
+
+
+def _strip_pdf_object(obj) -> None:  # type: ignore[no-untyped-def]
+    from pikepdf import Array, Name, Stream
+
+    if isinstance(obj, Array):
+        return
+    if "/EF" in obj:  # an attached file's specification: its names and description go with the file
+        for key in ("/F", "/UF", "/Desc", "/DOS", "/Mac", "/Unix"):
+            if key in obj:
+                del obj[key]
+    for key in _PDF_TRACE_KEYS:
+        if key in obj:
+            del obj[key]
+    if obj.get("/S") == Name.JavaScript and "/JS" in obj:  # a script, wherever its action still hangs
+        del obj["/JS"]
+    subtype = obj.get("/Subtype")
+    if isinstance(subtype, Name) and subtype in _markup_annotations() and "/Rect" in obj:
+        for key in ("/T", "/M", "/CreationDate"):
+            if key in obj:
+                del obj[key]
+    if isinstance(obj, Stream):
+        if obj.get("/Type") in (Name.Metadata, Name.EmbeddedFile):
+            obj.write(b"")  # an XMP packet or an attached file that something still points at
+        else:
+            _strip_photo(obj)
+
+
+def _strip_photo(stream) -> None:  # type: ignore[no-untyped-def]
+    """A picture stored as JPEG (a DCTDecode stream, or JPEG bytes behind a damaged filter name) loses what the
+    camera wrote into it."""
+    from pikepdf import Name
+
+    raw = stream.read_raw_bytes()
+    if _single_filter(stream) != Name.DCTDecode and not raw.startswith(b"\xff\xd8\xff"):
+        return
+    stripped = jpeg_without_metadata(raw)
+    if stripped is None:  # no viewer can show it, and its EXIF would travel on: refused as damaged
+        raise ValueError("a picture in the PDF is not a JPEG")
+    if stripped != raw:
+        stream.write(stripped, filter=stream.get("/Filter"), decode_parms=stream.get("/DecodeParms"))
+
+
+def _single_filter(stream):  # type: ignore[no-untyped-def]
+    from pikepdf import Array
+
+    filters = stream.get("/Filter")
+    if isinstance(filters, Array):
+        return filters[0] if len(filters) == 1 else None
+    return filters
+
+
+# JPEG markers. What a decoder needs is kept: the frame (SOF0-SOF15 but DHT, JPG and DAC), Huffman and
+# quantization tables, arithmetic conditioning, restart interval, line count, scans. Everything else is dropped:
+# APP1-APP15 (EXIF, XMP, ICC, MPF, IPTC, JUMBF, ...) but the two kept below, COM, and whatever else is there.
+_APP0, _APP14, _SOS, _EOI = 0xE0, 0xEE, 0xDA, 0xD9
+_DECODER_NEEDS = {*range(0xC0, 0xD0), 0xDB, 0xDD, 0xDC, _SOS} - {0xC8}
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+
+
+def jpeg_without_metadata(data: bytes) -> bytes | None:
+    """A JPEG's bytes without EXIF, XMP, ICC, IPTC and every other APPn segment, comments, unknown segments, a JFIF
+    thumbnail, and anything after the end of the picture; the picture itself (tables, frames, scans) copied
+    untouched, so that no quality is lost. Kept: the JFIF header and Adobe's APP14, which tells a decoder how the
+    colours are stored. None if `data` is not a JPEG this walk understands (its headers do not add up).
+
+    Used for the photos inside a PDF, which a PDF carries as JPEG streams with whatever the camera wrote."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out = bytearray(b"\xff\xd8")
+    pos, end = 2, len(data)
+    while pos < end:
+        if data[pos] != 0xFF or pos + 1 >= end:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == _EOI:
+            out += b"\xff\xd9"
+            return bytes(out)
+        if marker in _STANDALONE:
+            out += data[pos:pos + 2]
+            pos += 2
+            continue
+        if pos + 4 > end:
+            return None
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        segment = data[pos:pos + 2 + length]
+        if length < 2 or len(segment) < 2 + length:
+            return None
+        pos += 2 + length
+        if marker == _APP0 and segment[4:9] == b"JFIF\x00" and length >= 16:
+            out += b"\xff\xe0\x00\x10" + segment[4:16] + b"\x00\x00"  # the header, without its thumbnail
+        elif (marker == _APP14 and segment[4:9] == b"Adobe") or marker in _DECODER_NEEDS:
+            out += segment
+        if marker == _SOS:  # entropy-coded data up to the next marker (0xFF then neither 0x00 nor RSTn)
+            scan = pos
+            while True:
+                scan = data.find(b"\xff", scan)
+                if scan < 0 or scan + 1 >= end:  # cut off inside the picture: what there is, without the headers
+                    return bytes(out + data[pos:])
+                following = data[scan + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    scan += 1 if following == 0xFF else 2
+                    continue
+                break
+            out += data[pos:scan]
+            pos = scan
     return None

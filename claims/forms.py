@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Order
 
 from . import evidence as evidence_files
-from . import presenters, satisfaction
+from . import presenters, quotas, satisfaction
 from .choices import DesiredOutcome, EvidenceKind, Reason
 from .eligibility import MAX_DESCRIPTION_LENGTH, ItemEligibility, already_claimed
 from .errors import ClaimError
@@ -25,6 +25,8 @@ MAX_ATTACHMENTS = 5
 PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"
 VIDEO_TYPES = "video/mp4,video/quicktime,.mp4,.mov"
 ATTACHMENT_TYPES = f"{PHOTO_TYPES},{VIDEO_TYPES},application/pdf"
+# The upload fields of a claim say how much one claim may hold (claims.quotas), from the settings when shown.
+FILES_HELP = lazy(quotas.files_help, str)()
 
 # The defect's line carries the policy's reporting window: GetHelpForm adds it (claims.presenters).
 REASON_HELP = {
@@ -258,7 +260,7 @@ class MessageForm(forms.Form):
     body = forms.CharField(label=_("Your message"), widget=forms.Textarea(attrs={"rows": 4}),
                            max_length=MAX_DESCRIPTION_LENGTH)
     attachments = MultipleFileField(label=_("Attach photos, a video or PDFs"), required=False,
-                                    max_files=MAX_ATTACHMENTS,
+                                    max_files=MAX_ATTACHMENTS, help_text=FILES_HELP,
                                     widget=MultipleFileInput(attrs={"accept": ATTACHMENT_TYPES,
                                                                     "data-previews": "attachment-previews"}))
 

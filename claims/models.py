@@ -109,6 +109,9 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     return_received_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
+    # The evidence retention (claims.retention) dealt with this resolved claim's files; cleared when it is reopened or
+    # appealed, so files added then go in their turn.
+    evidence_purged_at = models.DateTimeField(null=True, blank=True)
 
     first_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
@@ -191,6 +194,9 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["-opened_at", "-id"], name="claim_newest_idx"),
             # The console's overview: claims resolved and decided per day over the last 30 days.
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="claim_resolved_idx"),
+            # The evidence retention: resolved claims whose files are still kept, so its cost follows what is due.
+            models.Index(fields=["resolved_at"], name="claim_evidence_kept_idx",
+                         condition=Q(resolved_at__isnull=False, evidence_purged_at__isnull=True)),
             models.Index(fields=["decided_at"], condition=Q(decided_at__isnull=False), name="claim_decided_idx"),
             # With claim_decided_idx, the decision-target breach rate (selectors.decision_breaches) as a BitmapOr.
             models.Index(fields=["escalated_at"], condition=Q(escalated_at__isnull=False), name="claim_escalated_idx"),
@@ -370,6 +376,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         self.reopened_at = at
         decision_target.start(self, at)
         self.resolved_at = None
+        self.evidence_purged_at = None
         self.outcome = ""
         self.funded_by = ""
         self.refund_amount = None
@@ -392,6 +399,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         decision_target.start(self, at)
         self.assigned_to = assignee
         self.resolved_at = None
+        self.evidence_purged_at = None
         self.outcome = ""
         self.funded_by = ""
         self.refund_amount = None
@@ -620,7 +628,10 @@ class RefundEvent(AppendOnlyModel):
 
 
 class ClaimTransition(AppendOnlyModel):
-    """Every state change of a claim: append-only."""
+    """Every state change of a claim: append-only. Only `reason` (the words given with a step) can lose a person's
+    words and names when their data is erased (accounts.erasure); the step itself stays."""
+
+    REDACTABLE_FIELDS = ("reason",)
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="transitions")
     name = models.CharField(max_length=40)

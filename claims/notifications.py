@@ -4,6 +4,11 @@
 `OutboundEmail` row and, once the transaction commits, asks Celery to send it. If the broker is down the
 row simply waits: `deliver_pending()` (a periodic task) sends whatever is still unsent. `deliver()` sets
 `sent_at` under a row lock, so a row is never sent twice by two workers.
+
+A burst of messages becomes one digest per recipient (issue 18: "a burst of messages becomes one digest email per
+recipient"): a message to someone who got an email about new messages on the claim less than MESSAGE_DIGEST_MINUTES
+ago joins their digest of the claim (`_into_digest`), one outbox row listing every message of the window, sent when
+the window ends (`send_after`). Their list of notifications and the webhooks still get one entry per message.
 """
 
 from __future__ import annotations
@@ -18,20 +23,23 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy
 
 from . import presenters
 from .choices import EmailKind, Party
-from .models import Claim, EmailPreference, Notification, OutboundEmail
+from .models import Claim, EmailPreference, Message, Notification, OutboundEmail
 from .webhook_events import emit_for as emit_webhook
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+MESSAGE = "message"  # the event of a new message on the thread (claims.services.parties)
+DIGEST = "message_digest"  # the outbox event of a digest of messages (no notify() event: its rows come from MESSAGE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -408,10 +416,13 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     """Write the emails of one event to the outbox and send them after commit, and put the news in each recipient's
     list of notifications (claims.keeping_up) in the same transaction. `key` makes the event unique (e.g. the id of
     the transition log row), so the same event is never queued, nor listed, twice. A person who turned this kind of
-    email off gets the notification without the email; a person without an email address gets the notification."""
+    email off gets the notification without the email; a person without an email address gets the notification.
+    A new message (`context["message"]`) to someone emailed about messages on the claim a moment ago joins their
+    digest instead of an email of its own (`_into_digest`)."""
     emit_webhook(claim, event, key=key, context=context)  # its webhook, once per event (claims.webhook_events)
     spec = EVENTS[event]
-    ids = []
+    ids: list[int] = []
+    digests: list[OutboundEmail] = []
     languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
     policy = presenters.policy_of(claim)
     recipients = _recipients(claim, to)
@@ -419,7 +430,7 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
     for party, user in recipients:
         language = languages.get(party) or settings.LANGUAGE_CODE
         emailed = bool(user.email) and user.pk not in muted
-        dedupe_key = f"{event}:{claim.pk}:{key}:{user.pk}"[:200]
+        dedupe_key = _dedupe_key(event, claim, key, user)
         with translation.override(language):
             values = {"number": claim.number, "order": claim.order.number, **presenters.terms(policy)}
             subject = spec.subject % values
@@ -434,20 +445,121 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
                 html = render_to_string(f"emails/{spec.template}.html", ctx)
         try:
             with transaction.atomic():
-                if emailed:
+                # The subject in the recipient's language is the line in their list.
+                Notification.objects.create(user=user, claim=claim, event=event, text=subject[:300],
+                                            dedupe_key=dedupe_key)
+                digest, started = None, False
+                if emailed and event == MESSAGE:
+                    digest, started = _into_digest(claim, user, party=party, language=language,
+                                                   message=(context or {}).get("message"))
+                if emailed and digest is None:
                     row = OutboundEmail.objects.create(
                         claim=claim, recipient=user, to_email=user.email, event=event, dedupe_key=dedupe_key,
                         language=language, subject=subject[:300], body_text=text, body_html=html,
                     )
-                # The subject in the recipient's language is the line in their list.
-                Notification.objects.create(user=user, claim=claim, event=event, text=subject[:300],
-                                            dedupe_key=dedupe_key)
         except IntegrityError:
             continue  # already listed (and queued, if emailed): same event, same recipient
-        if emailed:
+        if started:
+            digests.append(digest)
+        elif emailed and digest is None:
             ids.append(row.pk)
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
+    for digest in digests:  # a new digest goes out when its window ends; deliver_pending catches what Celery drops
+        transaction.on_commit(lambda pk=digest.pk, at=digest.send_after: enqueue_at(pk, at))
+
+
+def _dedupe_key(event: str, claim: Claim, key: Any, user: Any) -> str:
+    """One event about one thing (`key`) to one person: the outbox's and the list's unique key."""
+    return f"{event}:{claim.pk}:{key}:{user.pk}"[:200]
+
+
+# --- digests of messages ----------------------------------------------------------------------------------------
+
+
+def _into_digest(claim: Claim, user: Any, *, party: str, language: str,
+                 message: Message | None) -> tuple[OutboundEmail | None, bool]:
+    """Put a new message for `user` into their digest of the claim: the digest, and whether it was started now; or
+    (None, False) when the message gets an email of its own.
+
+    Their pending digest (not sent yet) takes it, locked while it is rendered again, so two messages at once both
+    land in it. Otherwise, if their last email about messages on this claim went out less than
+    MESSAGE_DIGEST_MINUTES ago, a new digest starts, sent that long after that email. Otherwise the message is news
+    on its own."""
+    window = dt.timedelta(minutes=settings.MESSAGE_DIGEST_MINUTES)
+    if not window or message is None:  # no window, or no message to list: the news goes out on its own
+        return None, False
+    about_messages = OutboundEmail.objects.filter(claim=claim, recipient=user, event__in=(MESSAGE, DIGEST))
+    pending = (about_messages.select_for_update().filter(event=DIGEST, sent_at__isnull=True,
+                                                         attempts__lt=MAX_ATTEMPTS).order_by("-pk").first())
+    if pending is not None:
+        _render_digest(pending, claim, user, party)
+        pending.save(update_fields=["subject", "body_text", "body_html"])
+        return pending, False
+    last = about_messages.order_by("-pk").first()
+    now = timezone.now()
+    if last is None:
+        return None, False
+    went_out = last.sent_at or last.send_after or last.created_at
+    if went_out <= now - window:
+        return None, False
+    digest = OutboundEmail(
+        claim=claim, recipient=user, to_email=user.email, event=DIGEST, language=language,
+        dedupe_key=f"{DIGEST}:{claim.pk}:{user.pk}:{last.pk}",  # one digest per window: the email it follows
+        # The window's first message: the digest lists the messages from it on.
+        created_at=message.created_at,
+        send_after=went_out + window,
+    )
+    _render_digest(digest, claim, user, party)
+    digest.save()
+    return digest, True
+
+
+@dataclasses.dataclass(frozen=True)
+class DigestLine:
+    who: str  # the author's side in the recipient's words, never a person's name or address
+    at: str
+    body: str
+    files: int
+
+
+def _digest_messages(claim: Claim, user: Any, *, since: dt.datetime) -> list[Message]:
+    """The messages a digest lists: those the recipient was told of (a notification of a new message) since the
+    window began, except any that had an email of their own."""
+    candidates = list(Message.objects.filter(claim=claim, is_internal=False, created_at__gte=since)
+                      .annotate(files=Count("attachments")).order_by("created_at", "pk"))
+    keys = {_dedupe_key(MESSAGE, claim, m.pk, user): m for m in candidates}  # a message's event is keyed by its id
+    told = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    emailed = set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    return [m for key, m in keys.items() if key in told and key not in emailed]
+
+
+def _author_words(party: str) -> str:
+    return {Party.BUYER: _("The buyer"), Party.SELLER: _("The seller")}.get(party, _("Our support team"))
+
+
+def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> None:
+    """The digest's subject and bodies in its recipient's language, listing every message of its window."""
+    messages = _digest_messages(claim, user, since=row.created_at)
+    policy = presenters.policy_of(claim)
+    with translation.override(row.language):
+        count = len(messages)
+        values = {"number": claim.number, "count": count, "minutes": settings.MESSAGE_DIGEST_MINUTES}
+        row.subject = (ngettext("%(count)d new message on claim %(number)s",
+                                "%(count)d new messages on claim %(number)s", count) % values)[:300]
+        ctx = {
+            "claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
+            "intro": ngettext("Messages that arrive within %(minutes)d minute of our last email about a claim are "
+                              "collected into one email, so that a busy conversation does not fill your inbox. These "
+                              "are the new ones:",
+                              "Messages that arrive within %(minutes)d minutes of our last email about a claim are "
+                              "collected into one email, so that a busy conversation does not fill your inbox. These "
+                              "are the new ones:", settings.MESSAGE_DIGEST_MINUTES) % values,
+            "lines": [DigestLine(who=str(_author_words(m.party)), at=presenters.market_moment(m.created_at, policy),
+                                 body=m.body, files=m.files) for m in messages],
+        }
+        row.body_text = render_to_string("emails/message_digest.txt", ctx)
+        row.body_html = render_to_string("emails/message_digest.html", ctx)
 
 
 def _turned_off(kind: str, user_ids: list[int]) -> set[int]:
@@ -471,13 +583,29 @@ def enqueue(ids: Iterable[int]) -> None:
             return
 
 
+def enqueue_at(pk: int, eta: dt.datetime) -> None:
+    """Hand one email to Celery to send at `eta` (a digest at the end of its window). A broker that is down, or a
+    worker lost meanwhile, loses nothing: deliver_pending sends it once it is due."""
+    from .tasks import deliver_email
+
+    try:
+        deliver_email.apply_async((pk,), eta=eta, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the email
+        logger.warning("broker unavailable: email %s stays in the outbox for the re-send task", pk)
+
+
+def _due(now: dt.datetime) -> Q:
+    """Rows that may be sent now: a digest not before the end of its window."""
+    return Q(send_after__isnull=True) | Q(send_after__lte=now)
+
+
 def deliver(pk: int) -> bool:
-    """Send one outbox row if it is still unsent; True when this call sent it."""
+    """Send one outbox row if it is still unsent and due; True when this call sent it."""
     with transaction.atomic():
         row = (OutboundEmail.objects.select_for_update(skip_locked=True)
-               .filter(pk=pk, sent_at__isnull=True).first())
+               .filter(_due(timezone.now()), pk=pk, sent_at__isnull=True).first())
         if row is None:
-            return False  # sent already, or being sent by another worker right now
+            return False  # sent already, being sent by another worker right now, or not due yet (a digest)
         message = EmailMultiAlternatives(row.subject, row.body_text, to=[row.to_email])
         message.attach_alternative(row.body_html, "text/html")
         try:
@@ -495,8 +623,13 @@ def deliver(pk: int) -> bool:
 
 
 def deliver_pending(*, older_than: dt.timedelta = dt.timedelta(seconds=30), limit: int = 500) -> int:
-    """Send outbox rows that the after-commit task did not (broker down, worker lost). Returns how many."""
-    cutoff = timezone.now() - older_than
-    ids = list(OutboundEmail.objects.filter(sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=MAX_ATTEMPTS)
+    """Send outbox rows that the after-commit task did not (broker down, worker lost), and digests whose window
+    ended. Returns how many."""
+    now = timezone.now()
+    cutoff = now - older_than
+    # A row the after-commit task may still be sending is left to it for `older_than`; a digest is due at the end of
+    # its window (its eta task may race this one: deliver's row lock sends it once).
+    waited = Q(send_after__isnull=True, created_at__lte=cutoff) | Q(send_after__lte=now)
+    ids = list(OutboundEmail.objects.filter(waited, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
                .order_by("created_at").values_list("pk", flat=True)[:limit])
     return sum(1 for pk in ids if deliver(pk))

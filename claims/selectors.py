@@ -25,11 +25,13 @@ from .models import (
     ClaimItem,
     ClaimTransition,
     Evidence,
+    ExpertAssessment,
     Message,
     Offer,
     OutboundEmail,
     Refund,
     ReturnAuthorization,
+    SatisfactionResponse,
 )
 
 
@@ -48,6 +50,17 @@ def _detail_queryset() -> QuerySet[Claim]:
 
 def claim_for_buyer(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
     return get_object_or_404(_detail_queryset().filter(buyer=user), number=number)
+
+
+def buyer_claims_in_full(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+    """A buyer's claims, each with what their claim page shows (`_detail_queryset`) and the rest of what is theirs:
+    the appeal, the returns, the expert assessments with their costs and the buyer's own survey answer
+    (`buyer_answers`). A fixed number of queries however many claims: the buyer's data export (accounts.export)."""
+    return (_detail_queryset().filter(buyer=user).select_related("appeal").prefetch_related(
+        "returns", Prefetch("expert_assessments", queryset=ExpertAssessment.objects.prefetch_related("costs")),
+        Prefetch("satisfaction", queryset=SatisfactionResponse.objects.filter(party=Party.BUYER),
+                 to_attr="buyer_answers"))
+        .order_by("opened_at", "id"))
 
 
 def evidence_for_viewer(user, pk: int) -> Evidence:  # type: ignore[no-untyped-def]

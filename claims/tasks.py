@@ -33,3 +33,13 @@ def submit_refund_payout(self, refund_id: int) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def submit_pending_refunds() -> int:
     return payout_webhook.resubmit_pending()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_expired_evidence() -> dict[str, int]:
+    """Beat ("purge-expired-evidence"): the files of claims closed longer ago than EVIDENCE_RETENTION_MONTHS."""
+    from dataclasses import asdict
+
+    from .retention import purge_expired_evidence as purge
+
+    return asdict(purge())

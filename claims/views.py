@@ -49,6 +49,7 @@ from .policy import Policy, policy_for_order
 from .presenters import policy_of
 from .remedies import remedies_for
 from .resolution import written_resolution
+from .retention import purged_words
 from .what_now import buyer_what_now
 
 
@@ -144,6 +145,28 @@ def _form_or_error(request: HttpRequest, claim, form) -> HttpResponse | None:  #
     return render(request, "claims/detail.html", context, status=400)
 
 
+# A refusal by the claim's quotas (claims.quotas) is one the person can get past by waiting or sending fewer files: the
+# page keeps what they wrote, with the refusal at the form (the hourly quota answered as a 429, like the API).
+KEPT_REFUSALS = {"message_quota": 429, "file_quota": 400}
+
+
+def _send(request: HttpRequest, number: str, form, send, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Run the service of a message form: back to the claim with the confirmation, or the refusal as other refusals
+    are shown, or (a quota) the page again with the form, its text kept and the refusal at it."""
+    try:
+        send()
+    except ClaimError as error:
+        if error.code not in KEPT_REFUSALS:
+            messages.error(request, str(error))
+            return _back(number)
+        form.add_error(None, error)
+        context = _detail_context(request, selectors.claim_for_buyer(request.user, number))
+        context["info_form" if isinstance(form, InfoForm) else "message_form"] = form
+        return render(request, "claims/detail.html", context, status=KEPT_REFUSALS[error.code])
+    messages.success(request, success)
+    return _back(number)
+
+
 @login_required
 @require_POST
 def post_message(request: HttpRequest, number: str) -> HttpResponse:
@@ -151,7 +174,7 @@ def post_message(request: HttpRequest, number: str) -> HttpResponse:
     form = MessageForm(request.POST, request.FILES)
     if (invalid := _form_or_error(request, claim, form)) is not None:
         return invalid
-    return _run(request, number, lambda: services.post_message(
+    return _send(request, number, form, lambda: services.post_message(
         claim=claim, by=request.user, body=form.cleaned_data["body"], attachments=form.cleaned_data["attachments"]),
         _("Your message was sent."))
 
@@ -163,7 +186,7 @@ def provide_info(request: HttpRequest, number: str) -> HttpResponse:
     form = InfoForm(request.POST, request.FILES)
     if (invalid := _form_or_error(request, claim, form)) is not None:
         return invalid
-    return _run(request, number, lambda: services.provide_info(
+    return _send(request, number, form, lambda: services.provide_info(
         claim=claim, by=request.user, body=form.cleaned_data["body"], attachments=form.cleaned_data["attachments"]),
         _("Thank you: your answer was passed to our support team."))
 
@@ -319,7 +342,10 @@ def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpR
 
 def serve_evidence(request: HttpRequest, evidence: Evidence, variant: str = "file") -> HttpResponse:
     """An evidence file (or its thumbnail) the caller has authorized the viewer for, with the headers that keep a
-    browser from running anything in it: the pages' evidence view and the API's download."""
+    browser from running anything in it: the pages' evidence view and the API's download. A file deleted after the
+    retention period or at its uploader's request (claims.retention) is 410 Gone, with a page that says why."""
+    if evidence.purged_at is not None:
+        return render(request, "claims/evidence_gone.html", {"words": purged_words(evidence)}, status=410)
     field = evidence.thumbnail if variant == "thumbnail" and evidence.thumbnail else evidence.file
     content_type = "image/jpeg" if field is evidence.thumbnail else evidence.content_type
     # A video is played in ranges (Safari plays nothing without them); its poster is the thumbnail.

@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from accounts import privacy_views
 from api import views as api_views
 from api.api import api
 from claims import views as claim_views
@@ -12,7 +13,7 @@ from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
 from core import roles
 
-from .views import LoginView, PasswordResetForm
+from .views import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
 
 
 def home(request):
@@ -34,9 +35,12 @@ admin.site.index_title = _("Claims, sellers and orders")
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", LoginView.as_view(), name="login"),
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(
-        form_class=PasswordResetForm, extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Ours before Django's (accounts/ below): reset limited per address and per email; changes audited.
+    path("accounts/password_reset/", PasswordResetView.as_view(
+        extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
+    path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include(([
@@ -50,5 +54,8 @@ urlpatterns = [
     path("webhooks/carrier/", carrier_tracking, name="carrier_webhook"),
     path("webhooks/payments/", payments_confirmation, name="payments_webhook"),
     path("seller/", include("claims.seller.urls")),
+    path("account/", include("accounts.urls")),
+    # What the marketplace keeps, why and for how long (public; accounts.privacy_views).
+    path("privacy/", privacy_views.privacy_notice, name="privacy"),
     path("", include("claims.urls")),
 ]

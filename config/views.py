@@ -2,29 +2,17 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from core import ratelimit
+from accounts import lockout
+from core import audit, ratelimit
 
-
-class LoginView(auth_views.LoginView):
-    """Django's login, with failed attempts limited per address and per username against password guessing."""
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        username = (request.POST.get("username") or "").strip().lower()
-        limit, window = settings.LOGIN_RATE_LIMIT, settings.LOGIN_RATE_WINDOW_SECONDS
-        allowed = ratelimit.hit("login-ip", ratelimit.client_ip(request), limit=limit * 5, window_seconds=window)
-        allowed = ratelimit.hit("login-user", username, limit=limit, window_seconds=window) and allowed
-        if not allowed:
-            return ratelimit.too_many(request, _(
-                "Too many login attempts. Please wait %(minutes)d minutes and try again, or "
-                "reset your password.") % {"minutes": window // 60})
-        return super().post(request, *args, **kwargs)
+# Logging in needs no view of ours: the site's login and the console's both call authenticate(), where the address
+# ceiling and axes refuse before any password is checked (accounts.lockout, AUTHENTICATION_BACKENDS); successful
+# logins are never counted.
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
@@ -43,3 +31,45 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
                     == unicodedata.normalize("NFKC", getattr(user, email_field)).casefold())
             if same and (user.has_usable_password() or user.last_login is None):
                 yield user
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Password reset limited (issue 18): per address (PASSWORD_RESET_ADDRESS_LIMIT: the 429 page) and per email
+    address asked for (PASSWORD_RESET_EMAIL_LIMIT: the same "check your inbox" page as always, but no email, so
+    that nobody learns whether the address has an account), each per PASSWORD_RESET_WINDOW_SECONDS."""
+
+    form_class = PasswordResetForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = lockout.reset_refusal_seconds(request)
+        if wait is not None:
+            return ratelimit.too_many(request, lockout.reset_refused_message(wait), retry_after=wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        users = list(form.get_users(email))
+        sent = lockout.reset_email_allowed(email)
+        lockout.record_reset_request(request=self.request, users=users, sent=sent)
+        if sent:
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's; the change goes to the audit log."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit.record("password_changed", actor=form.user, request=self.request, path="site")
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's; a password chosen through a reset link goes to the audit log (by the account's owner: the link was
+    theirs)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit.record("password_changed", actor=form.user, request=self.request, path="reset")
+        return response

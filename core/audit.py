@@ -11,11 +11,17 @@ from django.http import HttpRequest
 
 from .models import AuditEvent, AuditKind
 
+# `subject` left out: the account concerned is the actor's own. Passed as None: no account (a username that matches
+# none).
+ACTOR = object()
 
-def record(kind: str, *, actor: Any = None, subject: Any = None, request: HttpRequest | None = None, obj: Any = None,
+
+def record(kind: str, *, actor: Any = None, subject: Any = ACTOR, request: HttpRequest | None = None, obj: Any = None,
            summary: str = "", **details: Any) -> AuditEvent:
     """Add one line. `actor` did it, `subject` is the account it concerns (the actor's own by default), `obj` the
     record it concerns (its model label and key are kept), `details` anything else, free of names and emails."""
+    if subject is not ACTOR and subject is not None and not getattr(subject, "is_authenticated", True):
+        subject = None
     if kind not in AuditKind.values:
         raise ValueError(f"unknown audit kind {kind!r}")
     if actor is not None and not getattr(actor, "is_authenticated", True):
@@ -26,7 +32,7 @@ def record(kind: str, *, actor: Any = None, subject: Any = None, request: HttpRe
 
         ip = client_ip(request) or None
     return AuditEvent.objects.create(
-        kind=kind, actor=actor, subject_user=subject if subject is not None else actor, ip_address=ip,
+        kind=kind, actor=actor, subject_user=actor if subject is ACTOR else subject, ip_address=ip,
         object_type=obj._meta.label_lower if obj is not None else "", object_id=str(obj.pk) if obj is not None else "",
         summary=str(summary)[:300], details=details,
     )

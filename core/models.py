@@ -15,6 +15,15 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):  # type: ignore[no-untyped-def]
         raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
 
+    def redact(self, **values):  # type: ignore[no-untyped-def]
+        """The one change an append-only row allows: a person's words or names taken out of the free-text fields the
+        model names in REDACTABLE_FIELDS, when that person's data is erased (GDPR art. 17: accounts.erasure). What
+        happened, when, by whom and for how much stays as it was written."""
+        allowed = set(getattr(self.model, "REDACTABLE_FIELDS", ()))
+        if not values or not set(values) <= allowed:
+            raise TypeError(f"{self.model.__name__}: only {sorted(allowed) or 'nothing'} may be redacted.")
+        return super().update(**values)
+
 
 class AppendOnlyModel(models.Model):
     """Rows are written once. Corrections are new rows, never edits."""

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.errors import DomainError
+from core.models import AuditKind
 from sellers.models import MembershipRole, Seller, SellerMembership
 
 from .models import ApiKey, ApiScope
@@ -59,6 +61,9 @@ def create_api_key(*, name: str, seller: Seller | None, scope: str = ApiScope.RE
             SellerMembership.objects.create(user=user, seller=seller, role=MembershipRole.STAFF)
         api_key = ApiKey.objects.create(name=name, seller=seller, scope=scope, prefix=prefix, hashed_key=_hash(key),
                                         user=user, created_by=created_by)
+        # The audit log (issue 18: "API keys"): who made which key, for whom (None: the command line).
+        audit.record(AuditKind.API_KEY_CREATED, actor=created_by, obj=api_key, prefix=prefix, scope=scope,
+                     seller=seller.pk if seller is not None else None)
     return api_key, key
 
 
@@ -71,6 +76,8 @@ def revoke_api_key(*, api_key: ApiKey, by: Any = None) -> ApiKey:
             api_key.revoked_by = by
             api_key.save(update_fields=["revoked_at", "revoked_by"])
             get_user_model().objects.filter(pk=api_key.user_id).update(is_active=False)
+            audit.record(AuditKind.API_KEY_REVOKED, actor=by, obj=api_key, prefix=api_key.prefix,
+                         seller=api_key.seller_id)
     return api_key
 
 

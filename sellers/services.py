@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from core import roles
+from core import audit, roles
+from core.models import AuditKind
 
 from .models import LedgerEntry, LedgerKind, Seller, SellerStatus, WarrantyPolicy
 from .signals import seller_suspended
@@ -106,8 +107,13 @@ def add_adjustment(*, seller: Seller, by: Any, amount: Decimal, note: str, curre
         raise ValidationError(_("An adjustment of zero changes nothing."))
     if not CURRENCY_CODE.fullmatch(currency):
         raise ValidationError(_("Enter a three-letter currency code such as EUR."))
-    return LedgerEntry.objects.create(seller=seller, kind=LedgerKind.ADJUSTMENT, amount=amount, currency=currency,
-                                      note=note.strip(), created_by=by)
+    with transaction.atomic():
+        entry = LedgerEntry.objects.create(seller=seller, kind=LedgerKind.ADJUSTMENT, amount=amount,
+                                           currency=currency, note=note.strip(), created_by=by)
+        # The audit log (issue 18: "ledger adjustments"); the note stays in the ledger, which names no buyer.
+        audit.record(AuditKind.LEDGER_ADJUSTMENT, actor=by, obj=entry, seller=seller.pk, amount=str(amount),
+                     currency=currency)
+    return entry
 
 
 def record_claim_charge(*, seller: Seller, kind: str, amount: Decimal, currency: str, note: str, by: Any,

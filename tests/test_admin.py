@@ -8,16 +8,21 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import ErasureRequest
+from accounts.tests.two_factor_helpers import give_app
 from claims import services
 from claims.models import Claim, ExpertAssessment, Macro, SatisfactionResponse
 from claims.tests.admin_factories import agents_group, make_console_agent, make_plain_staff, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from core import audit
+from core.models import AuditEvent, AuditKind
 from integrations.keys import create_api_key
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from markets.models import Market
@@ -59,10 +64,13 @@ def test_the_agents_group_has_exactly_the_console_permissions():
         "claims.view_macro", "claims.add_macro", "claims.change_macro", "claims.view_macrotext",
         "claims.add_macrotext", "claims.change_macrotext", "claims.delete_macrotext",
         "claims.view_satisfactionresponse",
+        # Login lockouts: seen and cleared (clearing deletes the counter rows); erasure requests processed.
+        "axes.view_accessattempt", "axes.delete_accessattempt",
+        "accounts.view_erasurerequest", "accounts.change_erasurerequest", "accounts.process_erasure",
     }
     # A macro's text in one language may be removed (an inline row); nothing else is ever deleted.
-    assert not any(p.startswith(("claims.delete", "sellers.delete", "orders.delete")) for p in permissions
-                   if p != "claims.delete_macrotext")
+    assert not any(p.startswith(("claims.delete", "sellers.delete", "orders.delete", "accounts.delete",
+                                 "core.")) for p in permissions if p != "claims.delete_macrotext")
 
 
 def test_a_group_member_is_an_agent_for_the_services(agent):
@@ -100,6 +108,17 @@ EXPECTED = {
     "integrations.webhookendpoint": {"superuser": (200, 200, 200), "agent": (200, 200, 403)},
     "integrations.webhookdelivery": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
     "integrations.webhookevent": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    # login lockouts (accounts/admin_lockouts.py, accounts/tests/test_lockout_console.py): seen and cleared, by
+    # agents too; never added or changed
+    "axes.accessattempt": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    # erasure requests (accounts/admin_privacy.py, accounts/tests/test_erasure.py): the person asks on their privacy
+    # page; agents process them through action pages, nobody edits or adds one
+    "accounts.erasurerequest": {"superuser": (200, 200, 403), "agent": (200, 200, 403)},
+    # the audit log (core/admin.py, tests/test_audit_log.py): superusers read it; nobody writes it
+    "core.auditevent": {"superuser": (200, 200, 403), "agent": (403, 403, 403)},
+    # authenticator apps (accounts/admin_two_factor.py, accounts/tests/test_two_factor.py): superusers see who has one
+    # and reset it (delete); nobody adds or changes one, nor sees its secret
+    "otp_totp.totpdevice": {"superuser": (200, 200, 403), "agent": (403, 403, 403)},
 }
 
 
@@ -123,6 +142,13 @@ def an_object_of(label: str, world):  # type: ignore[no-untyped-def]
         "claims.satisfactionresponse": SatisfactionResponse.objects.get_or_create(
             claim=claim, party="buyer", defaults={"rating": 4, "reason": claim.reason})[0],
         "claims.macro": Macro.objects.get_or_create(name="Ask for photos")[0],
+        "accounts.erasurerequest": ErasureRequest.objects.get_or_create(user=world.buyer)[0],
+        "core.auditevent": AuditEvent.objects.first() or audit.record(AuditKind.LOGIN, actor=world.buyer),
+        "otp_totp.totpdevice": give_app(world.buyer),
+        "axes.accessattempt": AccessAttempt.objects.get_or_create(
+            username="someone", ip_address="203.0.113.5", user_agent="test", defaults={
+                "get_data": "", "post_data": "", "http_accept": "", "path_info": "/accounts/login/",
+                "failures_since_start": 5})[0],
         **({"integrations.apikey": ApiKey.objects.filter(seller=claim.seller).first()
             or create_api_key(name="ERP", seller=claim.seller)[0],
             "integrations.webhookendpoint": console_delivery(claim).endpoint,
@@ -308,6 +334,7 @@ def test_seller_page_shows_the_ledger_balance_read_only(client, agent, world):
 
 
 def test_agents_group_survives_a_missing_row():
-    """The helper used by these tests re-creates the group the way the migration does."""
+    """The helper used by these tests re-creates the group the way the migrations do: all of them."""
+    before = {p.pk for p in agents_group().permissions.all()}
     Group.objects.filter(name="agents").delete()
-    assert agents_group().permissions.count() == 13
+    assert {p.pk for p in agents_group().permissions.all()} == before and len(before) == 27

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -30,10 +31,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.erasure import request_erasure
+from accounts.tests.two_factor_helpers import give_app
 from claims import services
 from claims.models import Claim, Macro
 from claims.tests.admin_factories import agents_group, make_console_agent, make_finance, make_superuser
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from core.models import AuditEvent
 from integrations.endpoints import new_secret
 from integrations.keys import create_api_key
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -80,6 +84,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     "public: survey link":      row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
     "own account":              row(LOGIN,    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
     "own account action":       row(LOGIN,    ACT,      ACT,      ACT,      ACT,      ACT,      ACT,      ACT),
+    # the code asked for at login (accounts.views.mfa_verify): a session that passed it goes on to where it was going,
+    # a person without an authenticator app to set one up (or to the security page)
+    "own account: second factor":
+                                row(LOGIN,    "302",    "302",    "302",    "302",    "302",    "302",    "302"),
+    # new recovery codes: for people with an app (the console's people here; the others are sent to the security page)
+    "own account: with two factors":
+                                row(LOGIN,    "302",    "302",    "302",    "302",    "200",    "200",    "200"),
     "buyer page":               row(LOGIN,    "200",    "404",    "404",    "404",    "404",    "404",    "404"),
     "buyer action":             row(LOGIN,    ACT,      "404",    "404",    "404",    "404",    "404",    "404"),
     # another seller's staff see their own dashboard (without this claim)
@@ -125,6 +136,8 @@ CLASSES: dict[str, list[str]] = {
     "home": ["home"],
     "public": ["login", "password_reset", "password_reset_done", "password_reset_confirm",
                "password_reset_complete",
+               # what the marketplace keeps, why and how long (accounts.privacy_views.privacy_notice)
+               "privacy",
                # the API's schema and docs, and the pages its problem types point to
                "api:openapi-json", "api:openapi-view", "api_problems", "api_problem"],
     "public: set language": ["set_language"],
@@ -136,8 +149,18 @@ CLASSES: dict[str, list[str]] = {
     "own account": ["orders:list", "password_change", "password_change_done",
                     # each person's own notifications, email preferences and claims as a buyer (claims.keeping_up);
                     # claims/tests/test_keeping_up.py shows nobody another person's rows
-                    "claims:notifications", "claims:email_preferences", "claims:my_claims"],
-    "own account action": ["claims:notifications_read"],
+                    "claims:notifications", "claims:email_preferences", "claims:my_claims",
+                    # two factors (accounts.views): status and turning off, setting up an app (a new one replaces it)
+                    "accounts:security", "accounts:mfa_setup",
+                    # the person's own privacy page: download and erasure (accounts.privacy_views); everything on it
+                    # is theirs, keyed by their account (accounts/tests/test_export.py, test_erasure.py)
+                    "accounts:privacy"],
+    "own account: second factor": ["accounts:mfa_verify"],
+    "own account: with two factors": ["accounts:mfa_recovery_codes"],
+    "own account action": ["claims:notifications_read",
+                           # the ZIP of one's own data (200), asking to be forgotten (a 302 back to the page; seller
+                           # staff and the console's people are told there that theirs is closed otherwise)
+                           "accounts:export", "accounts:erasure_request"],
     "buyer page": ["orders:detail", "claims:get_help", "claims:detail", "claims:resolution"],
     "buyer action": ["claims:message", "claims:provide_info", "claims:escalate", "claims:close",
                      "claims:accept_offer", "claims:decline_offer", "claims:counter_offer", "claims:request_expert",
@@ -206,6 +229,11 @@ CLASSES: dict[str, list[str]] = {
                                                               "webhookevent")
           for view in ("changelist", "change", "history")],
         "admin:integrations_webhookdelivery_act",
+        # erasure requests (accounts/admin_privacy.py): the agents group's view and process_erasure permissions
+        "admin:accounts_erasurerequest_changelist", "admin:accounts_erasurerequest_change",
+        "admin:accounts_erasurerequest_history", "admin:accounts_erasurerequest_act",
+        # login lockouts (accounts/admin_lockouts.py): seen and cleared (deleting is clearing) by the agents group
+        *[f"admin:axes_accessattempt_{view}" for view in ("changelist", "change", "history", "delete")],
     ],
     "admin: finance may": [
         "admin:claims_refund_changelist", "admin:claims_refund_change", "admin:claims_refund_history",
@@ -223,6 +251,10 @@ CLASSES: dict[str, list[str]] = {
         "admin:integrations_apikey_add", "admin:integrations_apikey_act", "admin:integrations_webhookendpoint_add",
         "admin:integrations_webhookendpoint_act", "admin:integrations_webhookendpoint_rotate",
         "admin:integrations_webhookendpoint_delete",
+        # who has an authenticator app; deleting one resets a person's two factors (accounts.admin_two_factor)
+        *[f"admin:otp_totp_totpdevice_{view}" for view in ("changelist", "change", "history", "delete")],
+        # the audit log (core/admin.py): read by superusers only
+        "admin:core_auditevent_changelist", "admin:core_auditevent_change", "admin:core_auditevent_history",
     ],
     "admin: nobody": ["admin:claims_claim_add", "admin:claims_claim_delete",
                       "admin:sellers_ledgerentry_add", "admin:sellers_ledgerentry_delete",
@@ -233,13 +265,21 @@ CLASSES: dict[str, list[str]] = {
                       # keys are revoked, never deleted; events and deliveries are the outbox's
                       "admin:integrations_apikey_delete", "admin:integrations_webhookdelivery_add",
                       "admin:integrations_webhookdelivery_delete", "admin:integrations_webhookevent_add",
-                      "admin:integrations_webhookevent_delete"],
+                      "admin:integrations_webhookevent_delete",
+                      # an authenticator app is set up by its owner only, who alone sees its secret
+                      "admin:otp_totp_totpdevice_add",
+                      # erasure requests come from the people themselves and stay; the audit log is append-only
+                      "admin:accounts_erasurerequest_add", "admin:accounts_erasurerequest_delete",
+                      "admin:core_auditevent_add", "admin:core_auditevent_delete",
+                      # login lockouts come from failed logins only
+                      "admin:axes_accessattempt_add"],
     # ModelAdmin's "<object_id>/" sends staff on to the change page.
     "admin: redirect": [f"admin/{model}/<path:object_id>/" for model in (
         "auth/group", "auth/user", "claims/claim", "sellers/seller", "sellers/ledgerentry", "orders/order",
         "claims/refund", "markets/market", "claims/expertassessment", "claims/satisfactionresponse", "claims/macro",
         "integrations/apikey", "integrations/webhookendpoint", "integrations/webhookdelivery",
-        "integrations/webhookevent")],
+        "integrations/webhookevent", "otp_totp/totpdevice", "accounts/erasurerequest", "core/auditevent",
+        "axes/accessattempt")],
     # No model here has get_absolute_url, so "view on site" finds nothing; the catch-all is the admin's 404.
     "admin: not found": ["admin:view_on_site", r"admin/(?P<url>.*)$"],
     # every other route of the API's namespace (class_of), the ones to come included
@@ -347,7 +387,16 @@ class World:
                               "claims/expertassessment": self.assessment,
                               "claims/satisfactionresponse": self.answer,
                               "claims/macro": Macro.objects.create(name="Matrix macro"),
+                              # the superuser's authenticator app (force_login would give them one anyway)
+                              "otp_totp/totpdevice": give_app(self.people["superuser"]),
+                              # the buyer's request to be forgotten, waiting (its action pages are offered)
+                              "accounts/erasurerequest": request_erasure(user=base.buyer),
                               **self.integrations()}
+        self.admin_objects["core/auditevent"] = AuditEvent.objects.order_by("pk").first()  # the refunds' lines
+        # a pair locked out after failed logins (accounts.lockout)
+        self.admin_objects["axes/accessattempt"] = AccessAttempt.objects.create(
+            username="someone", ip_address="203.0.113.5", user_agent="matrix", get_data="", post_data="",
+            http_accept="", path_info="/accounts/login/", failures_since_start=5)
         self.secrets = {"claim number": self.claim.number, "buyer email": BUYER_EMAIL, "description": DESCRIPTION}
 
     def integrations(self) -> dict[str, Any]:
@@ -393,7 +442,8 @@ class World:
             return {"admin/claims/claim/": "escalate", "admin/sellers/seller/": "suspend",
                     "admin/claims/expertassessment/": "conclude", "admin/integrations/apikey/": "revoke",
                     "admin/integrations/webhookendpoint/": "disable",
-                    "admin/integrations/webhookdelivery/": "redeliver"}[route.split("<")[0]]
+                    "admin/integrations/webhookdelivery/": "redeliver",
+                    "admin/accounts/erasurerequest/": "refuse"}[route.split("<")[0]]
         if parameter == "key_id":  # this seller's API key, its webhook endpoint, a delivery to it
             return self.api_key.pk
         if parameter == "endpoint_id":

@@ -297,6 +297,10 @@ POSTER = {"buyer page": "buyer", "buyer action": "buyer", "seller dashboard": "s
           "seller owner page": "staff", "seller owner page, this seller's reply": "staff",
           "seller owner page, this seller's key or webhook": "staff",
           "own account": "buyer", "home": "buyer",
+          # the data export and the erasure request (accounts.privacy_views)
+          "own account action": "buyer",
+          # two factors (accounts.views): the buyer may turn them on; recovery codes and the code at login need an app
+          "own account: second factor": "agent", "own account: with two factors": "agent",
           "public": "anonymous", "public: set language": "buyer", "public: log out": "buyer",
           "admin login page": "anonymous", "admin log out": "superuser"}
 CSRF_EXEMPT = {"carrier_webhook"}  # authenticated by its signature headers (see the webhook tests below)

@@ -448,3 +448,54 @@ def test_a_claim_opened_before_the_change_keeps_its_numbers(client, settings, de
     said_in({"order list": footer_now}, "order list",
             f"doesn't respond within {p.resolution_business_days} business days")
     assert Decimal(old.policy["dispute_fine"]) == d.dispute_fine
+
+
+# --- the quotas of a claim and the message digest (issue 18): settings read when said -------------------------
+
+QUOTAS_CHANGED = {"MESSAGES_PER_CLAIM_PER_HOUR": 7, "CLAIM_MAX_FILES": 13, "CLAIM_MAX_BYTES": 17 * 1024 * 1024,
+                  "MESSAGE_DIGEST_MINUTES": 9}
+
+
+def test_the_quotas_and_the_digest_say_the_current_settings(client, settings, django_capture_on_commit_callbacks):
+    """The upload fields' help, the refusals and the digest say the changed numbers and never the defaults."""
+    from django.template.defaultfilters import filesizeformat
+
+    from claims.errors import ClaimError
+    from claims.tests.factories import claim_world
+
+    defaults = {name: getattr(settings, name) for name in QUOTAS_CHANGED}
+    for name, value in QUOTAS_CHANGED.items():
+        setattr(settings, name, value)
+    world = claim_world("in_progress")
+    start = OPENED_AT + 3 * H
+    texts: dict[str, str] = {}
+    with time_machine.travel(start, tick=False), django_capture_on_commit_callbacks(execute=True):
+        texts["buyer page"] = render(client, world.buyer, reverse("claims:detail",
+                                                                  kwargs={"number": world.claim.number}))
+        texts["seller page"] = render(client, world.staff, reverse("sellers:claim",
+                                                                   kwargs={"number": world.claim.number}))
+        for n in range(7):
+            services.post_message(claim=world.claim, by=world.buyer, body=f"Message {n}")
+        with pytest.raises(ClaimError) as refusal:
+            services.post_message(claim=world.claim, by=world.buyer, body="One too many")
+        with pytest.raises(ClaimError) as file_refusal:  # the seller's side holds none of the claim's files yet
+            services.post_message(claim=world.claim, by=world.staff, body="Our photos",
+                                  attachments=[photo(f"p{n}.jpg") for n in range(14)])
+    texts["message refusal"] = str(refusal.value)
+    texts["file refusal"] = str(file_refusal.value)
+    digest = OutboundEmail.objects.get(recipient=world.staff, event="message_digest")
+    texts["digest"] = digest.body_text
+    assert digest.send_after == start + 9 * MINUTE
+    help_text = readable(f"You can add up to 13 files and {filesizeformat(17 * 1024 * 1024)} in all to a claim.")
+    said_in(texts, "buyer page", help_text)
+    said_in(texts, "seller page", help_text)
+    said_in(texts, "message refusal", "You can post 7 messages an hour on a claim")
+    said_in(texts, "file refusal", "Each side of a claim can add 13 files and you have added 0 already, so only 13 "
+                                   "more files can be added.")
+    said_in(texts, "digest", "within 9 minutes of our last email")
+    default_phrases = [f"{defaults['MESSAGES_PER_CLAIM_PER_HOUR']} messages", f"{defaults['CLAIM_MAX_FILES']} files",
+                       readable(filesizeformat(defaults["CLAIM_MAX_BYTES"])),
+                       f"{defaults['MESSAGE_DIGEST_MINUTES']} minutes"]
+    found = [f"{where}: {phrase}" for where, text in texts.items() for phrase in default_phrases
+             if phrase in readable(text)]
+    assert not found, found

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from claims import notifications, services
 from claims.models import Claim, ClaimView, Evidence, Offer
+from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim, photo
 from claims.tests.media import video
 from orders.models import Shipment
@@ -233,7 +234,7 @@ def test_an_offer_of_another_claim_is_a_404(client, world):
 @pytest.mark.parametrize("role", ["staff", "owner"])
 def test_the_first_reply_stops_the_clock_and_later_ones_are_messages(client, world, role):
     client.force_login(getattr(world, role))
-    report = SimpleUploadedFile("report.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    report = SimpleUploadedFile("report.pdf", invoice_pdf("Expert report"), content_type="application/pdf")
     response = client.post(url("reply", world), {"reply-body": "Sorry! Please send it in for repair.",
                                                  "reply-attachments": [report],
                                                  "reply-attachment_kind": "inspection_report"}, follow=True)
@@ -366,7 +367,7 @@ def test_tracking_number_for_a_not_received_claim(client):
     assert f'action="{url("tracking", number=claim.number)}"' in html
     response = client.post(url("tracking", number=claim.number), {
         "tracking-carrier": "DPD", "tracking-tracking_number": "01234567", "tracking-shipped_on": "2026-03-03",
-        "tracking-proof": [SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")]},
+        "tracking-proof": [SimpleUploadedFile("receipt.pdf", invoice_pdf("Receipt"), content_type="application/pdf")]},
         follow=True)
     assert "The shipment details were added." in response.content.decode()
     claim.refresh_from_db()

@@ -22,6 +22,7 @@ from PIL import Image
 from api.api import api
 from claims import services
 from claims.models import Claim, Evidence, Message, Offer
+from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, delivered_order, open_defective_claim, photo
 from integrations.keys import revoke_api_key
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
 NOW = OPENED_AT + 3 * H  # the API is asked two hours after the set-up's own actions (OPENED_AT + 1 h)
 API = "/api/v1/claims"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = invoice_pdf()  # a real one: PDFs are opened and rewritten (issue 18)
 
 
 @pytest.fixture(autouse=True)

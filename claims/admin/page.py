@@ -214,8 +214,11 @@ def _twin(log: ClaimTransition, by_text: dict[str, list[Message]], messages: lis
 
 def _shown(evidence: Evidence) -> dict[str, Any]:
     """How the gallery shows a file: an image (its thumbnail opens the full image), a video (played in place) or a
-    link (documents)."""
-    if evidence.content_type.startswith("video/"):
+    link (documents); a file deleted after the retention period or at its uploader's request (claims.retention) is
+    said so instead of a link that leads nowhere."""
+    if evidence.purged_at is not None:
+        shows = "gone"
+    elif evidence.content_type.startswith("video/"):
         shows = "video"  # its thumbnail is the poster
     elif evidence.thumbnail:
         shows = "image"

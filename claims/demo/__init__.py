@@ -24,10 +24,18 @@ from django.db import transaction
 from django.test import override_settings
 
 from . import closed_claims, macros, open_claims, orders, people
-from .people import DEMO_PASSWORD, LOGINS, already_seeded
+from .people import (
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    LOGINS,
+    TWO_FACTOR_LOGINS,
+    already_seeded,
+    demo_apps_for_earlier_demos,
+)
 from .timeline import Demo, Timeline
 
-__all__ = ["DEMO_PASSWORD", "LOGINS", "Demo", "already_seeded", "seed"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TOTP_SECRET", "LOGINS", "TWO_FACTOR_LOGINS", "Demo", "already_seeded",
+           "demo_apps_for_earlier_demos", "seed"]
 
 
 @override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")

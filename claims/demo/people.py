@@ -3,6 +3,7 @@ sellers' vetting and the suspension go through sellers.services."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sellers import services as seller_services
 from sellers.models import MembershipRole, Seller
@@ -20,6 +22,11 @@ from .timeline import Demo, Story
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 - documented demo password, printed on purpose
 MARKER_SELLER_SLUG = "techhaven-berlin"  # present once the demo has been seeded
+# The console's people must use two factors (issue 18, accounts.two_factor). Their demo authenticator apps share this
+# documented secret (base32, as apps take it): add it to any authenticator app, or print the current code with
+# `manage.py totp_code agent`. Never use it anywhere but the demo.
+DEMO_TOTP_SECRET = "DEMO2FADEMO2FADEMO2FADEMO2FADEMO"  # noqa: S105 - documented demo secret, printed on purpose
+TWO_FACTOR_LOGINS = ("admin", "agent", "finance")
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ def make_users(d: Demo) -> None:
     # "finance" group (claims migration 0008) the payout queue and seller settlements.
     console_staff(d, "agent", group="agents", role_permission="act_as_agent")
     console_staff(d, "finance", group="finance", role_permission="manage_payouts")
+    give_demo_apps([d.users[name] for name in TWO_FACTOR_LOGINS if name not in existing])
 
 
 def console_staff(d: Demo, username: str, *, group: str, role_permission: str) -> None:
@@ -165,6 +173,25 @@ def console_staff(d: Demo, username: str, *, group: str, role_permission: str) -
     else:  # a database flushed after migrating (some test set-ups) has no group: the role at least
         user.user_permissions.add(Permission.objects.get(codename=role_permission, content_type__app_label="claims"))
     d.users[username] = get_user_model().objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+def give_demo_apps(users: list[Any]) -> None:
+    """A confirmed authenticator app with the demo secret for each of these people who has none (accounts made by
+    the demo only: an account that existed before keeps its own second factor, or sets one up)."""
+    key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    for user in users:
+        if not TOTPDevice.objects.filter(user=user).exists():
+            TOTPDevice.objects.create(user=user, name="authenticator app", key=key, confirmed=True)
+
+
+def demo_apps_for_earlier_demos() -> list[str]:
+    """A demo seeded before two factors existed: its console people, still with the demo password, get the demo
+    app, so the printed logins work as they say. Returns whom it gave one."""
+    user_model = get_user_model()
+    users = [user for user in user_model.objects.filter(username__in=TWO_FACTOR_LOGINS).order_by("pk")
+             if not TOTPDevice.objects.filter(user=user).exists() and user.check_password(DEMO_PASSWORD)]
+    give_demo_apps(users)
+    return [user.get_username() for user in users]
 
 
 def already_seeded() -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 import time_machine
 from django.db.models import Min
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from claims import services
@@ -84,9 +85,14 @@ class Timeline:
             self._sweep_until(self.demo.now)
             # The worker sent each email the moment it was queued (to no one: see claims.demo.seed). Nothing in
             # the stories reads whether an email went out, so it can catch up at the end.
-            queued = OutboundEmail.objects.filter(sent_at__isnull=True).order_by("created_at", "pk")
-            for pk, created_at in queued.values_list("pk", "created_at"):
-                self._move_to(created_at)
+            # A digest of messages goes out at the end of its window (send_after); one whose window ends after the
+            # demo's present is left to the worker.
+            queued = (OutboundEmail.objects.filter(sent_at__isnull=True)
+                      .annotate(due=Coalesce("send_after", "created_at")).order_by("due", "pk"))
+            for pk, due in queued.values_list("pk", "due"):
+                if due > self.demo.now:
+                    continue
+                self._move_to(due)
                 deliver(pk)
 
     # --- inside ------------------------------------------------------------------------------------------------

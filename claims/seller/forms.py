@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from claims.choices import (
@@ -24,7 +25,7 @@ from claims.choices import (
     RejectionCode,
 )
 from claims.eligibility import MAX_DESCRIPTION_LENGTH
-from claims.forms import ATTACHMENT_TYPES, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
+from claims.forms import ATTACHMENT_TYPES, FILES_HELP, MAX_ATTACHMENTS, MultipleFileField, MultipleFileInput
 from claims.models import Claim
 from claims.remedies import DefectOverview, defect_label, defect_overview
 from integrations import endpoints
@@ -45,6 +46,8 @@ DOCUMENT_KIND_HELP = _("Photos and videos are shown as photos and videos.")
 
 
 def _files(previews: str, *, label: Any, required: bool = False, help_text: Any = "") -> MultipleFileField:
+    # Every upload field also says how much one claim may hold (claims.quotas).
+    help_text = format_lazy("{} {}", help_text, FILES_HELP) if help_text else FILES_HELP
     return MultipleFileField(label=label, required=required, max_files=MAX_ATTACHMENTS, help_text=help_text,
                              widget=MultipleFileInput(attrs={"accept": ATTACHMENT_TYPES,
                                                              "data-previews": previews}))

@@ -72,7 +72,7 @@ from .forms import (
 )
 
 # A refused action answers with the page and the reason; the status says what kind of refusal it was.
-ERROR_STATUS = {"forbidden": 403, "state": 409, "conflict": 409}
+ERROR_STATUS = {"forbidden": 403, "state": 409, "conflict": 409, "message_quota": 429}
 
 ACTION_FORMS: dict[str, type[Form]] = {
     "reply": ReplyForm,

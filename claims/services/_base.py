@@ -17,13 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from core import audit
+from core.models import AuditKind
 from orders.models import Order, OrderItem
 from orders.services import book_refund, extend_warranty
 from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
 
 from .. import evidence as evidence_files
-from .. import roles
+from .. import quotas, roles
 from ..abilities import transition_refusal
 from ..calendar import local_date
 from ..choices import RETURN_OUTCOMES, UNJUSTIFIED_OUTCOMES, ClaimState, EvidenceKind, FundedBy, OfferStatus, Party
@@ -132,6 +134,9 @@ def _prepare_uploads(uploads: Iterable[Any], *, kind: str | None = None) -> list
 
 def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], *, by: User, party: str,
                     stored: list[Any], message: Message | None = None) -> list[Evidence]:
+    """Every file stored on a claim comes through here: the claim's files and bytes quota (claims.quotas) is checked
+    once, under the caller's claim lock, before the first file is written."""
+    quotas.check_files(claim, [prepared.size for prepared in files], party=party)
     created = []
     for prepared in files:
         item = Evidence(
@@ -217,6 +222,9 @@ def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | Non
     except IntegrityError as exc:  # pragma: no cover - the row lock above makes this the database's backstop
         raise _too_much(claim, Decimal("0.00")) from exc
     RefundEvent.objects.create(refund=refund, from_status="", to_status=refund.status, actor=by, created_at=now)
+    # The audit log (issue 18: "refunds and payouts"): money to the buyer, who decided it (None: the system).
+    audit.record(AuditKind.REFUND, actor=by, subject=claim.buyer, obj=refund, amount=str(amount),
+                 currency=claim.currency, funded_by=funded_by, claim=claim.number)
     if funded_by == FundedBy.PLATFORM and recover:
         record_claim_charge(seller=claim.seller, kind=LedgerKind.REFUND_RECOVERY, amount=amount,
                             currency=claim.currency, claim=claim, refund=refund, by=by,

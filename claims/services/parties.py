@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from orders.services import TrackingError
 from sellers.models import WarrantyPolicy
 
-from .. import roles
+from .. import quotas, roles
 from ..abilities import (
     answer_offer_refusal,
     escalates_too_early,
@@ -79,12 +79,13 @@ def post_message(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
         if refusal := message_refusal(claim, by, internal=internal):
             raise refusal
         party = roles.party_of(claim, by)
+        quotas.check_message(claim, by=by, party=party)  # messages per person per claim per hour (issue 18)
         if party == Party.SELLER and claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=timezone.now())
         message = _post(claim, by=by, party=party, body=body, internal=internal, files=files, stored=stored)
         if not internal:
             others = [p for p in (Party.BUYER, Party.SELLER, Party.AGENT) if p != party]
-            notify(claim, "message", to=others, key=message.pk, context={"detail": body})
+            notify(claim, "message", to=others, key=message.pk, context={"detail": body, "message": message})
         return message
 
 
@@ -308,6 +309,8 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
         claim = _lock(claim)
         if refusal := tracking_refusal(claim, by):
             raise refusal
+        # A message on the thread like any other: counted in the hourly quota (issue 18).
+        quotas.check_message(claim, by=by, party=Party.SELLER)
         if tracking_number:
             # Seller-reported until the carrier confirms it: it closes nothing and moves no date by itself.
             try:
@@ -322,7 +325,8 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
         if claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=timezone.now())
         message = _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
-        notify(claim, "message", to=[Party.BUYER, Party.AGENT], key=message.pk, context={"detail": body})
+        notify(claim, "message", to=[Party.BUYER, Party.AGENT], key=message.pk,
+               context={"detail": body, "message": message})
         return message
 
 

@@ -20,6 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
+from core.models import AuditKind
+
 from .. import roles
 from ..choices import Party, RefundStatus
 from ..errors import ClaimError
@@ -53,6 +56,13 @@ def _record(refund: Refund, *, to: str, by: User | None, note: str = "") -> None
     refund.status = to
 
 
+def _audit(refund: Refund, *, by: User | None) -> None:
+    """The audit log (issue 18: "refunds and payouts"): a payout paid or failed, by the finance team or the system
+    (the payments webhook). The failure's words stay in the refund's event log: they may quote the bank."""
+    audit.record(AuditKind.PAYOUT, actor=by, subject=refund.claim.buyer, obj=refund, status=refund.status,
+                 amount=str(refund.amount), currency=refund.currency)
+
+
 def _claim_for_notice(refund: Refund) -> Claim:
     return Claim.objects.select_related("order", "seller", "buyer").get(pk=refund.claim_id)
 
@@ -75,6 +85,7 @@ def mark_refund_paid(*, refund: Refund | int, reference: str, by: User | None) -
         refund.paid_at = now
         refund.failure_reason = ""
         refund.save(update_fields=["status", "payment_reference", "paid_at", "failure_reason"])
+        _audit(refund, by=by)
         notify(_claim_for_notice(refund), "refund_paid", to=[Party.BUYER], key=f"refund{refund.pk}",
                context={"refund": refund})
     return refund
@@ -96,6 +107,7 @@ def mark_refund_failed(*, refund: Refund | int, reason: str, by: User | None) ->
         refund.failed_at = timezone.now()
         refund.failure_reason = reason
         refund.save(update_fields=["status", "failed_at", "failure_reason"])
+        _audit(refund, by=by)
         notify(_claim_for_notice(refund), "refund_failed", to=[Party.BUYER],
                key=f"refund{refund.pk}:{refund.events.count()}", context={"refund": refund})
     return refund

@@ -4,10 +4,12 @@ the demo and production set them up."""
 from __future__ import annotations
 
 import importlib
+import types
 
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
 
 from sellers.tests.factories import UserFactory
 
@@ -20,6 +22,12 @@ def agents_group() -> Group:
     if group is None:  # a transactional test flushed what the migration wrote: write it again, the same way
         migration = importlib.import_module("claims.migrations.0005_agents_group")
         migration.create_agents_group(django_apps, None)
+        # ... and what later migrations added to it (macros and surveys, markets, lockouts and erasure requests).
+        editor = types.SimpleNamespace(connection=connection)
+        for later in ("claims.migrations.0013_agents_macros_and_satisfaction",
+                      "markets.migrations.0003_agents_view_markets",
+                      "accounts.migrations.0002_usernames_and_console_permissions"):
+            importlib.import_module(later).grant(django_apps, editor)
         group = Group.objects.get(name=AGENTS_GROUP)
     return group
 

@@ -19,6 +19,7 @@ from claims import services
 from claims.abilities import ability, assessment_abilities
 from claims.errors import ClaimError
 from claims.models import Claim, ClaimItem, Evidence, ExpertAssessment, OutboundEmail
+from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, delivered_order, open_defective_claim
 from sellers.models import SellerMembership
 from sellers.tests.factories import SellerFactory, UserFactory, make_agent
@@ -29,8 +30,7 @@ D = dt.timedelta(days=1)
 
 
 def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
-                              content_type="application/pdf")
+    return SimpleUploadedFile(name, invoice_pdf("Expert report"), content_type="application/pdf")
 
 
 class World:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from claims import services
 from claims.models import Claim, ExpertAssessment
 from claims.tests.admin_factories import make_console_agent, make_finance, make_plain_staff
+from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, claim_world
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def test_an_agent_records_the_result_with_the_report_lists_the_costs_and_sends_t
     form = client.get(reverse("admin:claims_expertassessment_act",
                               kwargs={"object_id": assessment.pk, "action": "conclude"})).content.decode()
     assert 'enctype="multipart/form-data"' in form
-    report = SimpleUploadedFile("report.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    report = SimpleUploadedFile("report.pdf", invoice_pdf("Expert report"), content_type="application/pdf")
     response = act(client, assessment, "conclude", {"result": "unjustified", "note": "Liquid damage inside.",
                                                     "expert": "Lab Nord", "report": report}, at=NOW - 3 * D)
     assert response.status_code == 302

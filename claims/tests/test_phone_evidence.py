@@ -19,13 +19,14 @@ from claims import evidence, services
 from claims.errors import ClaimError
 from claims.models import Claim, Evidence
 from claims.tests.admin_factories import make_console_agent
+from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, photo
 from claims.tests.media import LOCATION, PHONE_METADATA, heic, heic_bytes, video, video_bytes
 from core import ranges
 
 pytestmark = pytest.mark.django_db
 LATER = OPENED_AT + dt.timedelta(hours=2)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = invoice_pdf()  # a real one: PDFs are opened and rewritten (issue 18)
 
 
 def stored_files(settings):

@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session passed its second factor
+    # Whoever must use two factors, or has turned them on, passes them before any other page (issue 18).
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.idempotency.IdempotencyMiddleware",
@@ -55,9 +57,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Axes' check first (refuses a locked (username, address) pair before any password is checked), then the password
-# against the username in its one spelling (core.usernames).
+# The address's failure ceiling first, then axes' check (both refuse before any password is checked: an address
+# guessing across many accounts, a locked (username, address) pair; accounts.lockout), then the password against the
+# username in its one spelling (core.usernames).
 AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.AddressCeilingBackend",
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.NormalizedUsernameBackend",
 ]
@@ -176,8 +180,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
-# Rate limits: attempts per window, per client address (and per username for logins).
-LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)
+# The window of the per-address ceiling on failed logins (LOGIN_ADDRESS_FAILURE_LIMIT below).
 LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=15 * 60)
 
 # --- Logins (accounts.lockout, django-axes) ---------------------------------------------------------------------
@@ -198,7 +201,9 @@ PASSWORD_RESET_WINDOW_SECONDS = env.int("PASSWORD_RESET_WINDOW_SECONDS", default
 
 AXES_ENABLED = True
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+# The growing delay: a callable that reads LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_* at each login.
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # the 429 page saying how long to wait
 AXES_COOLOFF_TIME = LOGIN_FAILURE_MEMORY_HOURS
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -21,7 +21,9 @@ DROP FUNCTION IF EXISTS core_auditevent_append_only();
 
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        # params=None: the text is sent as it is; with parameters (the default, an empty tuple) psycopg reads the
+        # "%" of RAISE's format string as a placeholder and refuses the statement.
+        schema_editor.execute(CREATE, params=None)
 
 
 def drop(apps, schema_editor):

@@ -64,12 +64,40 @@ def page(browser, request, live_server):
     context.close()
 
 
-def log_in(page, user, password="pw-for-tests-only"):
+def log_in(page, user, password="pw-for-tests-only", *, second_factor=True):
+    """The login page, then (issue 18) the second factor: agents, the finance team and superusers get a confirmed
+    authenticator app first when they have none, and the code it shows now is typed on the verification page (on a
+    set-up page, the secret is read off the page). `second_factor=False` stops after the password."""
+    from accounts.tests.two_factor_helpers import give_app, needs_verified_session
+
+    if second_factor and needs_verified_session(user):
+        give_app(user)
     page.goto("/accounts/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", password)
     page.click("main button[type=submit]")
     page.wait_for_load_state()
+    if second_factor:
+        pass_second_factor(page, user, password)
+
+
+def pass_second_factor(page, user, password="pw-for-tests-only"):
+    """On the verification page: the code of the person's app. On the set-up page: the code of the secret it shows
+    (and the password), then past the recovery codes. Anywhere else: nothing to do."""
+    from accounts.tests.two_factor_helpers import code_for_secret, code_to_enter
+    from accounts.two_factor import app_device
+
+    if "/account/two-factor/verify/" in page.url:
+        page.fill("#id_code", code_to_enter(app_device(user)))
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+    elif "/account/two-factor/setup/" in page.url:
+        page.fill("#id_code", code_for_secret(page.inner_text("#totp-secret")))
+        page.fill("#id_confirm", password)
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        page.click("text=I have saved them, continue")
+        page.wait_for_load_state()
 
 
 def log_out(page):

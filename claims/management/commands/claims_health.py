@@ -1,7 +1,8 @@
 import json
 
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from claims.models import Claim, OutboundEmail
@@ -19,8 +20,10 @@ class Command(BaseCommand):
         now = timezone.now()
         due = Claim.objects.filter(next_deadline_at__lte=now).aggregate(
             count=Count("id"), oldest=Min("next_deadline_at"))
+        # Late from when a row may be sent: a digest of messages waits for the end of its window (send_after).
         unsent = OutboundEmail.objects.filter(sent_at__isnull=True).aggregate(
-            count=Count("id"), oldest=Min("created_at"))
+            count=Count("id"), oldest=Min(Coalesce("send_after", "created_at"),
+                                          filter=Q(send_after__isnull=True) | Q(send_after__lte=now)))
         report = {
             "deadlines_due": due["count"],
             "deadline_lag_seconds": int((now - due["oldest"]).total_seconds()) if due["oldest"] else 0,

@@ -32,7 +32,11 @@ class Command(BaseCommand):
                 "development dependencies factory-boy and time-machine: pip install -e '.[dev]' (make run "
                 "installs them).") from exc
         if demo.already_seeded():
-            self.stdout.write(self.style.WARNING("Demo data is already present; nothing was changed."))
+            # Two factors came later (issue 18): the console logins of an earlier demo get their demo app.
+            given = demo.demo_apps_for_earlier_demos()
+            self.stdout.write(self.style.WARNING(
+                "Demo data is already present; " + (f"only gave {', '.join(given)} the demo authenticator app."
+                                                    if given else "nothing was changed.")))
             self._print_logins(demo)
             return
         # One log line per transition is noise here; `-v 2` shows them.
@@ -66,3 +70,8 @@ class Command(BaseCommand):
             if index == 0:
                 self.stdout.write("+" + rule + "+")
         self.stdout.write("+" + rule + "+")
+        secret = " ".join(demo.DEMO_TOTP_SECRET[i:i + 4] for i in range(0, len(demo.DEMO_TOTP_SECRET), 4))
+        self.stdout.write(
+            f"{', '.join(demo.TWO_FACTOR_LOGINS)} also enter a code from an authenticator app after the password (two "
+            f"factors, required for the console). Add the demo key {secret} to any authenticator app, or print the "
+            f"current code with: python manage.py totp_code {demo.TWO_FACTOR_LOGINS[1]}")

@@ -1,0 +1,84 @@
+"""Accounts in the console: Django's user admin, with usernames compared in their one spelling (core.usernames) and
+password changes audited.
+
+Every save stores the normalized username (accounts.receivers), so a form that compared the name as typed let
+"Bob" or "ｂｏｂ" (full-width) past the uniqueness check when "bob" existed, and the save failed with an
+IntegrityError. The username field here normalizes first; the model's unique check then compares what is stored
+and answers with the usual form error. A password set here, for another account, goes to the audit log, as one
+changed on the site (config.views) and on the console's own "Change password" page (below)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm, UsernameField
+from django.http import HttpRequest, HttpResponse
+
+from core import audit
+from core.usernames import normalize_username
+
+User = get_user_model()
+
+
+class NormalizedUsernameField(UsernameField):
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        if self.max_length is not None and len(value) > self.max_length:
+            return value  # too long anyway (as Django's field: no normalizing of invalid data)
+        return normalize_username(value)
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        field_classes = {"username": NormalizedUsernameField}
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        field_classes = {"username": NormalizedUsernameField}
+
+
+def _stored_password(pk: Any) -> str | None:
+    # What is stored, before and after the page ran: Django's password pages redirect on other paths too.
+    return User._default_manager.filter(pk=pk).values_list("password", flat=True).first()
+
+
+class AccountAdmin(UserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        before = _stored_password(id) if request.method == "POST" else None
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and _stored_password(id) != before:
+            subject = User._default_manager.get(pk=id)
+            audit.record("password_changed", actor=request.user, subject=subject, request=request, path="admin")
+        return response
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)
+
+
+def _audited_own_password_change(view: Any) -> Any:
+    """The console's "Change password" page (AdminSite.password_change, Django's PasswordChangeView), audited."""
+
+    @functools.wraps(view)
+    def change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        pk = request.user.pk
+        before = _stored_password(pk) if request.method == "POST" else None
+        response = view(request, extra_context)
+        if request.method == "POST" and _stored_password(pk) != before:
+            audit.record("password_changed", actor=request.user, request=request, path="admin")
+        return response
+
+    return change
+
+
+# Set on the site before its URLs are built (config.urls reads admin.site.urls after every admin module loaded).
+admin.site.password_change = _audited_own_password_change(admin.site.password_change)  # type: ignore[method-assign]
