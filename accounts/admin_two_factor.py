@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.console import SuperuserOnlyMixin
+
 from . import two_factor
 
 for model in (TOTPDevice, StaticDevice):
@@ -20,7 +22,7 @@ for model in (TOTPDevice, StaticDevice):
         admin.site.unregister(model)
 
 
-class TwoFactorAppAdmin(admin.ModelAdmin):
+class TwoFactorAppAdmin(SuperuserOnlyMixin, admin.ModelAdmin):  # whatever a group was given on django-otp's tables
     list_display = ["user", "created_at", "last_used_at", "throttling_failure_count"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
@@ -31,13 +33,6 @@ class TwoFactorAppAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TOTPDevice]:
         return super().get_queryset(request).filter(confirmed=True)
-
-    # Superusers only, whatever permissions a group was given on django-otp's tables.
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_active and request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_active and request.user.is_superuser

@@ -19,13 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
-from .console import person_label
+from .console import ReadOnlyAdminMixin, SuperuserOnlyMixin, person_label
 from .models import AuditEvent
 from .usernames import normalize_username
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(SuperuserOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # superusers read; nobody writes
     list_display = ["at", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary"]
     list_display_links = ["at"]
     list_filter = ["kind", "at"]  # "at": Django's date filter (today, past 7 days, this month, this year)
@@ -41,23 +41,6 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/admin-console.css"]}
-
-    # --- superusers read; nobody writes -------------------------------------------------------------------------
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     # --- search -------------------------------------------------------------------------------------------------
 

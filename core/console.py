@@ -61,6 +61,17 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class SuperuserOnlyMixin:
+    """Seen by superusers only, whatever permissions a group was given on the table (the audit log, the two-factor
+    apps)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
 def mask_email(email: str) -> str:
     """a***@e***.com: enough to tell people apart in a list, not enough to contact or identify them."""
     local, at, domain = (email or "").rpartition("@")
