@@ -25,6 +25,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import logging
 import tempfile
 import warnings
 from decimal import Decimal
@@ -46,6 +47,8 @@ from .errors import ClaimError
 
 if TYPE_CHECKING:
     import pikepdf
+
+logger = logging.getLogger(__name__)
 
 # HEIC/HEIF photos open through Pillow like any other image; only the primary image is read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
@@ -235,15 +238,23 @@ def _in_srgb(image: Image.Image) -> Image.Image:
     converted from it; a profile that cannot be read or does not fit the pixels is dropped, the photo kept."""
     icc = image.info.get("icc_profile")
     image = _plain_mode(image)
-    if icc:
-        try:
-            return _profile_to_srgb(image, icc)
-        except (ImageCms.PyCMSError, OSError, ValueError, TypeError, KeyError):
-            pass  # issue 18: a broken profile is dropped, never a reason to refuse the photo
+    converted = _profile_to_srgb(image, icc) if icc else None
+    if converted is not None:
+        return converted
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
-def _profile_to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+def _profile_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
+    """The pixels converted from their profile to sRGB; None when the profile cannot be read or does not fit them
+    (issue 18: a broken profile is dropped, never a reason to refuse the photo)."""
+    try:
+        return _convert_profile(image, icc)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError, KeyError) as exc:
+        logger.info("colour profile dropped, not converted: %s", exc)
+        return None
+
+
+def _convert_profile(image: Image.Image, icc: bytes) -> Image.Image:
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
     colour = image.convert(image.mode.rstrip("A")) if alpha is not None else image
