@@ -43,3 +43,11 @@ def purge_expired_evidence() -> dict[str, int]:
     from .retention import purge_expired_evidence as purge
 
     return asdict(purge())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def forget_old_presence() -> int:
+    """Beat ("forget-old-presence", hourly): the console's presence rows of pages closed more than a day ago."""
+    from .admin.presence import forget_old_presence as forget
+
+    return forget()

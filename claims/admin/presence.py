@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import secrets
 from typing import Any
 
 from django.conf import settings
@@ -35,8 +34,7 @@ from ..models import Claim, ClaimPresence, ClaimTransition, Message
 from ..policy import Policy
 from ..presenters import transition_words
 
-FORGET_AFTER = dt.timedelta(days=1)  # rows older than this are deleted now and then
-FORGET_ONE_IN = 100  # ... by one write in this many: the table stays small without a periodic task
+FORGET_AFTER = dt.timedelta(days=1)  # rows older than this are deleted by beat ("forget-old-presence", hourly)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,17 +111,16 @@ def poll_seconds() -> int:
 
 
 def record_presence(claim_id: int, user: Any, *, now: dt.datetime | None = None) -> None:
-    """The viewer is on the claim now: one upsert."""
+    """The viewer is on the claim now: one upsert, and nothing else (old rows are beat's work), so a page's queries
+    are the same on every request."""
     now = now or timezone.now()
     ClaimPresence.objects.bulk_create([ClaimPresence(claim_id=claim_id, user=user, seen_at=now)],
                                       update_conflicts=True, unique_fields=["claim", "user"],
                                       update_fields=["seen_at"])
-    if secrets.randbelow(FORGET_ONE_IN) == 0:
-        forget_old_presence(now=now)
 
 
 def forget_old_presence(*, now: dt.datetime | None = None) -> int:
-    """Rows of pages closed long ago say nothing any more."""
+    """Rows of pages closed long ago say nothing any more (beat: claims.tasks.forget_old_presence)."""
     deleted, _by_model = ClaimPresence.objects.filter(seen_at__lt=(now or timezone.now()) - FORGET_AFTER).delete()
     return deleted
 

@@ -10,8 +10,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from claims import services
-from claims.admin import presence
+from claims import services, tasks
 from claims.admin.presence import Version, claim_version, forget_old_presence, loaded_version, record_presence
 from claims.models import ClaimPresence
 from claims.selectors import console_claim
@@ -106,7 +105,7 @@ def test_another_agent_is_seen_within_the_window_and_not_after_it(world, julia, 
     assert answer["others_text"] == "Julia Neumann and Tom Berg also have this claim open."
 
 
-def test_rows_older_than_a_day_are_forgotten_now_and_then(world, julia, tom, monkeypatch):
+def test_rows_older_than_a_day_are_forgotten_by_beat(world, julia, tom, settings):
     with at(NOW):
         record_presence(world.claim.pk, julia)
     with at(NOW + dt.timedelta(hours=23)):
@@ -114,9 +113,12 @@ def test_rows_older_than_a_day_are_forgotten_now_and_then(world, julia, tom, mon
     with at(NOW + dt.timedelta(days=1, seconds=1)):
         assert forget_old_presence() == 1
     assert list(ClaimPresence.objects.values_list("user_id", flat=True)) == [tom.pk]
-    monkeypatch.setattr(presence.secrets, "randbelow", lambda n: 0)  # this write is the one in FORGET_ONE_IN
+    entry = settings.CELERY_BEAT_SCHEDULE["forget-old-presence"]
+    assert (entry["task"], entry["schedule"]) == ("claims.tasks.forget_old_presence", 3600.0)
     with at(NOW + dt.timedelta(days=3)):
         record_presence(world.claim.pk, julia)
+        assert ClaimPresence.objects.count() == 2  # a page's request never deletes: its queries stay the same
+        assert tasks.forget_old_presence.delay().get() == 1
     assert list(ClaimPresence.objects.values_list("user_id", flat=True)) == [julia.pk]
 
 

@@ -294,6 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
     # Evidence of claims closed longer ago than EVIDENCE_RETENTION_MONTHS (claims.retention).
     "purge-expired-evidence": {"task": "claims.tasks.purge_expired_evidence", "schedule": 6 * 3600.0},
+    "forget-old-presence": {"task": "claims.tasks.forget_old_presence", "schedule": 3600.0},
 }
 
 # --- Marketplace policy ---------------------------------------------------------------------------
