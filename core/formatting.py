@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.utils import timezone
+from babel.numbers import format_currency
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 CENT = Decimal("0.01")
@@ -16,6 +17,25 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def money(value: Decimal | None) -> Decimal:
     """SQLite sums decimals without their scale; every backend shows cents."""
     return Decimal(value or 0).quantize(CENT)
+
+
+# The market each of the site's languages is written for (issue 19: "pt-PT, Portugal's market"): CLDR's locale.
+BABEL_LOCALES = {"en": "en_IE", "de": "de_DE", "pt": "pt_PT", "sk": "sk_SK"}
+
+
+def babel_locale(language: str | None = None) -> str:
+    """The CLDR locale for a language code of the site (the active language unless one is given)."""
+    code = (language or translation.get_language() or "en").lower()
+    return BABEL_LOCALES.get(code, BABEL_LOCALES.get(code.split("-")[0], "en_IE"))
+
+
+def money_text(amount: Decimal | str | int | None, currency: str, *, language: str | None = None) -> str:
+    """An amount with its currency as the reader's language writes it, in tables and in sentences alike:
+    "€593.99" (English), "593,99 €" (German, Portuguese, Slovak), "1 593,99 CZK". Always two decimals; '' for None.
+    The one way money is written on pages, in emails and in the console (`{{ amount|money:currency }}`)."""
+    if amount is None or amount == "":
+        return ""
+    return format_currency(money(Decimal(amount)), currency, locale=babel_locale(language))
 
 
 def csv_text(value: object) -> str:
