@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Links in emails start with SITE_URL: where this server listens, unless SITE_URL is set (a proxy, a public name).
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	mkdir -p .broker/queue .broker/processed
 	$(BIN)/python manage.py migrate --noinput

@@ -5,6 +5,17 @@ from django.db import connection
 
 
 @pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """A request with a language cookie activates that language in the test's thread, and Django never deactivates
+    it: a test that read a Slovak page would leave the next test writing Slovak. Each test starts in the default."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Uploaded evidence goes to a per-test folder, never into the repository."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -17,10 +17,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy, ngettext
 
+from core import formatting
 from core.console import yes_no
 from core.usernames import normalize_username
 
@@ -37,7 +37,7 @@ def _moment(moment: Any) -> str:
     if not moment:
         return "—"
     return format_html('<time datetime="{}">{}</time>', moment.isoformat(),
-                       date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT"))
+                       formatting.moment(moment))
 
 
 class LockedNowFilter(admin.SimpleListFilter):

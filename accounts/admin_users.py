@@ -15,7 +15,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm, UsernameField
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    ReadOnlyPasswordHashWidget,
+    UserChangeForm,
+    UsernameField,
+)
 from django.http import HttpRequest, HttpResponse
 
 from core import audit
@@ -37,9 +42,22 @@ class UserCreationForm(AdminUserCreationForm):
         field_classes = {"username": NormalizedUsernameField}
 
 
+class PasswordHashWidget(ReadOnlyPasswordHashWidget):
+    """Django's summary of the stored password, with its id for the admin's label and help text: the stock widget has
+    none, so the help text got no id and the widget's aria-describedby named nothing."""
+
+    def id_for_label(self, id_: str) -> str:  # type: ignore[override]
+        return id_
+
+
 class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         field_classes = {"username": NormalizedUsernameField}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].widget = PasswordHashWidget()
 
 
 def _stored_password(pk: Any) -> str | None:
@@ -50,6 +68,9 @@ def _stored_password(pk: Any) -> str | None:
 class AccountAdmin(UserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
+    # When the person last logged in and joined are facts, not inputs (the stock page's split date and time inputs
+    # have no label of their own either).
+    readonly_fields = ("last_login", "date_joined")
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         before = _stored_password(id) if request.method == "POST" else None

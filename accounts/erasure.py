@@ -35,7 +35,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -60,7 +59,7 @@ from claims.models import (
     ReturnAuthorization,
     SatisfactionResponse,
 )
-from core import audit
+from core import audit, emails
 from core.errors import DomainError
 from core.models import AuditKind
 from core.usernames import normalize_username
@@ -244,10 +243,9 @@ def _email_refusal(request_obj: ErasureRequest) -> None:
     language = _language_of(user)
     with translation.override(language):
         context = {"recipient": user, "note": request_obj.note, "requested_at": request_obj.requested_at,
-                   "link": settings.SITE_URL.rstrip("/") + reverse("accounts:privacy")}
+                   "link": emails.site_link(reverse("accounts:privacy"))}
         subject = _("Your request to erase your data")
-        text = render_to_string("emails/erasure_refused.txt", context)
-        html = render_to_string("emails/erasure_refused.html", context)
+        text, html = emails.render("erasure_refused", context)
     row = OutboundEmail.objects.create(claim=None, recipient=user, to_email=user.email, event=REFUSED_EMAIL_EVENT,
                                        dedupe_key=f"{REFUSED_EMAIL_EVENT}:{request_obj.pk}", language=language,
                                        subject=subject, body_text=text, body_html=html)

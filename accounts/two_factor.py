@@ -135,7 +135,7 @@ def secret_for_people(key: str) -> str:
 
 
 def issuer() -> str:
-    return settings.OTP_TOTP_ISSUER or settings.SITE_NAME
+    return settings.OTP_TOTP_ISSUER or settings.MARKETPLACE_NAME
 
 
 def provisioning_uri(user: Any, key: str) -> str:

@@ -47,10 +47,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from core import formatting
 from core.formatting import moment
 
 from . import appeals, presenters, returns, roles
@@ -289,8 +289,7 @@ def confirm_goods_received_refusal(claim: Claim, user: Any) -> ClaimError | None
         return state_error(claim)
     if claim.goods_received_at is not None:
         return ClaimError(_("The goods of claim %(number)s were already confirmed as received on %(when)s.")
-                          % {"number": claim.number, "when": date_format(timezone.localtime(claim.goods_received_at),
-                                                                         "DATE_FORMAT")}, code="state")
+                          % {"number": claim.number, "when": formatting.day(claim.goods_received_at)}, code="state")
     if claim.reason == Reason.NOT_RECEIVED and claim.state != ClaimState.AWAITING_RETURN:
         return ClaimError(_("The buyer did not receive the item, so there are no goods to receive back."),
                           code="state")
@@ -307,7 +306,7 @@ def record_collection_refusal(claim: Claim, user: Any) -> ClaimError | None:
                           code="state")
     if claim.collected_at is not None:
         return ClaimError(_("The buyer already collected the goods on %(when)s.")
-                          % {"when": date_format(timezone.localtime(claim.collected_at), "DATE_FORMAT")},
+                          % {"when": formatting.day(claim.collected_at)},
                           code="state")
     return None
 

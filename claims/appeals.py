@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from core.console import person_label
-from core.formatting import moment
+from core.formatting import moment, money_text
 
 from .calendar import add_calendar_days
 from .choices import AppealStatus, Channel, ClaimState, DenialReason, EscalationCause, FundedBy, Outcome, Party
@@ -140,14 +140,14 @@ def appellant_words(appeal: Appeal) -> str:
 
 
 def decision_words(outcome: str, funded_by: str, amount: Decimal | None, denial_reason: str, currency: str) -> str:
-    """A decision in one line: "Partial refund: 30.00 EUR, paid by the seller", "Denied: normal wear"."""
+    """A decision in one line: "Partial refund: €30.00, paid by the seller", "Denied: normal wear"."""
     if outcome not in Outcome.values:
         return ""
     text = str(Outcome(outcome).label)
     if outcome == Outcome.DENIED and denial_reason in DenialReason.values:
         return f"{text}: {DenialReason(denial_reason).label}"
     if amount:
-        text = f"{text}: {amount} {currency}"
+        text = f"{text}: {money_text(amount, currency)}"
     payer = {FundedBy.SELLER: _("paid by the seller"), FundedBy.PLATFORM: _("paid by the platform")}.get(funded_by)
     return f"{text}, {payer}" if payer else text
 
@@ -194,18 +194,19 @@ def appeal_news(news: Any, claim: Claim, party: str, *, paid: Decimal | None, ad
     whole = (refund_sentence(Refund(claim=claim, amount=claim.refund_amount, currency=claim.currency,
                                     status=RefundStatus.PENDING)) if claim.refund_amount else None)
     steps = [step for step in news.next_steps if step != whole]
-    words = {"paid": paid, "added": added, "currency": claim.currency,
-             "difference": max(paid - (claim.refund_amount or ZERO), ZERO)}
+    difference = max(paid - (claim.refund_amount or ZERO), ZERO)
+    words = {"paid": money_text(paid, claim.currency), "added": money_text(added, claim.currency),
+             "difference": money_text(difference, claim.currency)}
     if added:
         money = (refund_sentence(Refund(claim=claim, amount=added, currency=claim.currency,
                                         status=RefundStatus.PENDING)) if party == Party.BUYER else
-                 _("The buyer was refunded %(paid)s %(currency)s already and is paid %(added)s %(currency)s more.")
+                 _("The buyer was refunded %(paid)s already and is paid %(added)s more.")
                  % words)
     elif party == Party.BUYER:
-        money = _("You keep the %(paid)s %(currency)s already refunded: nothing is taken back.") % words
-    elif words["difference"]:
-        money = _("The buyer keeps the %(paid)s %(currency)s already refunded; the platform bears the %(difference)s "
-                  "%(currency)s the new decision does not cover.") % words
+        money = _("You keep the %(paid)s already refunded: nothing is taken back.") % words
+    elif difference:
+        money = _("The buyer keeps the %(paid)s already refunded; the platform bears the %(difference)s the new "
+                  "decision does not cover.") % words
     else:
-        money = _("The buyer keeps the %(paid)s %(currency)s already refunded; nothing more is paid.") % words
+        money = _("The buyer keeps the %(paid)s already refunded; nothing more is paid.") % words
     return dataclasses.replace(news, next_steps=[money, *steps])

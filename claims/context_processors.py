@@ -17,8 +17,9 @@ def _claim_on_page(request) -> str:  # type: ignore[no-untyped-def]
 
 
 def site(request):
-    """What every page needs for its header: the site's name, the viewer's roles (one query at most) and their unread
-    notifications (one more, when the page shows them)."""
+    """What every page needs for its header: the marketplace's name (`marketplace_name`: a view's own `site_name`,
+    such as Django's login view gives from the request's host, never replaces it), the viewer's roles (one query at
+    most) and their unread notifications (one more, when the page shows them)."""
     user = getattr(request, "user", None)
     nav = {"is_agent": False, "is_seller_staff": False, "is_buyer": False, "unread": None}
     if user is not None and user.is_authenticated:
@@ -31,4 +32,4 @@ def site(request):
                            if nav["is_seller_staff"] or nav["is_agent"] else True)
         # "Notifications" with the unread count (claims.keeping_up): one query, only on a page that shows it.
         nav["unread"] = SimpleLazyObject(lambda: keeping_up.unread(user, except_claim=_claim_on_page(request)))
-    return {"site_name": settings.SITE_NAME, "nav": nav}
+    return {"marketplace_name": settings.MARKETPLACE_NAME, "nav": nav}

@@ -14,12 +14,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import formatting
 from sellers.models import WarrantyPolicy
 
 from .choices import MONEY_OUTCOMES, ClaimState, DenialReason, FundedBy, Outcome, Party, RefundStatus
@@ -145,15 +146,16 @@ class DecisionNews:
     return_to: str
 
 
-def decision_news(claim: Claim, party: str, *, recover: bool = True) -> DecisionNews:
+def decision_news(claim: Claim, party: str, *, recover: bool = True, user: Any = None) -> DecisionNews:
     """The decision for the buyer or the seller: the outcome in words, the amount, who pays, the reasons of a denial
-    and what happens next. `recover`: whether the platform recovers from the seller what it pays."""
+    and what happens next. `recover`: whether the platform recovers from the seller what it pays. `user`: the
+    person who reads it; when they may appeal the decision (claims.abilities), the last step says until when."""
     from .resolution import amount_words, outcome_words, written_resolution
 
     outcome = claim.outcome
     label = str(Outcome(outcome).label) if outcome in Outcome.values else ""
     money = outcome in MONEY_OUTCOMES and bool(claim.refund_amount)
-    amount = f"{claim.refund_amount} {claim.currency}" if money else ""
+    amount = formatting.money_text(claim.refund_amount, claim.currency) if money else ""
     returning = claim.state == ClaimState.AWAITING_RETURN
     resolution = written_resolution(claim)  # None while the item is on its way back
     denied = outcome == Outcome.DENIED
@@ -174,6 +176,8 @@ def decision_news(claim: Claim, party: str, *, recover: bool = True) -> Decision
         who_pays = seller_owes(claim, recover=recover).text if money else ""
         reasons = [_seller_denial_reason(claim)] if denied else []
         steps = _seller_steps(claim, money=money, returning=returning)
+    if user is not None:
+        steps.append(_appeal_step(claim, user))
     return DecisionNews(summary=summary, outcome=label, amount=amount_text, who_pays=who_pays,
                         reasons=[r for r in reasons if r], note=note, next_steps=[s for s in steps if s],
                         return_to=_return_address(claim) if returning and to_buyer else "")
@@ -191,10 +195,26 @@ def _buyer_steps(claim: Claim, *, money: bool, returning: bool, resolution: Any)
     if money:  # the refund is booked right after this email is written: its sentence as it will stand
         steps.append(refund_sentence(Refund(claim=claim, amount=claim.refund_amount, currency=claim.currency,
                                             status=RefundStatus.PENDING)))
+        low, high = settings.REFUND_ARRIVAL_BUSINESS_DAYS
+        steps.append(_("The refund goes back to the payment method you paid with; once sent, it usually arrives "
+                       "within %(low)d–%(high)d business days.") % {"low": low, "high": high})
     if resolution is not None:
         steps += [resolution.expert_sentence,
                   _("You will also receive the written confirmation of the resolution by email.")]
     return steps
+
+
+def _appeal_step(claim: Claim, user: Any) -> str:
+    """The way to appeal, when this person may appeal the decision now (claims.abilities: a decision of the platform,
+    once per claim, until the window's last moment): the claim page's words and its last moment."""
+    from .abilities import appeal_refusal
+    from .appeals import until_sentence
+
+    if appeal_refusal(claim, user) is not None:
+        return ""
+    return " ".join([_("If you think our decision is wrong, you can appeal it once. Another member of our support "
+                       "team than the one who decided looks at the claim again; their decision is final."),
+                     until_sentence(claim)])
 
 
 def _seller_summary(outcome: str, amount: str) -> str:
@@ -229,13 +249,11 @@ def seller_owes(claim: Claim, *, recover: bool | None = None) -> SellerOwes:
     on the ledger) the moment it is made, and the balance is recovered from the payouts. Both wait for the item when
     the outcome needs it back. `recover`: whether the platform recovers what it pays (decide's
     recover_from_seller); by default what the claim recorded (`platform_bears_cost`)."""
-    from core.formatting import day
-
     if (claim.outcome not in MONEY_OUTCOMES or not claim.refund_amount
             or claim.state not in (ClaimState.RESOLVED, ClaimState.AWAITING_RETURN)):
         return SellerOwes("")
     recover = not claim.platform_bears_cost if recover is None else recover
-    amount = {"amount": f"{claim.refund_amount} {claim.currency}"}
+    amount = {"amount": formatting.money_text(claim.refund_amount, claim.currency)}
     waiting = claim.state == ClaimState.AWAITING_RETURN
     if claim.funded_by == FundedBy.PLATFORM and not recover:
         return SellerOwes(_("The platform pays the buyer and bears the cost; you owe nothing for this claim."))
@@ -250,7 +268,7 @@ def seller_owes(claim: Claim, *, recover: bool | None = None) -> SellerOwes:
         return SellerOwes(_("You owe %(amount)s for this claim: the platform paid the buyer in your place and "
                             "recovers the amount from your payouts. It was added to your balance on %(day)s (your "
                             "statement for %(month)s).")
-                          % {**amount, "day": day(claim.resolved_at), "month": date_format(month, "YEAR_MONTH_FORMAT")},
+                          % {**amount, "day": formatting.day(claim.resolved_at), "month": formatting.month(month)},
                           month)
     if claim.funded_by != FundedBy.SELLER:
         return SellerOwes("")
@@ -262,7 +280,7 @@ def seller_owes(claim: Claim, *, recover: bool | None = None) -> SellerOwes:
         month = _statement_month(refund.paid_at)
         return SellerOwes(_("You paid %(amount)s for this claim: the buyer's refund, paid out on %(day)s and deducted "
                             "from your payouts (your statement for %(month)s).")
-                          % {**amount, "day": day(refund.paid_at), "month": date_format(month, "YEAR_MONTH_FORMAT")},
+                          % {**amount, "day": formatting.day(refund.paid_at), "month": formatting.month(month)},
                           month)
     return SellerOwes(_("You owe %(amount)s for this claim: the buyer's refund, deducted from your payouts when it is "
                         "paid out. Your statement for that month lists it.") % amount)

@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import formatting
 from orders.models import BuyerKind, Order, OrderItem
 
 from .calendar import add_business_days_to_date, local_date
@@ -30,7 +30,7 @@ WINDOW_REASONS = frozenset({Reason.NOT_RECEIVED, Reason.WRONG_ITEM, Reason.NOT_A
 
 
 def _fmt(day: dt.date) -> str:
-    return date_format(day, "DATE_FORMAT")
+    return formatting.day(day)
 
 
 def receipt_date(order: Order, *, policy: Policy) -> dt.date | None:

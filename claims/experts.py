@@ -16,11 +16,10 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.formatting import money
+from core.formatting import day, money, money_text
 
 from .choices import ExpertResult, ExpertStage
 from .models import Claim, ExpertAssessment, ExpertCost
@@ -116,8 +115,8 @@ def costs_due_sentence(assessment: ExpertAssessment) -> str:
     """The buyer's part of an unjustified assessment: how much, by when, or that it was paid."""
     if assessment.costs_due_on is None:
         return ""
-    total = f"{costs_total(assessment)} {assessment.claim.currency}"
+    total = money_text(costs_total(assessment), assessment.claim.currency)
     if assessment.costs_paid_at is not None:
         return _("You paid the costs of %(total)s. Thank you.") % {"total": total}
     return _("Please pay %(total)s by %(due)s, to the account the seller gives you or in cash.") % {
-        "total": total, "due": date_format(assessment.costs_due_on, "DATE_FORMAT")}
+        "total": total, "due": day(assessment.costs_due_on)}

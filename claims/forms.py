@@ -8,6 +8,7 @@ from django import forms
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from core import formatting
 from orders.models import Order
 
 from . import evidence as evidence_files
@@ -146,8 +147,8 @@ class GetHelpForm(forms.Form):
             self.fields["collect_in_person"] = forms.BooleanField(
                 label=_("I will bring the item to the seller and collect it there"), required=False,
                 help_text=_("Only for a defective item. Storage is free for a while after the claim is resolved; "
-                            "after that the seller may charge %(fee)s %(currency)s a day.")
-                % {"fee": terms.storage_fee_per_day, "currency": order.currency})
+                            "after that the seller may charge %(fee)s a day.")
+                % {"fee": formatting.money_text(terms.storage_fee_per_day, order.currency)})
 
     def _offer_only_what_is_possible_now(self) -> None:
         """The items with a reason usable now, and the reasons usable now for at least one of them; what was left out

@@ -1,5 +1,6 @@
 """Keeping up (claims.keeping_up): a person's notifications, their email preferences, and the buyer's claims in one
-list. Everything is the logged-in person's own: there is nothing of anyone else to ask for."""
+list. Everything is the logged-in person's own: there is nothing of anyone else to ask for; only an email's signed
+unsubscribe link works without logging in."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import keeping_up, services
+from . import unsubscribe as unsubscribing
 from .errors import ClaimError
 from .forms import EmailPreferencesForm
 
@@ -54,6 +57,28 @@ def email_preferences(request: HttpRequest) -> HttpResponse:
     return render(request, "claims/email_preferences.html", {
         "form": form, "always_reason": keeping_up.ALWAYS_REASON,
     }, status=400 if form.errors else 200)
+
+
+@csrf_exempt  # RFC 8058: a mail program POSTs "List-Unsubscribe=One-Click" with no cookie; the signed link is the key
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """An email's one-click unsubscribe (claims.unsubscribe), without logging in. Opening the link (GET) asks with a
+    button and changes nothing, so a mail scanner that follows links turns nothing off; a POST (the button, or the
+    mail program's one-click) turns that kind of email off for the link's person. A changed or expired link, or one
+    for a kind that cannot be turned off, gets 400; one whose person is gone 404; each a page that says so, and
+    nothing changes."""
+    try:
+        link = unsubscribing.read_token(token)
+    except unsubscribing.UnsubscribeLinkError as refused:
+        return render(request, "claims/unsubscribe.html", {"refused": refused.code},
+                      status=404 if refused.code == "foreign" else 400)
+    done = False
+    if request.method == "POST":
+        services.set_email_preferences(user=link.user, enabled={link.kind: False})
+        done = True
+    return render(request, "claims/unsubscribe.html", {
+        "kind": link.kind_label, "done": done, "already_off": not keeping_up.email_settings(link.user)[link.kind],
+    })
 
 
 @login_required

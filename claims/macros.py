@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import formatting
 from core.console import person_label
 
 from . import decision_target
@@ -60,14 +62,14 @@ def fill(body: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda match: values.get(match.group(1), match.group(0)), body)
 
 
-def claim_values(claim: Claim, *, agent: Any, refundable: str | None = None) -> dict[str, str]:
-    """The variables' values for a claim, in the active language (dates in the claim's market's time zone).
-    `refundable` may be given when already computed: it is the same in every language."""
+def claim_values(claim: Claim, *, agent: Any, refundable: Decimal | None = None) -> dict[str, str]:
+    """The variables' values for a claim, in the active language (dates in the claim's market's time zone, amounts
+    as the language writes them). `refundable`, the amount left to refund, may be given when already computed."""
     from .money import refund_room
     from .presenters import market_moment, policy_of
 
     if refundable is None:
-        refundable = f"{refund_room(claim).total} {claim.currency}"
+        refundable = refund_room(claim).total
     due = decision_target.current(claim)  # none while the platform waits for an answer, or once decided
     return {
         "buyer_name": person_label(claim.buyer),
@@ -77,7 +79,7 @@ def claim_values(claim: Claim, *, agent: Any, refundable: str | None = None) -> 
         "decision_due": market_moment(due, policy_of(claim)) if due else _("as soon as possible"),
         "agent_name": person_label(agent),
         "reason": str(claim.get_reason_display()),
-        "refundable": refundable,
+        "refundable": formatting.money_text(refundable, claim.currency),
     }
 
 
@@ -118,7 +120,7 @@ def macro_picker(claim: Claim, *, agent: Any, room: RefundRoom | None = None) ->
                                                                                                    "macro_id"):
         by_macro.setdefault(text.macro_id, {})[text.language] = text.body
         names[text.macro_id] = text.macro.name
-    refundable = f"{(room if room is not None else refund_room(claim)).total} {claim.currency}"
+    refundable = (room if room is not None else refund_room(claim)).total
     languages = [(code, str(name)) for code, name in settings.LANGUAGES]
     rendered: dict[str, dict[str, str]] = {}
     for code, _name in languages:

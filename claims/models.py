@@ -67,69 +67,75 @@ class ClaimQuerySet(models.QuerySet):
 
 class Claim(ConcurrentTransitionMixin, models.Model):
     number = models.CharField(_("claim number"), max_length=16, unique=True, default=new_claim_number)
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="claims")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims")
-    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="claims")
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    description = models.TextField()
-    desired_outcome = models.CharField(max_length=20, choices=DesiredOutcome.choices)
+    order = models.ForeignKey("orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="claims")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT,
+                              related_name="claims")
+    seller = models.ForeignKey("sellers.Seller", verbose_name=_("seller"), on_delete=models.PROTECT,
+                               related_name="claims")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    description = models.TextField(_("description"))
+    desired_outcome = models.CharField(_("desired outcome"), max_length=20, choices=DesiredOutcome.choices)
     discovered_on = models.DateField(_("defect discovered on"), null=True, blank=True)
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PLATFORM)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PLATFORM)
     provider_reference = models.CharField(_("payment-provider case"), max_length=100, blank=True)
-    currency = models.CharField(max_length=3, default="EUR")
-    state = FSMField(choices=ClaimState.choices, default=ClaimState.AWAITING_SELLER, protected=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    state = FSMField(_("state"), choices=ClaimState.choices, default=ClaimState.AWAITING_SELLER, protected=True)
 
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
-    funded_by = models.CharField(max_length=10, choices=FundedBy.choices, blank=True)
-    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
-    decision_note = models.TextField(blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    funded_by = models.CharField(_("funded by"), max_length=10, choices=FundedBy.choices, blank=True)
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    denial_reason = models.CharField(_("denial reason"), max_length=30, choices=DenialReason.choices, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
     # The agent decided that the platform bears what it refunds (goodwill) instead of recovering it from the seller;
     # read again when a refund that waited for the return is paid.
     platform_bears_cost = models.BooleanField(_("platform bears the cost"), default=False)
 
-    rejected = models.BooleanField(default=False)
-    rejection_code = models.CharField(max_length=20, choices=RejectionCode.choices, blank=True)
-    escalation_cause = models.CharField(max_length=20, choices=EscalationCause.choices, blank=True)
+    rejected = models.BooleanField(_("rejected"), default=False)
+    rejection_code = models.CharField(_("rejection code"), max_length=20, choices=RejectionCode.choices, blank=True)
+    escalation_cause = models.CharField(_("escalation cause"), max_length=20, choices=EscalationCause.choices,
+                                        blank=True)
     info_requested_from = models.CharField(
-        max_length=10, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))], blank=True
+        _("info requested from"), max_length=10, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))],
+        blank=True
     )
-    buyer_missed_info = models.PositiveSmallIntegerField(default=0)
-    seller_missed_info = models.PositiveSmallIntegerField(default=0)
-    inspection_result = models.CharField(max_length=20, choices=InspectionResult.choices, blank=True)
+    buyer_missed_info = models.PositiveSmallIntegerField(_("buyer missed info"), default=0)
+    seller_missed_info = models.PositiveSmallIntegerField(_("seller missed info"), default=0)
+    inspection_result = models.CharField(_("inspection result"), max_length=20, choices=InspectionResult.choices,
+                                         blank=True)
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_claims"
+        settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_claims"
     )
 
-    opened_at = models.DateTimeField(default=timezone.now)
-    first_replied_at = models.DateTimeField(null=True, blank=True)
-    escalated_at = models.DateTimeField(null=True, blank=True)
-    info_requested_at = models.DateTimeField(null=True, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    return_received_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    reopened_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    first_replied_at = models.DateTimeField(_("first replied at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    info_requested_at = models.DateTimeField(_("info requested at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    return_received_at = models.DateTimeField(_("return received at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
     # The evidence retention (claims.retention) dealt with this resolved claim's files; cleared when it is reopened or
     # appealed, so files added then go in their turn.
-    evidence_purged_at = models.DateTimeField(null=True, blank=True)
+    evidence_purged_at = models.DateTimeField(_("evidence purged at"), null=True, blank=True)
 
-    first_reply_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
-    info_due_at = models.DateTimeField(null=True, blank=True)
-    hard_deadline_at = models.DateTimeField(null=True, blank=True)
-    first_reply_breached = models.BooleanField(default=False)
+    first_reply_due_at = models.DateTimeField(_("first reply due at"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
+    info_due_at = models.DateTimeField(_("info due at"), null=True, blank=True)
+    hard_deadline_at = models.DateTimeField(_("hard deadline at"), null=True, blank=True)
+    first_reply_breached = models.BooleanField(_("first reply breached"), default=False)
     # The platform's own target once a claim is with it (claims.decision_target): set on every escalation and when an
     # information request is answered or runs out; not due while the platform waits for information. A breach is
     # recorded once and stays recorded.
     decision_due_at = models.DateTimeField(_("decision due by"), null=True, blank=True)
-    decision_reminded_at = models.DateTimeField(null=True, blank=True)
+    decision_reminded_at = models.DateTimeField(_("decision reminded at"), null=True, blank=True)
     decision_breached = models.BooleanField(_("decision target missed"), default=False)
-    first_reply_reminded_at = models.DateTimeField(null=True, blank=True)
-    resolution_reminded_at = models.DateTimeField(null=True, blank=True)
+    first_reply_reminded_at = models.DateTimeField(_("first reply reminded at"), null=True, blank=True)
+    resolution_reminded_at = models.DateTimeField(_("resolution reminded at"), null=True, blank=True)
     # Tracking showed delivery to the order's address while this (not_received) claim was open.
-    delivery_seen_at = models.DateTimeField(null=True, blank=True)
+    delivery_seen_at = models.DateTimeField(_("delivery seen at"), null=True, blank=True)
     # Days of this claim already added to the claimed items' warranty (a reopened claim adds only the rest).
-    warranty_days_credited = models.PositiveIntegerField(default=0)
+    warranty_days_credited = models.PositiveIntegerField(_("warranty days credited"), default=0)
 
     # The warranty-claim clock of markets with a legal limit (policy `warranty_claim_days`, `..._max_days`): it starts
     # when both the written claim and the goods have reached the seller, pauses while an expert assesses the defect
@@ -137,42 +143,46 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     goods_received_at = models.DateTimeField(_("claim and goods reached the seller"), null=True, blank=True)
     warranty_due_at = models.DateTimeField(_("warranty claim to be resolved by"), null=True, blank=True)
     warranty_max_at = models.DateTimeField(_("warranty claim maximum"), null=True, blank=True)
-    warranty_reminded_at = models.DateTimeField(null=True, blank=True)
-    warranty_limit_reached_at = models.DateTimeField(null=True, blank=True)
-    warranty_max_reached_at = models.DateTimeField(null=True, blank=True)
+    warranty_reminded_at = models.DateTimeField(_("warranty reminded at"), null=True, blank=True)
+    warranty_limit_reached_at = models.DateTimeField(_("warranty limit reached at"), null=True, blank=True)
+    warranty_max_reached_at = models.DateTimeField(_("warranty max reached at"), null=True, blank=True)
     expert_paused_at = models.DateTimeField(_("paused for an expert since"), null=True, blank=True)
     # What kind of defect the seller (or an agent) found, and which of the item's defects it is: together they decide
     # the remedies the policy allows (claims.remedies).
     defect_type = models.CharField(_("defect type"), max_length=30, choices=DefectType.choices, blank=True)
-    defect = models.ForeignKey("claims.Defect", null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="claims")
+    defect = models.ForeignKey("claims.Defect", verbose_name=_("defect"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="claims")
     # Goods left with the seller and collected in person (a seller that offers collection): a storage fee after the
     # free period, and a sale after notice (warranty claim policy, 3.1).
     collect_in_person = models.BooleanField(_("buyer collects in person"), default=False)
-    storage_fee_per_day = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    storage_fee_per_day = models.DecimalField(_("storage fee per day"), max_digits=6, decimal_places=2, null=True,
+                                              blank=True)
     collection_ready_at = models.DateTimeField(_("ready for collection since"), null=True, blank=True)
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
-    storage_notice_at = models.DateTimeField(null=True, blank=True)
-    sale_notice_at = models.DateTimeField(null=True, blank=True)
+    storage_notice_at = models.DateTimeField(_("storage notice at"), null=True, blank=True)
+    sale_notice_at = models.DateTimeField(_("sale notice at"), null=True, blank=True)
     # The return of the goods (claims.returns): the buyer sends them by `return_due_at` (reminded once before), and
     # once the carrier delivered them the seller confirms receipt by `return_confirm_due_at`, or the platform refunds
     # and recovers. The authorization itself (RMA number, address, tracking) is a ReturnAuthorization.
     return_due_at = models.DateTimeField(_("return to be sent by"), null=True, blank=True)
-    return_reminded_at = models.DateTimeField(null=True, blank=True)
+    return_reminded_at = models.DateTimeField(_("return reminded at"), null=True, blank=True)
     return_confirm_due_at = models.DateTimeField(_("seller to confirm the return by"), null=True, blank=True)
     # Both from claims.deadlines, written by refresh_next_deadline on every save of a state or a deadline: the
     # earliest moment the sweep has something to do (null: nothing), and the deadline of whoever must act now.
-    next_deadline_at = models.DateTimeField(null=True, blank=True)
+    next_deadline_at = models.DateTimeField(_("next deadline at"), null=True, blank=True)
     action_due_at = models.DateTimeField(_("deadline that matters now"), null=True, blank=True)
 
     # Moves on every message, offer and transition: lists compare it with ClaimView.seen_at for "new".
-    last_activity_at = models.DateTimeField(default=timezone.now)
-    policy = models.JSONField(default=dict, help_text=_("Policy values in force when the claim was opened."))
-    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(_("last activity at"), default=timezone.now)
+    policy = models.JSONField(_("policy"), default=dict,
+                              help_text=_("Policy values in force when the claim was opened."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ClaimQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         ordering = ["-opened_at"]
         permissions = [("act_as_agent", "Can work claims as a support agent")]
         indexes = [
@@ -449,13 +459,16 @@ class Claim(ConcurrentTransitionMixin, models.Model):
 
 
 class ClaimItem(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items")
-    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="claim_items")
-    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey("orders.OrderItem", verbose_name=_("order item"), on_delete=models.PROTECT,
+                                   related_name="claim_items")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     # Mirrors claim.is_open so the database itself can refuse a second open claim on one item.
-    is_open = models.BooleanField(default=True)
+    is_open = models.BooleanField(_("is open"), default=True)
 
     class Meta:
+        verbose_name = _("claim item")
+        verbose_name_plural = _("claim items")
         constraints = [
             models.UniqueConstraint(
                 fields=["order_item"], condition=Q(is_open=True), name="one_open_claim_per_order_item"
@@ -477,27 +490,31 @@ def thumbnail_path(instance: Evidence, filename: str) -> str:
 
 
 class Evidence(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="evidence")
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="evidence")
     message = models.ForeignKey(
-        "claims.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+        "claims.Message", verbose_name=_("message"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="attachments"
     )
-    kind = models.CharField(max_length=20, choices=EvidenceKind.choices)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    party = models.CharField(max_length=10, choices=Party.choices)
-    file = models.FileField(upload_to=evidence_path, max_length=200)
-    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
-    original_name = models.CharField(max_length=255, blank=True)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(_("kind"), max_length=20, choices=EvidenceKind.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT,
+                                    related_name="+")
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices)
+    file = models.FileField(_("file"), upload_to=evidence_path, max_length=200)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_path, max_length=200, blank=True)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
     # A video's length as decoded (claims.evidence); null for photos and documents.
-    duration_seconds = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    duration_seconds = models.DecimalField(_("duration (seconds)"), max_digits=7, decimal_places=2, null=True,
+                                           blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # The file (and its thumbnail) deleted: the claim closed more than EVIDENCE_RETENTION_MONTHS ago
     # (claims.retention), or its uploader's data was erased (accounts.erasure). The row stays, as the claim's record.
-    purged_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(_("purged at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("evidence")
         ordering = ["created_at", "id"]
         verbose_name_plural = _("evidence")
 
@@ -513,18 +530,20 @@ class Evidence(models.Model):
 
 
 class Message(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
-    party = models.CharField(max_length=10, choices=Party.choices)
-    body = models.TextField()
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices)
+    body = models.TextField(_("body"))
     is_internal = models.BooleanField(_("internal note"), default=False,
                                       help_text=_("Visible to agents only, never to the buyer or the seller."))
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # The text was replaced because its author's personal data was erased (accounts.erasure).
-    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["claim", "created_at"])]
 
@@ -533,24 +552,27 @@ class Message(models.Model):
 
 
 class Offer(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="offers")
-    kind = models.CharField(max_length=20, choices=OfferKind.choices)
-    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    note = models.TextField(blank=True)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="offers")
+    kind = models.CharField(_("kind"), max_length=20, choices=OfferKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
     return_instructions = models.TextField(_("return address or label reference"), blank=True)
-    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    on_behalf_of_platform = models.BooleanField(default=False)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("made by"), on_delete=models.PROTECT,
+                                related_name="+")
+    on_behalf_of_platform = models.BooleanField(_("on behalf of platform"), default=False)
     # Who proposed it: the seller (or an agent for the platform), or the buyer with a counter-offer, which the seller
     # accepts or declines. `counter_to` is the offer the buyer declined by countering.
-    party = models.CharField(max_length=10, choices=Party.choices, default=Party.SELLER)
-    counter_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="counter_offers")
-    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING)
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices, default=Party.SELLER)
+    counter_to = models.ForeignKey("self", verbose_name=_("counter to"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="counter_offers")
+    status = models.CharField(_("status"), max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING)
     decline_reason = models.TextField(_("why it was declined"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["claim"], condition=Q(status="pending"), name="one_pending_offer"),
@@ -566,23 +588,26 @@ class Offer(models.Model):
 
 
 class Refund(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
-    currency = models.CharField(max_length=3)
-    funded_by = models.CharField(max_length=10, choices=FundedBy.choices)
-    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2,
+                                 validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(_("currency"), max_length=3)
+    funded_by = models.CharField(_("funded by"), max_length=10, choices=FundedBy.choices)
+    status = models.CharField(_("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
     # The payment provider's reference of the payout (set when it is paid).
-    payment_reference = models.CharField(max_length=100, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
     # Which payout provider handles it (settings.REFUND_PROVIDER when the refund was made: manual or webhook).
-    provider = models.CharField(max_length=20, blank=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    failure_reason = models.CharField(max_length=500, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    provider = models.CharField(_("provider"), max_length=20, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_idx")]
@@ -596,12 +621,14 @@ class RefundLine(AppendOnlyModel):
     """What one refund paid for: an order item, or the order's shipping (order_item empty). The sum of a
     refund's lines is its amount; each line moved the item's (or the order's shipping) refunded total once."""
 
-    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="lines")
-    order_item = models.ForeignKey("orders.OrderItem", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="refund_lines")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    refund = models.ForeignKey(Refund, verbose_name=_("refund"), on_delete=models.PROTECT, related_name="lines")
+    order_item = models.ForeignKey("orders.OrderItem", verbose_name=_("order item"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="refund_lines")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
 
     class Meta:
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_line_positive")]
 
@@ -612,15 +639,17 @@ class RefundLine(AppendOnlyModel):
 class RefundEvent(AppendOnlyModel):
     """Every change of a refund's payout status: who, when, from what to what, and why. Append-only."""
 
-    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    refund = models.ForeignKey(Refund, verbose_name=_("refund"), on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(_("from status"), max_length=10, blank=True)
+    to_status = models.CharField(_("to status"), max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("refund event")
+        verbose_name_plural = _("refund events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -633,17 +662,19 @@ class ClaimTransition(AppendOnlyModel):
 
     REDACTABLE_FIELDS = ("reason",)
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="transitions")
-    name = models.CharField(max_length=40)
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
-    party = models.CharField(max_length=10, choices=Party.choices)
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="transitions")
+    name = models.CharField(_("name"), max_length=40)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("claim transition")
+        verbose_name_plural = _("claim transitions")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["claim", "created_at"])]
 
@@ -656,24 +687,27 @@ class OutboundEmail(models.Model):
     Celery task sends it after commit; a periodic task re-sends rows still unsent (broker down, worker
     lost). `sent_at` is set under a row lock, so a row is sent once."""
 
-    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
-    to_email = models.EmailField()
-    event = models.CharField(max_length=40)
-    dedupe_key = models.CharField(max_length=200, unique=True)
-    language = models.CharField(max_length=10)
-    subject = models.CharField(max_length=300)
-    body_text = models.TextField()
-    body_html = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="emails")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    to_email = models.EmailField(_("to email"))
+    event = models.CharField(_("event"), max_length=40)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    language = models.CharField(_("language"), max_length=10)
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("body text"))
+    body_html = models.TextField(_("body HTML"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Not before: a digest of messages (claims.notifications) waits for the end of its window.
-    send_after = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    send_after = models.DateTimeField(_("send after"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="email_unsent_idx"),
@@ -686,11 +720,14 @@ class OutboundEmail(models.Model):
 class ClaimView(models.Model):
     """When a person last looked at a claim, so their lists can show what is new since."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="views")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claim_views")
-    seen_at = models.DateTimeField()
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="claim_views")
+    seen_at = models.DateTimeField(_("seen at"))
 
     class Meta:
+        verbose_name = _("claim view")
+        verbose_name_plural = _("claim views")
         constraints = [models.UniqueConstraint(fields=["claim", "user"], name="one_view_marker_per_user")]
 
     def __str__(self) -> str:
@@ -702,13 +739,16 @@ class Defect(models.Model):
     remedy it got (DefectRemedy): "the same defect again after two repairs", "several different defects" and "a
     defect compensated by a discount" are read from here."""
 
-    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="defects")
+    order_item = models.ForeignKey("orders.OrderItem", verbose_name=_("order item"), on_delete=models.PROTECT,
+                                   related_name="defects")
     summary = models.CharField(_("defect"), max_length=200)
     defect_type = models.CharField(_("defect type"), max_length=30, choices=DefectType.choices)
-    first_claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    first_claim = models.ForeignKey(Claim, verbose_name=_("first claim"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("defect")
+        verbose_name_plural = _("defects")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -718,12 +758,14 @@ class Defect(models.Model):
 class DefectRemedy(AppendOnlyModel):
     """A remedy a defect got, once per resolved claim: append-only."""
 
-    defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="remedies")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="remedies")
-    kind = models.CharField(max_length=20, choices=RemedyKind.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    defect = models.ForeignKey(Defect, verbose_name=_("defect"), on_delete=models.PROTECT, related_name="remedies")
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="remedies")
+    kind = models.CharField(_("kind"), max_length=20, choices=RemedyKind.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("defect remedy")
+        verbose_name_plural = _("defect remedies")
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["defect", "claim"], name="one_remedy_per_defect_and_claim")]
 
@@ -735,22 +777,26 @@ class ExpertAssessment(models.Model):
     """An expert's assessment of a defect: during a claim (the warranty-claim clock pauses), or after a denial at the
     buyer's request. An unjustified claim costs the buyer the listed costs, due 30 days after the list is sent."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="expert_assessments")
-    stage = models.CharField(max_length=20, choices=ExpertStage.choices)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
-    requested_by_party = models.CharField(max_length=10, choices=Party.choices)
-    requested_at = models.DateTimeField(default=timezone.now)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT,
+                              related_name="expert_assessments")
+    stage = models.CharField(_("stage"), max_length=20, choices=ExpertStage.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    requested_by_party = models.CharField(_("requested by party"), max_length=10, choices=Party.choices)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     expert = models.CharField(_("expert"), max_length=200, blank=True)
-    concluded_at = models.DateTimeField(null=True, blank=True)
-    result = models.CharField(max_length=20, choices=ExpertResult.choices, blank=True)
-    note = models.TextField(blank=True)
-    report = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    costs_sent_at = models.DateTimeField(null=True, blank=True)
-    costs_due_on = models.DateField(null=True, blank=True)
-    costs_paid_at = models.DateTimeField(null=True, blank=True)
+    concluded_at = models.DateTimeField(_("concluded at"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=20, choices=ExpertResult.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    report = models.ForeignKey(Evidence, verbose_name=_("report"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    costs_sent_at = models.DateTimeField(_("costs sent at"), null=True, blank=True)
+    costs_due_on = models.DateField(_("costs due on"), null=True, blank=True)
+    costs_paid_at = models.DateTimeField(_("costs paid at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("expert assessment")
+        verbose_name_plural = _("expert assessments")
         ordering = ["requested_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["claim"], condition=Q(concluded_at__isnull=True),
@@ -767,11 +813,14 @@ class ExpertAssessment(models.Model):
 class ExpertCost(models.Model):
     """One line of the costs an unjustified claim leaves to the buyer (transport, the expert, the seller's)."""
 
-    assessment = models.ForeignKey(ExpertAssessment, on_delete=models.CASCADE, related_name="costs")
-    description = models.CharField(max_length=200)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    assessment = models.ForeignKey(ExpertAssessment, verbose_name=_("assessment"), on_delete=models.CASCADE,
+                                   related_name="costs")
+    description = models.CharField(_("description"), max_length=200)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
 
     class Meta:
+        verbose_name = _("expert cost")
+        verbose_name_plural = _("expert costs")
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expert_cost_positive")]
 
@@ -788,8 +837,8 @@ class Macro(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     usage_count = models.PositiveIntegerField(_("times used"), default=0)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -803,7 +852,7 @@ class Macro(models.Model):
 class MacroText(models.Model):
     """A macro's text in one language."""
 
-    macro = models.ForeignKey(Macro, on_delete=models.CASCADE, related_name="texts")
+    macro = models.ForeignKey(Macro, verbose_name=_("macro"), on_delete=models.CASCADE, related_name="texts")
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     body = models.TextField(_("text"))
 
@@ -821,11 +870,14 @@ class ClaimPresence(models.Model):
     """Who has a claim's console page open: written when the page loads and by its heartbeat, read to warn of a
     colleague on the same case. A row older than the presence window means the page was closed."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="presences")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    seen_at = models.DateTimeField()
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="+")
+    seen_at = models.DateTimeField(_("seen at"))
 
     class Meta:
+        verbose_name = _("claim presence")
+        verbose_name_plural = _("claim presences")
         constraints = [models.UniqueConstraint(fields=["claim", "user"], name="one_presence_per_user")]
 
     def __str__(self) -> str:
@@ -836,8 +888,8 @@ class SatisfactionResponse(models.Model):
     """A buyer's or seller's rating of how a resolved claim was handled, once per claim and party, from the signed
     link of the survey email (claims.satisfaction). The deciding agent and the reason are kept for the results."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="satisfaction")
-    party = models.CharField(max_length=10, choices=Party.choices)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="satisfaction")
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices)
     rating = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1)])
     comment = models.TextField(_("comment"), blank=True)
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -862,25 +914,30 @@ class SatisfactionResponse(models.Model):
 class Appeal(models.Model):
     """A party's one appeal against the platform's decision: another agent decides it, and that is final."""
 
-    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="appeal")
-    party = models.CharField(max_length=10, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
-    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    claim = models.OneToOneField(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="appeal")
+    party = models.CharField(_("party"), max_length=10,
+                             choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("appellant"), on_delete=models.PROTECT,
+                                  related_name="+")
     reason = models.TextField(_("why the decision should change"))
     # The decision appealed against, as it stood: who decided, what, who paid and how much.
-    first_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="+")
-    first_outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
-    first_funded_by = models.CharField(max_length=10, choices=FundedBy.choices, blank=True)
-    first_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    first_denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
-    status = models.CharField(max_length=10, choices=AppealStatus.choices, default=AppealStatus.OPEN)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    first_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("first decided by"), null=True,
+                                         blank=True, on_delete=models.PROTECT, related_name="+")
+    first_outcome = models.CharField(_("first outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    first_funded_by = models.CharField(_("first funded by"), max_length=10, choices=FundedBy.choices, blank=True)
+    first_amount = models.DecimalField(_("first amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    first_denial_reason = models.CharField(_("first denial reason"), max_length=30, choices=DenialReason.choices,
+                                           blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=AppealStatus.choices, default=AppealStatus.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="appeal_status_idx")]
 
@@ -897,21 +954,23 @@ class ReturnAuthorization(models.Model):
     """The buyer's permission to send the claimed goods back: an RMA number, the seller's address, who pays the
     postage, and the return parcel's tracking (checked like the carrier webhook's)."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="returns")
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="returns")
     rma_number = models.CharField(_("return number (RMA)"), max_length=16, unique=True, default=new_rma_number)
     address = models.TextField(_("return address"))
     postage_paid_by = models.CharField(_("return postage paid by"), max_length=10, choices=Party.choices)
-    status = models.CharField(max_length=12, choices=ReturnStatus.choices, default=ReturnStatus.AUTHORIZED)
-    created_at = models.DateTimeField(default=timezone.now)
-    carrier = models.CharField(max_length=50, blank=True)
-    tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
-    shipped_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ReturnStatus.choices, default=ReturnStatus.AUTHORIZED)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True, db_index=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     # When the latest carrier event for the return parcel happened (the carrier's clock): older events are ignored.
-    last_event_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(_("last event at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("return authorization")
+        verbose_name_plural = _("return authorizations")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(Lower("carrier"), "tracking_number", condition=~Q(tracking_number=""),
@@ -926,17 +985,21 @@ class Notification(models.Model):
     """One line in a person's list of what happened on their claims; unread until they open the claim or mark the
     list read."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
-    event = models.CharField(max_length=40)
-    text = models.CharField(max_length=300)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="notifications")
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="notifications")
+    event = models.CharField(_("event"), max_length=40)
+    text = models.CharField(_("text"), max_length=300)
     # The outbox's key for the same event and recipient (claims.notifications.notify): a repeated event is refused by
     # the database whether or not the email went out.
-    dedupe_key = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe_key"),
@@ -953,12 +1016,15 @@ class Notification(models.Model):
 class EmailPreference(models.Model):
     """A kind of email a person turned off (or on again); mails that carry a deadline cannot be turned off."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences")
-    kind = models.CharField(max_length=40)
-    enabled = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="email_preferences")
+    kind = models.CharField(_("kind"), max_length=40)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("email preference")
+        verbose_name_plural = _("email preferences")
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_email_preference_per_kind")]
 
     def __str__(self) -> str:

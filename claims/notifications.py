@@ -24,13 +24,14 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from . import presenters
+from core import emails
+
+from . import presenters, unsubscribe
 from .choices import EmailKind, Party
 from .models import Claim, EmailPreference, Message, Notification, OutboundEmail
 from .webhook_events import emit_for as emit_webhook
@@ -80,7 +81,8 @@ def _decision_context(ctx: dict[str, Any]) -> dict[str, Any]:
     (claims.decision). `recover` (decide's recover_from_seller) says whether the platform recovers what it pays."""
     from .decision import decision_news
 
-    return {"decision": decision_news(ctx["claim"], ctx["party"], recover=ctx.get("recover", True))}
+    return {"decision": decision_news(ctx["claim"], ctx["party"], recover=ctx.get("recover", True),
+                                      user=ctx["recipient"])}
 
 
 def _offer_words(detail: str, ctx: dict[str, Any]) -> str:
@@ -409,7 +411,16 @@ def _link(claim: Claim, party: str) -> str:
         path = reverse("admin:claims_claim_change", args=[claim.pk])
     else:
         path = reverse("sellers:claim", kwargs={"number": claim.number})
-    return settings.SITE_URL.rstrip("/") + path
+    return emails.site_link(path)
+
+
+def kind_of(event: str) -> str:
+    """The kind of email an outbox row's event is (claims.choices.EmailKind): a digest of messages is about messages;
+    a mail outside the claims' events (an erasure refused, a webhook endpoint turned off) is always sent."""
+    if event == DIGEST:
+        return EmailKind.MESSAGES
+    spec = EVENTS.get(event)
+    return spec.kind if spec is not None else EmailKind.ALWAYS
 
 
 def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: dict[str, Any] | None = None) -> None:
@@ -436,13 +447,13 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: di
             subject = spec.subject % values
             if emailed:
                 ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
-                       "intro": spec.intro % values, **(context or {})}
+                       "intro": spec.intro % values,
+                       "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind), **(context or {})}
                 if spec.detail is not None:
                     ctx["detail"] = spec.detail(ctx)
                 if spec.context is not None:
                     ctx.update(spec.context(ctx))
-                text = render_to_string(f"emails/{spec.template}.txt", ctx)
-                html = render_to_string(f"emails/{spec.template}.html", ctx)
+                text, html = emails.render(spec.template, ctx)
         try:
             with transaction.atomic():
                 # The subject in the recipient's language is the line in their list.
@@ -557,9 +568,9 @@ def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> N
                               "are the new ones:", settings.MESSAGE_DIGEST_MINUTES) % values,
             "lines": [DigestLine(who=str(_author_words(m.party)), at=presenters.market_moment(m.created_at, policy),
                                  body=m.body, files=m.files) for m in messages],
+            "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=EmailKind.MESSAGES),
         }
-        row.body_text = render_to_string("emails/message_digest.txt", ctx)
-        row.body_html = render_to_string("emails/message_digest.html", ctx)
+        row.body_text, row.body_html = emails.render("message_digest", ctx)
 
 
 def _turned_off(kind: str, user_ids: list[int]) -> set[int]:
@@ -606,7 +617,9 @@ def deliver(pk: int) -> bool:
                .filter(_due(timezone.now()), pk=pk, sent_at__isnull=True).first())
         if row is None:
             return False  # sent already, being sent by another worker right now, or not due yet (a digest)
-        message = EmailMultiAlternatives(row.subject, row.body_text, to=[row.to_email])
+        # From the marketplace by name; one-click unsubscribe (RFC 8058) on the kinds of email a person may turn off.
+        message = EmailMultiAlternatives(row.subject, row.body_text, from_email=emails.sender(), to=[row.to_email],
+                                         headers=unsubscribe.headers(user_id=row.recipient_id, kind=kind_of(row.event)))
         message.attach_alternative(row.body_html, "text/html")
         try:
             message.send()

@@ -9,6 +9,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import formatting
+
 from .choices import OFFER_KINDS_WITH_AMOUNT, OfferKind
 from .eligibility import MAX_DESCRIPTION_LENGTH
 from .models import Claim
@@ -63,8 +65,8 @@ class CounterOfferForm(forms.Form):
         allowed = set(counter_kinds(claim))
         self.fields["kind"].choices = [(kind, label) for kind, label in OfferKind.choices if kind in allowed]
         self.fields["amount"].help_text = _(
-            "For a partial refund or a price discount only: less than %(max)s %(currency)s, what is left to refund on "
-            "the items of this claim.") % {"max": refund_room(claim).total, "currency": claim.currency}
+            "For a partial refund or a price discount only: less than %(max)s, what is left to refund on the items of "
+            "this claim.") % {"max": formatting.money_text(refund_room(claim).total, claim.currency)}
         if not countering:
             del self.fields["reason"]  # nothing pending to decline
 

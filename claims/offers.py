@@ -12,6 +12,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.formatting import money_text
+
 from .abilities import ability
 from .choices import WITH_SELLER_STATES, ClaimState
 from .models import Claim, Offer
@@ -21,9 +23,9 @@ DECLINE_REASON_LENGTH = 1000  # why an offer is declined: a few sentences
 
 
 def terms(offer: Offer) -> str:
-    """"Partial refund: 20.00 EUR", "Replacement"."""
+    """"Partial refund: €20.00", "Replacement" (the amount as the active language writes it)."""
     kind = str(offer.get_kind_display())
-    return f"{kind}: {offer.amount} {offer.claim.currency}" if offer.amount else kind
+    return f"{kind}: {money_text(offer.amount, offer.claim.currency)}" if offer.amount else kind
 
 
 def counter_kinds(claim: Claim) -> list[str]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from core import formatting
 
@@ -27,8 +26,9 @@ def policy_of(claim: Any) -> Policy:
 
 
 def long_date(day: dt.date) -> str:
-    """A last day as people say it, with its weekday: "Tuesday, March 3, 2026", "Dienstag, 3. März 2026"."""
-    return _("%(weekday)s, %(date)s") % {"weekday": date_format(day, "l"), "date": date_format(day, "DATE_FORMAT")}
+    """A last day as people say it, with its weekday: "Tuesday, March 3, 2026", "Dienstag, 3. März 2026"
+    (core.formatting.long_day)."""
+    return formatting.long_day(day)
 
 
 # --- what buyer protection does not cover -------------------------------------------------------------------
@@ -349,10 +349,10 @@ def storage_terms(claim: Any) -> str:
     if last_free is None:
         return ""
     policy = policy_of(claim)
-    return _("Storage is free until %(day)s. From %(next)s the seller may charge a storage fee of %(fee)s %(currency)s "
-             "a day, paid when the item is collected.") % {
+    return _("Storage is free until %(day)s. From %(next)s the seller may charge a storage fee of %(fee)s a day, "
+             "paid when the item is collected.") % {
         "day": market_day(last_free, policy), "next": market_day(last_free + dt.timedelta(days=1), policy),
-        "fee": claim.storage_fee_per_day or "0.00", "currency": claim.currency}
+        "fee": formatting.money_text(claim.storage_fee_per_day or 0, claim.currency)}
 
 
 def storage_fee_so_far(claim: Any, on: dt.date) -> str:
@@ -361,9 +361,9 @@ def storage_fee_so_far(claim: Any, on: dt.date) -> str:
     days = collection.charged_days(claim, on)
     if not days:
         return ""
-    return ngettext("Storage fee so far: %(amount)s %(currency)s for %(count)d day.",
-                    "Storage fee so far: %(amount)s %(currency)s for %(count)d days.", days) % {
-        "amount": collection.storage_fee(claim, on), "currency": claim.currency, "count": days}
+    return ngettext("Storage fee so far: %(amount)s for %(count)d day.",
+                    "Storage fee so far: %(amount)s for %(count)d days.", days) % {
+        "amount": formatting.money_text(collection.storage_fee(claim, on), claim.currency), "count": days}
 
 
 def sale_terms(claim: Any) -> str:
@@ -401,8 +401,8 @@ def collected_detail(claim: Any) -> str:
 def warranty_rights_detail(claim: Any) -> str:
     """What the buyer chose past the maximum (claims.services.warranty.exercise_warranty_rights)."""
     if claim.outcome == "refund" and claim.refund_amount:
-        return _("Withdrawal from the purchase with a full refund of %(amount)s %(currency)s, paid by the platform and "
-                 "recovered from the seller.") % {"amount": claim.refund_amount, "currency": claim.currency}
+        return _("Withdrawal from the purchase with a full refund of %(amount)s, paid by the platform and recovered "
+                 "from the seller.") % {"amount": formatting.money_text(claim.refund_amount, claim.currency)}
     if claim.outcome == "replacement":
         return _("A replacement, which the seller provides.")
     return ""
@@ -412,15 +412,9 @@ def warranty_rights_detail(claim: Any) -> str:
 
 
 def decision_moment(moment: dt.datetime, policy: Policy) -> str:
-    """A decision target as people read a date a few days ahead: weekday, day, month and time, in the claim's market
-    zone ("Tue 9 Jun, 10:00"). The format is the translator's (Django's date format letters), so every language
-    writes it its own way; the names of days and months come translated from Django."""
-    from zoneinfo import ZoneInfo
-
-    # Translators: a Django date format (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date) for the
-    # day and time the platform will decide a claim by, e.g. "Tue 9 Jun, 10:00". German: "D., j. M., H:i".
-    fmt = pgettext("decision target date format", "D j M, H:i")
-    return date_format(moment.astimezone(ZoneInfo(policy.time_zone)), fmt)
+    """A decision target in the claim's market zone, as every moment is written ("Tue 9 Jun, 10:00 CEST":
+    market_moment)."""
+    return market_moment(moment, policy)
 
 
 def decision_due_detail(claim: Any) -> str:

@@ -38,10 +38,10 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+
+from core import formatting
 
 from .choices import DECIDE_OUTCOMES, DefectType, DesiredOutcome, OfferKind, Outcome, Reason, RemedyKind
 from .errors import ClaimError
@@ -87,7 +87,7 @@ COMPENSATED_RULE = gettext_lazy("“In the case of a discount, the goods cannot 
 
 
 def _day(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "DATE_FORMAT")
+    return formatting.day(moment)
 
 
 # --- the defect history of an order item ----------------------------------------------------------------------

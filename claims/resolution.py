@@ -130,11 +130,11 @@ class WrittenResolution:
 
 
 def amount_words(amount: Decimal | None, currency: str, funded_by: str) -> str:
-    """The amount the buyer gets and who pays it: "199.00 EUR, paid by the seller" ('' without an amount). Also
-    the decision's email (claims.decision), before the claim is resolved."""
+    """The amount the buyer gets and who pays it, as the active language writes it: "€199.00, paid by the seller",
+    "199,00 €, …" ('' without an amount). Also the decision's email (claims.decision), before the claim is resolved."""
     if not amount:
         return ""
-    text = f"{amount} {currency}"
+    text = formatting.money_text(amount, currency)
     if funded_by == FundedBy.SELLER:
         return _("%(amount)s, paid by the seller") % {"amount": text}
     if funded_by == FundedBy.PLATFORM:

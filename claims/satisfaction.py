@@ -20,6 +20,8 @@ from django.db.models import Avg, Count, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.emails import site_link
+
 from .choices import Party, Reason
 from .models import Claim, ClaimTransition, SatisfactionResponse
 
@@ -97,7 +99,7 @@ def survey_path(token: str) -> str:
 def survey_links(*, claim: Claim, party: str, user: Any) -> dict[str, Any]:
     """What the survey email links to: the survey page, and one link per rating that opens it with that rating
     chosen (opening a link never stores anything: the answer is sent from the page)."""
-    url = settings.SITE_URL.rstrip("/") + survey_path(make_token(claim=claim, party=party, user=user))
+    url = site_link(survey_path(make_token(claim=claim, party=party, user=user)))
     return {"url": url, "days": settings.SATISFACTION_LINK_DAYS,
             "ratings": [{"rating": n, "label": rating_label(n), "url": f"{url}?rating={n}"} for n in RATINGS]}
 

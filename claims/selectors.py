@@ -234,7 +234,7 @@ def collection_status(claim: Claim, now: dt.datetime | None = None) -> Collectio
 
 
 def outcome_sentence(claim: Claim) -> str:
-    amount = f"{claim.refund_amount} {claim.currency}" if claim.refund_amount else ""
+    amount = formatting.money_text(claim.refund_amount, claim.currency) if claim.refund_amount else ""
     return {
         Outcome.REFUND: _("Resolved: you are refunded %(amount)s.") % {"amount": amount},
         Outcome.PARTIAL_REFUND: _("Resolved: you are refunded %(amount)s.") % {"amount": amount},
@@ -265,7 +265,7 @@ def refund_sentence(refund: Refund) -> str:
     from django.conf import settings
 
     claim = refund.claim
-    amount = f"{refund.amount} {refund.currency}"
+    amount = formatting.money_text(refund.amount, refund.currency)
     where = payment_method_words(claim.order)
     if refund.status == RefundStatus.PAID:
         low, high = settings.REFUND_ARRIVAL_BUSINESS_DAYS

@@ -10,6 +10,8 @@ urlpatterns = [
     path("notifications/", keeping_up_views.notifications, name="notifications"),
     path("notifications/read/", keeping_up_views.mark_all_read, name="notifications_read"),
     path("account/email/", keeping_up_views.email_preferences, name="email_preferences"),
+    # an email's one-click unsubscribe (claims.unsubscribe): a signed link, no login, POST-able by mail programs
+    path("email/unsubscribe/<str:token>/", keeping_up_views.unsubscribe, name="unsubscribe"),
     # before the claim's own pages: a survey link is never read as a claim number
     path("claims/survey/<str:token>/", views.satisfaction_survey, name="satisfaction"),
     path("claims/<str:number>/", views.claim_detail, name="detail"),

@@ -21,11 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import emails
 from integrations import webhooks
 from integrations.models import WebhookEndpoint, WebhookEventType
 from sellers.models import MembershipRole
@@ -200,7 +200,7 @@ def _endpoint_link(endpoint: WebhookEndpoint) -> str:
             path = reverse("admin:integrations_webhookendpoint_changelist")
         except NoReverseMatch:  # the console lists no endpoints: its front page
             path = reverse("admin:index")
-    return settings.SITE_URL.rstrip("/") + path
+    return emails.site_link(path)
 
 
 def _endpoint_owners(endpoint: WebhookEndpoint) -> list[tuple[Any, str]]:
@@ -237,8 +237,7 @@ def tell_endpoint_owners(endpoint: WebhookEndpoint, *, reason: str) -> list[int]
         context = {"name": name, "url": endpoint.url, "reason": reason, "link": link}
         with translation.override(language):
             subject = _("Webhook endpoint turned off: %(url)s") % {"url": endpoint.url}
-            text = render_to_string("emails/webhook_disabled.txt", context)
-            html = render_to_string("emails/webhook_disabled.html", context)
+            text, html = emails.render("webhook_disabled", context)
         digest = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
         try:
             with transaction.atomic():

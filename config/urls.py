@@ -3,42 +3,49 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import privacy_views
 from api import views as api_views
 from api.api import api
+from claims import start
 from claims import views as claim_views
 from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
-from core import roles
 
 from .views import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
 
 
 def home(request):
-    """Where a person starts: agents and the finance team in the support console, seller staff in the seller
-    dashboard, everyone else with their orders."""
-    if not request.user.is_authenticated:
-        return redirect("login")
-    if roles.is_agent(request.user) or roles.may_manage_payouts(request.user):
-        return redirect("admin:index")
-    if request.user.seller_memberships.exists():
-        return redirect("sellers:queue")
-    return redirect("orders:list")
+    """Sends each person to their start page (claims.start): agents and the finance team to the support console,
+    seller staff to the seller dashboard, everyone else to their orders."""
+    return redirect(start.start_page(request.user).url_name)
 
 
-admin.site.site_header = _("Support console")
-admin.site.site_title = _("Support console")
+def _console_name() -> str:
+    """"Support console · <MARKETPLACE_NAME>": the console's header, and the end of every console page's <title>
+    (templates/admin/base_site.html: "<page> · Support console · <name>"). Read when a page is drawn, in its
+    language."""
+    return f"{_('Support console')} · {settings.MARKETPLACE_NAME}"
+
+
+admin.site.site_header = lazy(_console_name, str)()
+admin.site.site_title = lazy(_console_name, str)()
 admin.site.index_title = _("Claims, sellers and orders")
+
+# The error pages in the site's design and the reader's language, with the request's reference (config.errors).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Ours before Django's (accounts/ below): reset limited per address and per email; changes audited.
-    path("accounts/password_reset/", PasswordResetView.as_view(
-        extra_email_context={"site_name": settings.SITE_NAME}), name="password_reset"),
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -2,13 +2,14 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts import lockout
-from core import audit, ratelimit
+from core import audit, emails, ratelimit
 
 # Logging in needs no view of ours: the site's login and the console's both call authenticate(), where the address
 # ceiling and axes refuse before any password is checked (accounts.lockout, AUTHENTICATION_BACKENDS); successful
@@ -39,6 +40,17 @@ class PasswordResetView(auth_views.PasswordResetView):
     that nobody learns whether the address has an account), each per PASSWORD_RESET_WINDOW_SECONDS."""
 
     form_class = PasswordResetForm
+
+    @property
+    def from_email(self) -> str:  # type: ignore[override]
+        """From the marketplace by name, like every other email (core.emails.sender)."""
+        return emails.sender()
+
+    @property
+    def extra_email_context(self) -> dict[str, str]:  # type: ignore[override]
+        """The marketplace's name, and the site's address that the link starts with: SITE_URL, as in every email,
+        never the host the request came in on."""
+        return {"site_name": settings.MARKETPLACE_NAME, "site_url": settings.SITE_URL.rstrip("/")}
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         wait = lockout.reset_refusal_seconds(request)

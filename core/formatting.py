@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_currency
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 
 CENT = Decimal("0.01")
 # Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
@@ -44,24 +45,90 @@ def csv_text(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None) -> str:
-    """A moment as every page writes it, with its zone: "Tue 9 Jun, 10:00 CEST"; the year when it is not this one.
+# Dates are CLDR's forms of each market (Babel): the date from a skeleton ("MMMEd": weekday, day, abbreviated month;
+# "yMMMEd" with the year), the time "HH:mm", joined by the locale's date-time pattern, then the zone's abbreviation
+# ("CEST", understood in every market). English keeps the site's own form, "Tue 9 Jun" with "Sep" (CLDR's Irish and
+# British English write "Tue, 9 Jun" and "Sept"): its short patterns are pinned, with CLDR's English names.
+DATE_LOCALES = {**BABEL_LOCALES, "en": "en"}
+PINNED_DATE_PATTERNS = {"en": {"MMMEd": "EEE d MMM", "yMMMEd": "EEE d MMM y", "MMMd": "d MMM"}}
 
-    In the marketplace's time zone unless a market's `zone` is given. Weekday and month names come from the active
-    language's catalogue (Django's date format letters).
+
+def _site_language(language: str | None) -> str:
+    """The site's language a date is written in ("pt-pt" → "pt"): the active one unless one is given."""
+    code = (language or translation.get_language() or "en").lower()
+    for candidate in (code, code.split("-")[0]):
+        if candidate in DATE_LOCALES:
+            return candidate
+    return "en"
+
+
+def _date_text(value: dt.date, skeleton: str, language: str | None) -> str:
+    """A date by a CLDR skeleton in the reader's language ("MMMEd": "Tue 9 Jun", "Di., 9. Juni", "ut 9. 6.")."""
+    code = _site_language(language)
+    locale = Locale.parse(DATE_LOCALES[code])
+    pattern = PINNED_DATE_PATTERNS.get(code, {}).get(skeleton) or locale.datetime_skeletons[skeleton].pattern
+    return format_date(value, pattern, locale=locale)
+
+
+def _this_year(value_year: int, zone: dt.tzinfo | None, now: dt.datetime | None) -> bool:
+    return value_year == timezone.localtime(now or timezone.now(), zone).year
+
+
+def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None,
+           language: str | None = None) -> str:
+    """A moment as every page writes it, with its zone: "Tue 9 Jun, 10:00 CEST", "Di., 9. Juni, 10:00 CEST",
+    "terça, 9/06, 10:00 WEST", "ut 9. 6., 10:00 CEST"; the year when it is not this one.
+
+    In the marketplace's time zone unless a market's `zone` is given; in the active language unless one is given.
     """
     if not value:  # None, or a template's empty string for a missing value
         return ""
     local = timezone.localtime(value, zone)
-    this_year = timezone.localtime(now or timezone.now(), zone).year
-    return date_format(local, "D j M, H:i T" if local.year == this_year else "D j M Y, H:i T")
+    code = _site_language(language)
+    date_text = _date_text(local.date(), "MMMEd" if _this_year(local.year, zone, now) else "yMMMEd", code)
+    time_text = format_time(local.time(), "HH:mm", locale=DATE_LOCALES[code])
+    pattern = get_datetime_format("medium", locale=DATE_LOCALES[code])  # "{1}, {0}": date, then time
+    joined = pattern.replace("{1}", date_text).replace("{0}", time_text)
+    return f"{joined} {local.tzname()}"
 
 
-def day(value: dt.date | dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None) -> str:
-    """A day as every page writes it: "Tue 9 Jun"; the year when it is not this one."""
+def day(value: dt.date | dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None,
+        language: str | None = None) -> str:
+    """A day as every page writes it: "Tue 9 Jun", "Di., 9. Juni"; the year when it is not this one."""
     if not value:
         return ""
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value, zone).date()
-    this_year = timezone.localtime(now or timezone.now(), zone).year
-    return date_format(value, "D j M" if value.year == this_year else "D j M Y")
+    return _date_text(value, "MMMEd" if _this_year(value.year, zone, now) else "yMMMEd", language)
+
+
+def short_day(value: dt.date | dt.datetime | None, *, zone: dt.tzinfo | None = None,
+              language: str | None = None) -> str:
+    """A day without weekday or year, where the period around it says them (a chart's axis): "9 Jun", "9. Juni",
+    "9 de jun.", "9. 6."."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value, zone).date()
+    return _date_text(value, "MMMd", language)
+
+
+def long_day(value: dt.date | dt.datetime | None, *, zone: dt.tzinfo | None = None,
+             language: str | None = None) -> str:
+    """A last day as people say it, in full with its weekday and year: "Friday, March 6, 2026", "Freitag, 6. März
+    2026", "sexta-feira, 6 de março de 2026", "piatok 6. marca 2026"."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value, zone).date()
+    code = _site_language(language)
+    return format_date(value, "full", locale=DATE_LOCALES[code])
+
+
+def month(value: dt.date | dt.datetime | None, *, language: str | None = None) -> str:
+    """A month with its year (a statement's): "June 2026", "Juni 2026", "junho de 2026", "jún 2026"."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date()
+    return _date_text(value, "yMMMM", language)

@@ -1,9 +1,11 @@
-"""Response headers every page gets."""
+"""Response headers every page gets, and the reference of every request."""
 
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from . import request_id
 
 
 class ContentSecurityPolicyMiddleware:
@@ -18,4 +20,24 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class RequestIdMiddleware:
+    """First of all middleware: gives the request its reference (core.request_id) as `request.request_id`, makes log
+    lines written meanwhile carry it, and returns it in the `X-Request-ID` header of every answer, error pages and the
+    API's problem details included."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        reference = request_id.accept(request.headers.get(request_id.HEADER))
+        request.request_id = reference  # type: ignore[attr-defined]
+        token = request_id.bind(reference)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.unbind(token)
+        response[request_id.HEADER] = reference
         return response

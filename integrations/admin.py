@@ -26,7 +26,6 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -34,7 +33,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core import roles
+from core import formatting, roles
 from core.console import ActionForm, ConfirmForm, ConsoleAction, ConsoleActionsMixin, ReadOnlyAdminMixin, person_label
 from core.errors import DomainError
 
@@ -49,7 +48,7 @@ def _moment(moment: Any) -> str:
     if not moment:
         return "—"
     return format_html('<time datetime="{}">{}</time>', moment.isoformat(),
-                       date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT"))
+                       formatting.moment(moment))
 
 
 def _owner_label(seller: Any) -> str:

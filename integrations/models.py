@@ -25,19 +25,20 @@ class ApiKey(models.Model):
     stored. `seller` empty: a platform key, for the shop."""
 
     name = models.CharField(_("name"), max_length=100)
-    seller = models.ForeignKey("sellers.Seller", null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="api_keys")
+    seller = models.ForeignKey("sellers.Seller", verbose_name=_("seller"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="api_keys")
     scope = models.CharField(_("scope"), max_length=10, choices=ApiScope.choices, default=ApiScope.READ)
-    prefix = models.CharField(max_length=20, unique=True)
-    hashed_key = models.CharField(max_length=64)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_key")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    prefix = models.CharField(_("prefix"), max_length=20, unique=True)
+    hashed_key = models.CharField(_("hashed key"), max_length=64)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                                related_name="api_key")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -64,18 +65,20 @@ class IdempotencyRecord(models.Model):
     """The first answer to a POST with an `Idempotency-Key`, returned again for API_IDEMPOTENCY_HOURS. A row whose
     `status_code` is empty is a request still running: the unique key makes a second one at the same moment wait."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    response_body = models.BinaryField(default=b"")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    api_key = models.ForeignKey(ApiKey, verbose_name=_("API key"), on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    response_body = models.BinaryField(_("response body"), default=b"")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="one_idempotency_record_per_key")]
 
     def __str__(self) -> str:
@@ -100,16 +103,16 @@ class WebhookEndpoint(models.Model):
     """Where a seller (or, with `seller` empty, the shop) wants the events it chose. Signed with `secret`; during a
     rotation with `previous_secret` too, until `previous_secret_expires_at`."""
 
-    seller = models.ForeignKey("sellers.Seller", null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="webhook_endpoints")
+    seller = models.ForeignKey("sellers.Seller", verbose_name=_("seller"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(_("URL"), max_length=500)
     description = models.CharField(_("description"), max_length=200, blank=True)
     events = models.JSONField(_("events"), default=list)
-    secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    secret = models.CharField(_("secret"), max_length=100)
+    previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(_("previous secret expires at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # The first failure since the last success: WEBHOOK_DISABLE_AFTER_DAYS of failures disable the endpoint.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
@@ -137,14 +140,14 @@ class WebhookEvent(models.Model):
     """The outbox: one row per event, written in the transaction of the change; `msg_id` is the Standard Webhooks
     `webhook-id`, the same on every delivery and retry of it."""
 
-    msg_id = models.CharField(max_length=40, unique=True)
-    type = models.CharField(max_length=40, choices=WebhookEventType.choices)
-    seller = models.ForeignKey("sellers.Seller", null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="+")
-    claim_number = models.CharField(max_length=32, blank=True, db_index=True)
-    payload = models.JSONField()
-    dedupe_key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    msg_id = models.CharField(_("message ID"), max_length=40, unique=True)
+    type = models.CharField(_("type"), max_length=40, choices=WebhookEventType.choices)
+    seller = models.ForeignKey("sellers.Seller", verbose_name=_("seller"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="+")
+    claim_number = models.CharField(_("claim number"), max_length=32, blank=True, db_index=True)
+    payload = models.JSONField(_("payload"))
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -164,18 +167,20 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event to one endpoint: retried at `next_attempt_at` (WEBHOOK_RETRY_SCHEDULE) until it succeeds or fails."""
 
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, verbose_name=_("event"), on_delete=models.CASCADE,
+                              related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, verbose_name=_("endpoint"), on_delete=models.CASCADE,
+                                 related_name="deliveries")
     status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices,
                               default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # Set while a worker is sending it, so a second worker (or the beat's catch-up) leaves it alone until then.
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(_("last response"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -192,16 +197,19 @@ class WebhookDelivery(models.Model):
 class WebhookAttempt(models.Model):
     """The delivery log: every request sent, with what came back."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    attempted_at = models.DateTimeField(default=timezone.now)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    response_excerpt = models.CharField(max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    redelivery_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="+")
+    delivery = models.ForeignKey(WebhookDelivery, verbose_name=_("delivery"), on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    attempted_at = models.DateTimeField(_("attempted at"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    response_excerpt = models.CharField(_("response excerpt"), max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    redelivery_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("redelivery by"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["-attempted_at", "-id"]
 
     def __str__(self) -> str:

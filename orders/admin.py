@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from core import roles
+from core import formatting, roles
 from core.console import ReadOnlyAdminMixin as ReadOnlyMixin
 from core.console import boolean_words, mask_email
 
@@ -49,8 +49,7 @@ class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["number", "seller", "buyer_email", "buyer_kind", "placed_at", "total", "currency",
-                    "estimated_delivery"]
+    list_display = ["number", "seller", "buyer_email", "buyer_kind", "placed", "money", "estimated_delivery"]
     list_filter = ["buyer_kind", "payment_method", ("seller", admin.RelatedFieldListFilter)]
     list_select_related = ["seller", "buyer"]
     search_fields = ["number", "payment_reference", "shipments__tracking_number", "buyer__email"]
@@ -65,6 +64,14 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("buyer"), ordering="buyer__email")
     def buyer_email(self, order: Order) -> str:
         return mask_email(order.buyer.email)
+
+    @admin.display(description=_("placed at"), ordering="placed_at")
+    def placed(self, order: Order) -> str:
+        return formatting.moment(order.placed_at)
+
+    @admin.display(description=_("total"), ordering="total")
+    def money(self, order: Order) -> str:
+        return formatting.money_text(order.total, order.currency)
 
     def get_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
         """The buyer's name and email in place of a link to the user admin."""

@@ -25,37 +25,44 @@ class PaymentMethod(models.TextChoices):
 
 class Order(models.Model):
     number = models.CharField(_("order number"), max_length=32, unique=True)
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="orders")
-    buyer_kind = models.CharField(max_length=10, choices=BuyerKind.choices, default=BuyerKind.CONSUMER)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT,
+                              related_name="orders")
+    seller = models.ForeignKey("sellers.Seller", verbose_name=_("seller"), on_delete=models.PROTECT,
+                               related_name="orders")
+    buyer_kind = models.CharField(_("buyer kind"), max_length=10, choices=BuyerKind.choices, default=BuyerKind.CONSUMER)
     placed_at = models.DateTimeField(_("placed at"))
-    currency = models.CharField(max_length=3, default="EUR")
-    total = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2,
+                                validators=[MinValueValidator(Decimal("0"))])
     # The part of `total` that paid for shipping (total = items + shipping). A claim on every item of the order
     # may refund it; `shipping_refunded` is what has been, kept within it by the database.
     shipping_amount = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=Decimal("0.00"),
                                           validators=[MinValueValidator(Decimal("0"))])
-    shipping_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping_refunded = models.DecimalField(_("shipping refunded"), max_digits=12, decimal_places=2,
+                                            default=Decimal("0.00"))
     ship_by = models.DateField(_("dispatch by"), null=True, blank=True)
     estimated_delivery = models.DateField(_("estimated delivery"), null=True, blank=True)
 
-    delivery_name = models.CharField(max_length=200)
-    delivery_line1 = models.CharField(max_length=200)
-    delivery_line2 = models.CharField(max_length=200, blank=True)
-    delivery_postal_code = models.CharField(max_length=20)
-    delivery_city = models.CharField(max_length=100)
-    delivery_country = models.CharField(max_length=2, default="DE")
+    delivery_name = models.CharField(_("delivery name"), max_length=200)
+    delivery_line1 = models.CharField(_("delivery line 1"), max_length=200)
+    delivery_line2 = models.CharField(_("delivery line 2"), max_length=200, blank=True)
+    delivery_postal_code = models.CharField(_("delivery postal code"), max_length=20)
+    delivery_city = models.CharField(_("delivery city"), max_length=100)
+    delivery_country = models.CharField(_("delivery country"), max_length=2, default="DE")
 
     language = models.CharField(
         _("buyer's language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
         help_text=_("The language the buyer shopped in; their emails about this order are written in it."),
     )
-    payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
-    payment_reference = models.CharField(max_length=100, blank=True)
+    payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices,
+                                      default=PaymentMethod.CARD)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
     # What the buyer recognises their payment method by ("card ending 4242"); never a full card number.
     card_last4 = models.CharField(_("card ending"), max_length=4, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-placed_at"]
         indexes = [models.Index(fields=["buyer", "-placed_at"])]
         constraints = [
@@ -103,18 +110,19 @@ class Condition(models.TextChoices):
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    title = models.CharField(max_length=300)
-    sku = models.CharField(max_length=64, blank=True)
-    condition = models.CharField(max_length=10, choices=Condition.choices, default=Condition.NEW)
-    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(_("title"), max_length=300)
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    condition = models.CharField(_("condition"), max_length=10, choices=Condition.choices, default=Condition.NEW)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2,
+                                     validators=[MinValueValidator(Decimal("0"))])
     serial_number = models.CharField(_("serial number / IMEI"), max_length=64, blank=True)
     warranty_months = models.PositiveSmallIntegerField(
-        help_text=_("Copied from the seller's warranty policy when the order was placed.")
+        _("warranty months"), help_text=_("Copied from the seller's warranty policy when the order was placed.")
     )
-    is_digital = models.BooleanField(default=False)
-    is_consumable = models.BooleanField(default=False)
+    is_digital = models.BooleanField(_("is digital"), default=False)
+    is_consumable = models.BooleanField(_("is consumable"), default=False)
     # Warranty claim policy: "For perishable goods, defect liability claims must be raised no later than the day
     # following the buyer's receipt of the order"; goods with an expiry or minimum shelf-life date "no later than"
     # that date.
@@ -122,14 +130,17 @@ class OrderItem(models.Model):
     expires_on = models.DateField(_("expiry or best-before date"), null=True, blank=True)
     # Set by resolved claims (see claims.services): the warranty never ends before this date after a
     # repair or replacement, and it is pushed back by the days the item spent in justified claims.
-    warranty_minimum_until = models.DateField(null=True, blank=True)
-    warranty_extension_days = models.PositiveIntegerField(default=0)
-    trial_minimum_until = models.DateField(null=True, blank=True)
+    warranty_minimum_until = models.DateField(_("warranty minimum until"), null=True, blank=True)
+    warranty_extension_days = models.PositiveIntegerField(_("warranty extension days"), default=0)
+    trial_minimum_until = models.DateField(_("trial minimum until"), null=True, blank=True)
     # Everything refunded for this item across all claims. Written only by orders.services.book_refund, in the
     # transaction that records the refund; the database refuses more than was paid for the item.
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    refunded_amount = models.DecimalField(_("refunded amount"), max_digits=12, decimal_places=2,
+                                          default=Decimal("0.00"))
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="item_quantity_positive"),
@@ -160,22 +171,24 @@ class ShipmentSource(models.TextChoices):
 
 
 class Shipment(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
-    carrier = models.CharField(max_length=50)
-    tracking_number = models.CharField(max_length=64, db_index=True)
-    shipped_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    delivered_to_order_address = models.BooleanField(default=False)
-    source = models.CharField(max_length=10, choices=ShipmentSource.choices, default=ShipmentSource.SELLER)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, db_index=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    delivered_to_order_address = models.BooleanField(_("delivered to order address"), default=False)
+    source = models.CharField(_("source"), max_length=10, choices=ShipmentSource.choices, default=ShipmentSource.SELLER)
     # Set when a carrier event (or the platform: an agent, the shop) confirmed the shipment. Until then what the
     # seller entered is only seller-reported: it closes no claim by itself and moves no receipt date.
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     # When the latest carrier event applied to this shipment happened (the carrier's clock): older events that
     # arrive later are ignored.
-    last_event_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_event_at = models.DateTimeField(_("last event at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
         ordering = ["shipped_at", "id"]
         constraints = [
             # One parcel belongs to one order: a seller cannot claim another buyer's parcel as its own.
@@ -189,16 +202,19 @@ class Shipment(models.Model):
 class CarrierEvent(models.Model):
     """Every carrier webhook event received, by its id: a repeat is acknowledged and ignored."""
 
-    event_id = models.CharField(max_length=100, unique=True)
-    carrier = models.CharField(max_length=50)
-    tracking_number = models.CharField(max_length=64)
-    status = models.CharField(max_length=30)
-    occurred_at = models.DateTimeField(null=True, blank=True)
-    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    result = models.CharField(max_length=30, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    event_id = models.CharField(_("event ID"), max_length=100, unique=True)
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    status = models.CharField(_("status"), max_length=30)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="events")
+    result = models.CharField(_("result"), max_length=30, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("carrier event")
+        verbose_name_plural = _("carrier events")
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:

@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core import formatting
 from core.errors import DomainError
 from markets.models import Market
 from markets.selectors import market_for
@@ -280,7 +280,7 @@ def _shipment_by_tracking(carrier: str, number: str) -> Shipment | None:
 def _check_dates(order: Order, *, shipped_at: dt.datetime | None, delivered_at: dt.datetime | None) -> None:
     """Ship and delivery dates lie between the order's placing and now."""
     now = timezone.now()
-    placed = date_format(timezone.localtime(order.placed_at), "DATE_FORMAT")
+    placed = formatting.day(order.placed_at)
     if shipped_at is not None:
         if shipped_at < order.placed_at:
             raise TrackingError(_("The parcel cannot have been handed to the carrier before the order was placed on "

@@ -10,18 +10,17 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import roles
+from core import formatting, roles
 from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, boolean_words, person_label, yes_no
 
 from . import services
@@ -128,9 +127,8 @@ def _adjust(seller: Seller, by: Any, data: dict[str, Any]) -> str:
     entry = services.add_adjustment(
         seller=seller, by=by, amount=data["amount"], note=data["note"], currency=data["currency"]
     )
-    return _("Ledger adjustment of %(amount)s %(currency)s: %(note)s") % {
-        "amount": entry.amount,
-        "currency": entry.currency,
+    return _("Ledger adjustment of %(amount)s: %(note)s") % {
+        "amount": formatting.money_text(entry.amount, entry.currency),
         "note": entry.note,
     }
 
@@ -138,9 +136,8 @@ def _adjust(seller: Seller, by: Any, data: dict[str, Any]) -> str:
 def _settle(seller: Seller, by: Any, data: dict[str, Any]) -> str:
     entry = services.record_settlement(seller=seller, by=by, amount=data["amount"], note=data["note"],
                                        method=data["method"], currency=data["currency"])
-    return _("Settlement of %(amount)s %(currency)s: %(note)s") % {
-        "amount": -entry.amount,
-        "currency": entry.currency,
+    return _("Settlement of %(amount)s: %(note)s") % {
+        "amount": formatting.money_text(-entry.amount, entry.currency),
         "note": entry.note,
     }
 
@@ -356,7 +353,7 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
             .values("currency")
             .annotate(total=Sum("amount"))
             .order_by("currency")
-        ]
+        ] or [{"currency": settings.MARKETPLACE_CURRENCY, "total": Decimal("0.00")}]  # nothing booked: nothing owed
         ledger_view = request.user.has_perm("sellers.view_ledgerentry")
         return {
             "seller_page": True,
@@ -421,8 +418,8 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, entry: LedgerEntry) -> str:
-        return date_format(timezone.localtime(entry.created_at), "SHORT_DATETIME_FORMAT")
+        return formatting.moment(entry.created_at)
 
     @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def money(self, entry: LedgerEntry) -> str:
-        return f"{entry.amount} {entry.currency}"
+        return formatting.money_text(entry.amount, entry.currency)

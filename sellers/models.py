@@ -24,7 +24,7 @@ class SellerStatus(models.TextChoices):
 
 class Seller(FSMModelMixin, models.Model):
     display_name = models.CharField(_("display name"), max_length=200)
-    slug = models.SlugField(unique=True)
+    slug = models.SlugField(_("slug"), unique=True)
     legal_name = models.CharField(_("legal name"), max_length=200)
     registration_number = models.CharField(_("business registration number"), max_length=100, blank=True)
     tax_id = models.CharField(_("tax id"), max_length=100, blank=True)
@@ -36,26 +36,31 @@ class Seller(FSMModelMixin, models.Model):
     is_platform = models.BooleanField(
         _("sold by the marketplace"), default=False, help_text=_("First-party: the platform itself sells.")
     )
-    status = FSMField(choices=SellerStatus.choices, default=SellerStatus.PENDING, protected=True)
+    status = FSMField(_("status"), choices=SellerStatus.choices, default=SellerStatus.PENDING, protected=True)
 
-    identity_verified_at = models.DateTimeField(null=True, blank=True)
+    identity_verified_at = models.DateTimeField(_("identity verified at"), null=True, blank=True)
     identity_verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("identity verified by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+"
     )
-    registration_verified_at = models.DateTimeField(null=True, blank=True)
+    registration_verified_at = models.DateTimeField(_("registration verified at"), null=True, blank=True)
     registration_verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("registration verified by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+"
     )
-    tax_verified_at = models.DateTimeField(null=True, blank=True)
+    tax_verified_at = models.DateTimeField(_("tax verified at"), null=True, blank=True)
     tax_verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("tax verified by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+"
     )
-    activated_at = models.DateTimeField(null=True, blank=True)
-    suspended_at = models.DateTimeField(null=True, blank=True)
-    suspension_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    suspension_reason = models.TextField(_("suspension reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
         ordering = ["display_name"]
 
     def __str__(self) -> str:
@@ -100,16 +105,18 @@ class Seller(FSMModelMixin, models.Model):
 class WarrantyPolicy(models.Model):
     """A seller's warranty and trial terms. Warranty is never under the marketplace minimum (12 months)."""
 
-    seller = models.OneToOneField(Seller, on_delete=models.CASCADE, related_name="warranty_policy")
-    months_new = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(12)])
-    months_like_new = models.PositiveSmallIntegerField(default=21, validators=[MinValueValidator(12)])
-    months_used = models.PositiveSmallIntegerField(default=12, validators=[MinValueValidator(12)])
+    seller = models.OneToOneField(Seller, verbose_name=_("seller"), on_delete=models.CASCADE,
+                                  related_name="warranty_policy")
+    months_new = models.PositiveSmallIntegerField(_("months new"), default=24, validators=[MinValueValidator(12)])
+    months_like_new = models.PositiveSmallIntegerField(_("months like new"), default=21,
+                                                       validators=[MinValueValidator(12)])
+    months_used = models.PositiveSmallIntegerField(_("months used"), default=12, validators=[MinValueValidator(12)])
     business_months = models.PositiveSmallIntegerField(
-        default=0,
+        _("business months"), default=0,
         help_text=_("Warranty granted to business buyers. By default they get none (commercial code)."),
     )
-    trial_days = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(30)])
-    return_address = models.TextField(blank=True)
+    trial_days = models.PositiveSmallIntegerField(_("trial days"), default=30, validators=[MinValueValidator(30)])
+    return_address = models.TextField(_("return address"), blank=True)
     # Warranty claim policy 3.1: claimed goods may be brought to and collected from the seller's premises; goods not
     # collected within the free period pay a storage fee a day.
     offers_collection = models.BooleanField(_("buyers may collect claimed goods in person"), default=False)
@@ -117,6 +124,7 @@ class WarrantyPolicy(models.Model):
                                               default=Decimal("0.50"), validators=[MinValueValidator(Decimal("0"))])
 
     class Meta:
+        verbose_name = _("warranty policy")
         verbose_name_plural = _("warranty policies")
         constraints = [
             models.CheckConstraint(
@@ -162,12 +170,15 @@ class MembershipRole(models.TextChoices):
 
 
 class SellerMembership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller_memberships")
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=MembershipRole.choices, default=MembershipRole.STAFF)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="seller_memberships")
+    seller = models.ForeignKey(Seller, verbose_name=_("seller"), on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.STAFF)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("seller membership")
+        verbose_name_plural = _("seller memberships")
         constraints = [models.UniqueConstraint(fields=["user", "seller"], name="one_membership_per_seller")]
 
     def __str__(self) -> str:
@@ -186,23 +197,28 @@ class LedgerKind(models.TextChoices):
 class LedgerEntry(AppendOnlyModel):
     """Money between a seller and the platform. Positive: the seller owes the platform."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="ledger_entries")
-    kind = models.CharField(max_length=20, choices=LedgerKind.choices)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3, default="EUR")
+    seller = models.ForeignKey(Seller, verbose_name=_("seller"), on_delete=models.PROTECT,
+                               related_name="ledger_entries")
+    kind = models.CharField(_("kind"), max_length=20, choices=LedgerKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
     claim = models.ForeignKey(
-        "claims.Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+        "claims.Claim", verbose_name=_("claim"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="ledger_entries"
     )
     refund = models.OneToOneField(
-        "claims.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+        "claims.Refund", verbose_name=_("refund"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="ledger_entry"
     )
-    note = models.CharField(max_length=500, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["-created_at", "-id"]
         verbose_name_plural = _("ledger entries")
         constraints = [
@@ -219,14 +235,17 @@ class LedgerEntry(AppendOnlyModel):
 class CannedReply(models.Model):
     """A seller's own reply text, picked on the claim page and edited before sending."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="canned_replies")
+    seller = models.ForeignKey(Seller, verbose_name=_("seller"), on_delete=models.CASCADE,
+                               related_name="canned_replies")
     title = models.CharField(_("title"), max_length=100)
     body = models.TextField(_("text"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
         ordering = ["title", "id"]
         constraints = [models.UniqueConstraint(fields=["seller", "title"], name="one_canned_reply_per_title")]
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from core import audit, roles
+from core import audit, formatting, roles
 from core.models import AuditKind
 
 from .models import LedgerEntry, LedgerKind, Seller, SellerStatus, WarrantyPolicy
@@ -188,8 +188,8 @@ def record_settlement(*, seller: Seller, amount: Decimal | str, note: str, by: A
             raise ValidationError(_("The seller owes nothing in %(currency)s, so there is nothing to settle.")
                                   % {"currency": currency}, code="state")
         if received > owed:
-            raise ValidationError(_("The seller owes %(owed)s %(currency)s; a settlement cannot be more. Record "
-                                    "anything else as an adjustment.") % {"owed": owed, "currency": currency},
+            raise ValidationError(_("The seller owes %(owed)s; a settlement cannot be more. Record anything else "
+                                    "as an adjustment.") % {"owed": formatting.money_text(owed, currency)},
                                   code="invalid")
         return LedgerEntry.objects.create(
             seller=seller, kind=LedgerKind.SETTLEMENT, amount=-received, currency=currency, created_by=by,

@@ -325,7 +325,7 @@ def test_seller_page_shows_the_ledger_balance_read_only(client, agent, world):
     client.force_login(agent)
     seller = world.claim.seller
     page = client.get(reverse("admin:sellers_seller_change", args=[seller.pk])).content.decode()
-    assert "5.00 EUR" in page and "Goodwill correction" in page
+    assert "€5.00" in page and "Goodwill correction" in page
     assert 'name="tax_id"' not in page  # verified data is not edited
     entry = seller.ledger_entries.first()
     entry_page = client.get(reverse("admin:sellers_ledgerentry_change", args=[entry.pk])).content.decode()

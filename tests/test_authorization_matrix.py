@@ -82,6 +82,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "public: webhook":          row("401",    "401",    "401",    "401",    "401",    "401",    "401",    "401"),
     # the satisfaction survey's signed link is its own credential (no login): a link that is not valid is refused
     "public: survey link":      row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
+    # so is an email's one-click unsubscribe link (claims.unsubscribe): whoever is logged in, a bad link is refused
+    "public: unsubscribe link": row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
     "own account":              row(LOGIN,    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
     "own account action":       row(LOGIN,    ACT,      ACT,      ACT,      ACT,      ACT,      ACT,      ACT),
     # the code asked for at login (accounts.views.mfa_verify): a session that passed it goes on to where it was going,
@@ -146,6 +148,8 @@ CLASSES: dict[str, list[str]] = {
     "public: webhook": ["carrier_webhook", "payments_webhook"],
     # claims/tests/test_satisfaction.py has the valid, expired and changed links
     "public: survey link": ["claims:satisfaction"],
+    # tests/test_unsubscribe.py has the valid, expired, changed and foreign links, GET and one-click POST
+    "public: unsubscribe link": ["claims:unsubscribe"],
     "own account": ["orders:list", "password_change", "password_change_done",
                     # each person's own notifications, email preferences and claims as a buyer (claims.keeping_up);
                     # claims/tests/test_keeping_up.py shows nobody another person's rows

@@ -65,7 +65,7 @@ def test_the_offer_section_offers_declining_as_a_second_step_and_the_allowed_cou
                                  "discount") if f'name="counter-kind" value="{value}"' in page]
     assert kinds == ["full_refund", "partial_refund", "replacement", "return_for_refund", "discount"]
     assert f'name="counter-countered" value="{world.offer.pk}"' in page
-    assert "less than 199.00 EUR" in page
+    assert "less than €199.00" in page
 
 
 def test_the_buyer_declines_with_a_reason_and_is_told_when_we_can_step_in(client, world):
@@ -109,7 +109,7 @@ def test_the_buyer_counters_and_sees_it_waiting(client, world):
             "counter-reason": "The repair shop quoted 90 EUR.", "counter-countered": world.offer.pk}, follow=True)
     page = response.content.decode()
     assert "Your counter-offer was sent to the seller" in page
-    assert "Your counter-offer: Partial refund — 90.00 EUR" in page and "Waiting for the seller's answer" in page
+    assert "Your counter-offer: Partial refund — €90.00" in page and "Waiting for the seller's answer" in page
     assert 'name="counter-kind"' not in page and 'name="decline-reason"' not in page  # nothing else to answer now
     mine = world.claim.offers.get(status="pending")
     assert (mine.party, mine.amount, mine.note, mine.counter_to) == ("buyer", Decimal("90.00"),
@@ -120,7 +120,7 @@ def test_the_buyer_counters_and_sees_it_waiting(client, world):
 
 @pytest.mark.parametrize(("data", "says"), [
     ({"counter-kind": "partial_refund", "counter-amount": "199.00"},
-     "A partial refund or a discount must be less than 199.00 EUR"),
+     "A partial refund or a discount must be less than €199.00"),
     ({"counter-kind": "partial_refund"}, "Please enter the amount of the partial refund or discount."),
     ({"counter-kind": "repair"}, "Select a valid choice."),  # not what the policy allows here
     ({}, "Please choose what you propose."),
@@ -159,8 +159,8 @@ def test_the_seller_sees_the_counter_offer_and_cannot_offer_until_answering_it(c
     counter(world)
     client.force_login(world.staff)
     page = unescape(client.get(seller_url("claim", world)).content.decode())
-    assert "The buyer's counter-offer: Partial refund — 90.00 EUR" in page
-    assert "The buyer declined your offer (Partial refund, 40.00 EUR) and proposes this instead." in page
+    assert "The buyer's counter-offer: Partial refund — €90.00" in page
+    assert "The buyer declined your offer (Partial refund, €40.00) and proposes this instead." in page
     assert "The repair shop quoted 90 EUR." in page
     assert "Accept the counter-offer</button>" in page and "<summary>Decline the counter-offer…</summary>" in page
     assert 'id="action-offer"' not in page and "Withdraw the offer" not in page

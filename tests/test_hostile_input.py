@@ -32,6 +32,7 @@ from claims import services
 from claims.models import Claim, ClaimTransition, ClaimView, Evidence, Message, Offer, Refund
 from claims.tests.admin_factories import make_console_agent
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim, photo
+from config import errors
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import LedgerEntry
 from tests.test_authorization_matrix import CLASS_OF, World, key_of, site_patterns
@@ -161,13 +162,13 @@ def test_overlong_text_in_the_console_is_refused(client, settings, escalated, ac
 
 # --- refund amounts -----------------------------------------------------------------------------------------
 
-# The claim is worth 199.00 EUR (one item, the whole order).
+# The claim is worth €199.00 (one item, the whole order).
 HOSTILE_AMOUNTS = [
     pytest.param("-5", "greater than or equal to 0.01", id="negative"),
     pytest.param("0", "greater than or equal to 0.01", id="zero"),
     pytest.param("0.001", "greater than or equal to 0.01", id="below a cent"),
-    pytest.param("199.00", "must be less than 199.00 EUR", id="the whole claim"),
-    pytest.param("250", "must be less than 199.00 EUR", id="over the total"),
+    pytest.param("199.00", "must be less than €199.00", id="the whole claim"),
+    pytest.param("250", "must be less than €199.00", id="over the total"),
     pytest.param("1e12", "Ensure that there are no more than 12 digits in total.", id="exponent"),
     pytest.param("12.345", "no more than 2 decimal places", id="three decimals"),
     pytest.param("abc", "Enter a number.", id="not a number"),
@@ -193,9 +194,9 @@ CONSOLE_AMOUNTS = [
     pytest.param("partial_refund", "-5", "greater than or equal to 0", id="negative partial refund"),
     pytest.param("partial_refund", "0", "The amount must be more than zero.", id="zero partial refund"),
     pytest.param("refund", "0", "The amount must be more than zero.", id="zero refund"),
-    pytest.param("partial_refund", "199.00", "must be less than 199.00 EUR", id="partial refund of everything"),
-    pytest.param("refund", "250", "The refund cannot be more than 199.00 EUR.", id="refund over the total"),
-    pytest.param("discount", "250", "must be less than 199.00 EUR", id="discount over the total"),
+    pytest.param("partial_refund", "199.00", "must be less than €199.00", id="partial refund of everything"),
+    pytest.param("refund", "250", "The refund cannot be more than €199.00.", id="refund over the total"),
+    pytest.param("discount", "250", "must be less than €199.00", id="discount over the total"),
     pytest.param("partial_refund", "abc", "Enter a number.", id="not a number"),
     pytest.param("refund", "NaN", "Enter a number.", id="NaN"),
     pytest.param("refund", "-Infinity", "Enter a number.", id="minus infinity"),
@@ -249,7 +250,7 @@ def test_a_seller_offer_ignores_a_posted_currency(client, settings):
                                {"offer-kind": "partial_refund", "offer-amount": "20.00", "offer-currency": "USD",
                                 "currency": "USD", "offer-defect_type": "irremovable"}, follow=True)
     assert "Your offer was sent." in text(response)
-    assert "20.00 GBP" in text(response) and "USD" not in text(response)
+    assert "£20.00" in text(response) and "USD" not in text(response)
     offer = Offer.objects.get(claim=world_claim)
     with time_machine.travel(OPENED_AT + 2 * H, tick=False):
         services.accept_offer(offer=offer, by=order.buyer)
@@ -303,8 +304,12 @@ POSTER = {"buyer page": "buyer", "buyer action": "buyer", "seller dashboard": "s
           "own account: second factor": "agent", "own account: with two factors": "agent",
           "public": "anonymous", "public: set language": "buyer", "public: log out": "buyer",
           "admin login page": "anonymous", "admin log out": "superuser"}
+CSRF_REFUSED = errors.PAGES["csrf"][0]  # the title of the page config.errors.csrf_failure answers with
 CSRF_EXEMPT = {"carrier_webhook"}  # authenticated by its signature headers (see the webhook tests below)
 CSRF_EXEMPT |= {"payments_webhook"}  # authenticated by its Standard Webhooks signature (see below)
+# RFC 8058: a mail program POSTs the one-click unsubscribe without a cookie; the signed link is the credential (a bad
+# one changes nothing: test_a_forged_or_expired_unsubscribe_link_changes_nothing below)
+CSRF_EXEMPT |= {"claims:unsubscribe"}
 
 
 def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(settings):
@@ -328,7 +333,7 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(settings
             before = everything(settings)
             response = client.post(url, {"body": "hello", "reason": "escalate now", "offer-kind": "full_refund",
                                          "outcome": "refund", "funded_by": "platform"})
-            if response.status_code != 403 or b"CSRF verification failed" not in response.content:
+            if response.status_code != 403 or str(CSRF_REFUSED).encode() not in response.content:
                 not_refused.append(f"{url} as {role}: {response.status_code}")
             assert_unchanged(before, settings)
     assert not not_refused, "POSTs without a CSRF token that were not refused:\n" + "\n".join(not_refused)
@@ -345,6 +350,50 @@ def test_the_same_posts_with_a_token_do_get_through(client):
     response = csrf_client.post(reverse("claims:message", kwargs={"number": world.claim.number}),
                                 {"body": "hello", "csrfmiddlewaretoken": token})
     assert response.status_code == 302 and world.claim.messages.filter(body="hello").exists()
+
+
+def test_a_forged_or_expired_unsubscribe_link_changes_nothing(settings):
+    """The one-click unsubscribe takes no CSRF token and no login (RFC 8058): a link that is not exactly one we
+    signed, has expired, names a kind of email that cannot be turned off, or a person who is gone, is refused with a
+    page that says so, and no preference changes."""
+    from django.core import signing
+
+    from claims import unsubscribe
+    from claims.models import EmailPreference
+
+    world = claim_world("in_progress")
+    good = unsubscribe.make_token(user_id=world.buyer.pk, kind="offers")
+    value, _sep, signature = good.rpartition(":")
+    forged = {
+        "changed signature": f"{value}:{'A' * len(signature)}",
+        # the seller's staff member's link with the buyer's signature on it
+        "another person": unsubscribe.make_token(user_id=world.staff.pk, kind="offers").rpartition(":")[0] + ":"
+        + signature,
+        "another secret": signing.dumps({"u": world.buyer.pk, "k": "offers"}, salt=unsubscribe.SALT,
+                                        key="not-the-sites-secret"),
+        "cut off": good[:-6],
+        "not a token": "' OR 1=1 --",
+        "the survey's salt": signing.dumps({"u": world.buyer.pk, "k": "offers"}, salt="claims.satisfaction"),
+        "an always-sent kind": signing.dumps({"u": world.buyer.pk, "k": "always"}, salt=unsubscribe.SALT),
+        "no such person": signing.dumps({"u": 987654, "k": "offers"}, salt=unsubscribe.SALT),
+    }
+    before = everything(settings)
+    client = Client(enforce_csrf_checks=True)
+    for what, token in forged.items():
+        url = reverse("claims:unsubscribe", kwargs={"token": token})
+        for response in (client.get(url), client.post(url, "List-Unsubscribe=One-Click",
+                                                      content_type="application/x-www-form-urlencoded")):
+            expected = 404 if what == "no such person" else 400
+            assert response.status_code == expected, (what, response.status_code)
+            assert "Nothing was changed." in text(response), what
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS + 1)):
+        response = client.post(reverse("claims:unsubscribe", kwargs={"token": good}))
+    assert response.status_code == 400 and "has expired" in text(response)
+    assert_unchanged(before, settings)
+    assert not EmailPreference.objects.exists()
+    # the control: the same link, in time, does turn the offers off (and nothing else)
+    assert client.post(reverse("claims:unsubscribe", kwargs={"token": good})).status_code == 200
+    assert list(EmailPreference.objects.values_list("user", "kind", "enabled")) == [(world.buyer.pk, "offers", False)]
 
 
 # --- the carrier webhook ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from claims import services
 from claims.models import ExpertAssessment
 from claims.tests.admin_factories import make_console_agent, make_finance, make_plain_staff
 from claims.tests.factories import OPENED_AT, claim_world
+from core import formatting
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
@@ -130,8 +131,8 @@ def test_the_buyer_asks_for_an_expert_knowing_what_it_costs(client, denied):
         services.add_expert_cost(assessment=assessment, by=denied.agent, description="Expert's fee", amount="80.00")
         services.send_expert_costs(assessment=assessment, by=denied.agent)
     page = client.get(detail).content.decode()
-    assert "Expert&#x27;s fee" in page and "80.00 EUR" in page
-    assert "Please pay 80.00 EUR by April 19, 2026" in page  # sent on 20 March, 30 days
+    assert "Expert&#x27;s fee" in page and "€80.00" in page
+    assert f"Please pay €80.00 by {formatting.day(dt.date(2026, 4, 19))}" in page  # sent on 20 March, 30 days
 
 
 def test_nobody_else_may_ask(client, denied):

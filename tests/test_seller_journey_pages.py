@@ -496,7 +496,7 @@ def decided_email(world) -> str:
 
 def test_a_refund_the_platform_pays_and_recovers_says_what_is_owed_and_when(client):
     world = decided(funded_by="platform")
-    owed = ("You owe 199.00 EUR for this claim: the platform paid the buyer in your place and recovers the amount "
+    owed = ("You owe €199.00 for this claim: the platform paid the buyer in your place and recovers the amount "
             "from your payouts. It was added to your balance on Thu 12 Mar (your statement for March 2026).")
     page = seller_page(client, world)
     assert "What this claim costs you" in page and owed in page
@@ -509,14 +509,14 @@ def test_a_refund_the_platform_pays_and_recovers_says_what_is_owed_and_when(clie
 
 def test_a_refund_the_seller_pays_says_so_and_when_it_was_paid_out(client):
     world = decided(funded_by="seller")
-    owed = "You owe 199.00 EUR for this claim: the buyer's refund, deducted from your payouts when it is paid out."
+    owed = "You owe €199.00 for this claim: the buyer's refund, deducted from your payouts when it is paid out."
     assert owed in seller_page(client, world) and owed in decided_email(world)
     with time_machine.travel(OPENED_AT + 4 * D, tick=False):
         services.mark_refund_paid(refund=world.claim.refunds.get(), reference="PAY-1", by=None)
     with time_machine.travel(OPENED_AT + 5 * D, tick=False):
         client.force_login(world.staff)
         page = text(client.get(reverse("sellers:claim", kwargs={"number": world.claim.number})))
-    assert ("You paid 199.00 EUR for this claim: the buyer's refund, paid out on Sat 14 Mar and deducted from your "
+    assert ("You paid €199.00 for this claim: the buyer's refund, paid out on Sat 14 Mar and deducted from your "
             "payouts (your statement for March 2026).") in page
 
 
@@ -535,7 +535,7 @@ def test_a_denial_costs_nothing_and_says_nothing_about_money(client):
 def test_a_refund_waiting_for_the_item_says_what_will_be_owed_once_it_is_back(client):
     world = decided(funded_by="platform", needs_return=True)
     assert world.claim.state == "awaiting_return"
-    owed = ("You will owe 199.00 EUR for this claim once the item is back with you: the platform then pays the buyer "
+    owed = ("You will owe €199.00 for this claim once the item is back with you: the platform then pays the buyer "
             "in your place and recovers the amount from your payouts.")
     assert owed in seller_page(client, world) and owed in decided_email(world)
     assert world.claim.seller.ledger_balance() == Decimal("0.00")  # nothing booked before the item is back

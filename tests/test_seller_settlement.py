@@ -26,7 +26,7 @@ def finance():
 
 @pytest.fixture
 def seller():
-    """A seller that owes the platform 120.00 EUR."""
+    """A seller that owes the platform €120.00."""
     seller = SellerFactory()
     services.add_adjustment(seller=seller, by=make_console_agent(), amount=Decimal("120.00"), note="Fines")
     return seller
@@ -53,7 +53,7 @@ def test_a_payment_received_is_a_negative_settlement_entry(finance, seller):
     ("NaN", "positive"),
     ("Infinity", "positive"),
     ("12345678901.00", "too large"),
-    ("120.01", "owes 120.00 EUR"),
+    ("120.01", "owes €120.00"),
 ])
 def test_the_amount_received_is_positive_in_cents_and_within_what_is_owed(finance, seller, amount, message):
     with pytest.raises(ValidationError, match=message):
@@ -134,9 +134,9 @@ def test_finance_records_a_settlement_on_the_sellers_page(client, finance, selle
         "The settlement was added to the ledger; the seller sees it on its statement."]
     entry = seller.ledger_entries.get(kind="settlement")
     assert entry.amount == Decimal("-100.00") and entry.created_by == finance
-    assert LogEntry.objects.get(user=finance).change_message == "Settlement of 100.00 EUR: Payment received: SEPA RF18"
+    assert LogEntry.objects.get(user=finance).change_message == "Settlement of €100.00: Payment received: SEPA RF18"
     page = client.get(page_url).content.decode()
-    assert "Settlement" in page and "-100.00 EUR" in page and "20.00 EUR" in page  # the ledger and its balance
+    assert "Settlement" in page and "-€100.00" in page and "€20.00" in page  # the ledger and its balance
 
 
 def test_a_refused_settlement_keeps_the_form(client, finance, seller):

@@ -149,19 +149,19 @@ def test_the_statements_page_shows_the_balance_entries_and_months(client, book):
     response = client.get(url("statements"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "You owe the platform 266.00 EUR." in page
+    assert "You owe the platform €266.00." in page
     for month in ("2026-04", "2026-03", "2026-02"):
         assert f"/seller/statements/{month}/" in page and f"/seller/statements/{month}.csv" in page
     assert reverse("sellers:claim", kwargs={"number": book.recovered.claim.number}) in page
-    assert "Payment received: SEPA RF18" in page and "-20.00 EUR" in page
+    assert "Payment received: SEPA RF18" in page and "-€20.00" in page
     assert 'aria-current="page"' in page and url("statements") in page
 
 
 @pytest.mark.parametrize(("adjustments", "sentence"), [
     ([], "Nothing is owed"),
     (["10.00", "-10.00"], "Nothing is owed"),
-    (["-12.50"], "The platform owes you 12.50 EUR."),
-    (["12.50"], "You owe the platform 12.50 EUR."),
+    (["-12.50"], "The platform owes you €12.50."),
+    (["12.50"], "You owe the platform €12.50."),
 ])
 def test_the_balance_in_words(client, adjustments, sentence):
     seller = SellerFactory()
@@ -178,8 +178,8 @@ def test_the_monthly_statement_page(client, book):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Statement for March 2026" in page and book.seller.legal_name in page
-    for text in ("30.00 EUR", "80.00 EUR", "279.00 EUR", "259.00 EUR", "Opening balance", "Closing balance",
-                 "At the end of the month you owed the platform 259.00 EUR.", "Early March"):
+    for text in ("€30.00", "€80.00", "€279.00", "€259.00", "Opening balance", "Closing balance",
+                 "At the end of the month you owed the platform €259.00.", "Early March"):
         assert text in page, text
     assert "Early April" not in page and "February fine" not in page
     assert book.funded_march.claim.number in page and book.funded_april.claim.number not in page
@@ -274,7 +274,7 @@ def test_the_dashboard_links_the_statements(client, book):
         page = client.get(reverse(f"sellers:{name}")).content.decode()
         assert f'href="{url("statements")}?seller={book.seller.slug}"' in page, name
     page = client.get(reverse("sellers:performance"), {"period": "all"}).content.decode()
-    assert "Settlements" in page and "-20.00" in page
+    assert "Settlements" in page and "-€20.00" in page
 
 
 # --- cost -------------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def test_get_help_offers_collecting_in_person_where_the_seller_does(client):
     with time_machine.travel(OPENED_AT, tick=False):
         html = text(client, order.buyer, url)
         assert "I will bring the item to the seller and collect it there" in html
-        assert "the seller may charge 0.50 EUR a day" in html
+        assert "the seller may charge €0.50 a day" in html
         response = client.post(url, {
             "items": [str(order.items.get().pk)], "reason": "defective", "description": "The screen flickers.",
             "desired_outcome": "repair", "discovered_on": "2026-03-09", "photos": [photo()],
@@ -148,7 +148,7 @@ def test_the_goods_waiting_for_collection_on_both_pages_and_the_seller_records_i
             assert "Waiting for collection at the seller" in html, who
             assert "Ready for collection at the seller since Mon 16 Mar." in html, who
             assert "Storage is free until Sun 10 May. From Mon 11 May" in html, who
-            assert "Storage fee so far: 2.50 EUR for 5 days." in html, who
+            assert "Storage fee so far: €2.50 for 5 days." in html, who
             assert "the seller announces its sale and may sell it from" in html, who
         assert "Record the collection" in pages["seller"]
         response = client.post(reverse("sellers:collected", kwargs={"number": case.claim.number}))

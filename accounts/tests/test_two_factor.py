@@ -97,7 +97,7 @@ def test_the_qr_code_holds_the_key_and_the_issuer(settings):
     buyer = UserFactory(username="erika")
     key = two_factor.new_secret()
     settings.OTP_TOTP_ISSUER = None
-    settings.SITE_NAME = "Help: Center"
+    settings.MARKETPLACE_NAME = "Help: Center"
     uri = two_factor.provisioning_uri(buyer, key)
     secret = two_factor.secret_for_people(key).replace(" ", "")
     assert uri == (f"otpauth://totp/Help%20Center%3Aerika?secret={secret}&issuer=Help%20Center&algorithm=SHA1"

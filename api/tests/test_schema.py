@@ -55,7 +55,7 @@ def test_the_schema_does_not_depend_on_the_environment():
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local",
                    "SITE_URL": "https://support.example.invalid", "API_PAGE_SIZE": "7", "API_MAX_PAGE_SIZE": "9",
                    "API_RATE_LIMIT": "3", "API_RATE_WINDOW_SECONDS": "7", "API_IDEMPOTENCY_HOURS": "1",
-                   "DJANGO_ALLOWED_HOSTS": "support.example.invalid", "SITE_NAME": "Another help centre",
+                   "DJANGO_ALLOWED_HOSTS": "support.example.invalid", "MARKETPLACE_NAME": "Another help centre",
                    "WEBHOOK_ALLOW_PRIVATE_DESTINATIONS": "true"}
     result = subprocess.run([sys.executable, MANAGE, "export_openapi", "--check"], env=environment,  # noqa: S603
                             capture_output=True, text=True, timeout=120, check=False)

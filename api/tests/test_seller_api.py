@@ -431,7 +431,7 @@ def test_offers_are_made_and_withdrawn_through_the_service(client, shop):
     assert "amount" in missing["errors"]
     too_much = problem(post(client, f"{API}/{claim.number}/offers", shop.key,
                             {"kind": "partial_refund", "amount": "199.00"}), 422, "invalid")
-    assert "199.00 EUR" in too_much["detail"]
+    assert "€199.00" in too_much["detail"]
     problem(post(client, f"{API}/{claim.number}/offers", shop.key, {"kind": "store_credit"}), 422, "validation")
 
     response = post(client, f"{API}/{claim.number}/offers", shop.key,

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import formatting
 from core.console import ConsoleAction
 
 from .. import services
@@ -95,7 +96,7 @@ def _decide(claim: Claim, by: Any, data: dict[str, Any]) -> str:
         parts.append(_("paid by the platform, recovered from the seller") if data["recover_from_seller"]
                      else _("paid by the platform, which bears the cost"))
     if decided.refund_amount:
-        parts.append(f"{decided.refund_amount} {decided.currency}")
+        parts.append(formatting.money_text(decided.refund_amount, decided.currency))
     return "; ".join(str(p) for p in parts) + "."
 
 
@@ -134,7 +135,7 @@ def _offer(claim: Claim, by: Any, data: dict[str, Any]) -> str:
         note=data["note"],
         return_instructions=data["return_instructions"],
     )
-    amount = f" ({offer.amount} {claim.currency})" if offer.amount else ""
+    amount = f" ({formatting.money_text(offer.amount, claim.currency)})" if offer.amount else ""
     return _("Offered on the platform's behalf: %(kind)s%(amount)s.") % {
         "kind": OfferKind(offer.kind).label,
         "amount": amount,

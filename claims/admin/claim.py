@@ -17,11 +17,11 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import formatting
 from core.console import ConsoleActionsMixin, ReadOnlyAdminMixin, boolean_words, buyer_label, person_label
 
 from .. import roles
@@ -181,8 +181,8 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
         return format_html(
             '<time datetime="{}" title="{}">{}</time>',
             local.isoformat(),
-            date_format(local, "SHORT_DATETIME_FORMAT"),
-            date_format(local, "SHORT_DATE_FORMAT"),
+            formatting.moment(local),
+            formatting.day(local),
         )
 
     @admin.display(description=gettext_lazy("next deadline"), ordering="action_due_at")

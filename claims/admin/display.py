@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+
+from core import formatting
 
 from .. import deadlines
 from ..choices import ClaimState
 
 
 def format_moment(moment: dt.datetime | None) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else "—"
+    return formatting.moment(moment) if moment else "—"
 
 
 def deadline_html(due_at: dt.datetime | None, now: dt.datetime | None = None) -> str:

@@ -17,11 +17,11 @@ from django.db.models import DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core import formatting
 from core.console import ActionForm, ConsoleAction, ConsoleActionsMixin, ReadOnlyAdminMixin, yes_no
 
 from .. import experts, roles, services
@@ -91,20 +91,21 @@ def _conclude(assessment: ExpertAssessment, by: Any, data: dict[str, Any]) -> st
 def _add_cost(assessment: ExpertAssessment, by: Any, data: dict[str, Any]) -> str:
     cost = services.add_expert_cost(assessment=assessment, by=by, description=data["description"],
                                     amount=data["amount"])
-    return _("Added a cost: %(what)s, %(amount)s %(currency)s.") % {
-        "what": cost.description, "amount": cost.amount, "currency": assessment.claim.currency}
+    return _("Added a cost: %(what)s, %(amount)s.") % {
+        "what": cost.description, "amount": formatting.money_text(cost.amount, assessment.claim.currency)}
 
 
 def _remove_cost(assessment: ExpertAssessment, by: Any, data: dict[str, Any]) -> str:
     cost = data["cost"]
     services.remove_expert_cost(cost=cost, by=by)
-    return _("Removed a cost: %(what)s, %(amount)s.") % {"what": cost.description, "amount": cost.amount}
+    return _("Removed a cost: %(what)s, %(amount)s.") % {
+        "what": cost.description, "amount": formatting.money_text(cost.amount, assessment.claim.currency)}
 
 
 def _send_costs(assessment: ExpertAssessment, by: Any, data: dict[str, Any]) -> str:
     sent = services.send_expert_costs(assessment=assessment, by=by)
     return _("Sent the list of costs to the buyer, due by %(day)s.") % {
-        "day": date_format(sent.costs_due_on, "DATE_FORMAT")}
+        "day": formatting.day(sent.costs_due_on)}
 
 
 def _mark_paid(assessment: ExpertAssessment, by: Any, data: dict[str, Any]) -> str:
@@ -162,6 +163,9 @@ class StatusFilter(admin.SimpleListFilter):
 class ExpertAssessmentAdmin(ReadOnlyAdminMixin, ConsoleActionsMixin, admin.ModelAdmin):
     console_actions = EXPERT_ACTIONS
     list_display = ["claim_link", "stage", "requested", "expert", "result", "costs", "due", "paid"]
+    # The claim's column links to the claim: the assessment's own page is the next column's link (a link in a link
+    # has no name of its own, axe's link-name).
+    list_display_links = ["stage"]
     list_filter = [StatusFilter, "stage", "result"]
     # Rows render from the join and the annotation alone: no query per row (claims/tests/test_expert_console.py).
     list_select_related = ["claim"]
@@ -207,16 +211,16 @@ class ExpertAssessmentAdmin(ReadOnlyAdminMixin, ConsoleActionsMixin, admin.Model
 
     @admin.display(description=gettext_lazy("requested"), ordering="requested_at")
     def requested(self, assessment: ExpertAssessment) -> str:
-        return date_format(assessment.requested_at, "SHORT_DATE_FORMAT")
+        return formatting.day(assessment.requested_at)
 
     @admin.display(description=gettext_lazy("costs"))
     def costs(self, assessment: ExpertAssessment) -> str:
         total = getattr(assessment, "costs_sum", None)
-        return f"{total:.2f} {assessment.claim.currency}" if total else "—"
+        return formatting.money_text(total, assessment.claim.currency) if total else "—"
 
     @admin.display(description=gettext_lazy("costs due"), ordering="costs_due_on")
     def due(self, assessment: ExpertAssessment) -> str:
-        return date_format(assessment.costs_due_on, "SHORT_DATE_FORMAT") if assessment.costs_due_on else "—"
+        return formatting.day(assessment.costs_due_on) if assessment.costs_due_on else "—"
 
     @admin.display(description=gettext_lazy("paid"))
     def paid(self, assessment: ExpertAssessment) -> str:

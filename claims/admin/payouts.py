@@ -32,12 +32,12 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core import formatting
 from core.console import ReadOnlyAdminMixin, mask_email
 
 from .. import payout_files, roles, services
@@ -59,8 +59,8 @@ def _moment(moment: Any) -> str:
     if not moment:
         return "—"
     local = timezone.localtime(moment)
-    return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(),
-                       date_format(local, "SHORT_DATETIME_FORMAT"), date_format(local, "SHORT_DATE_FORMAT"))
+    return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), formatting.moment(local),
+                       formatting.day(local))
 
 
 def paid_to(refund: Refund) -> str:
@@ -157,8 +157,9 @@ def _step_form(step: PayoutStep, refunds: list[Refund], data: Any = None) -> for
         for refund in refunds:
             fields[f"value-{refund.pk}"] = forms.CharField(
                 label=format_html("{} ({})", step.field_label,
-                                  _("refund %(id)s, %(amount)s %(currency)s")
-                                  % {"id": refund.pk, "amount": refund.amount, "currency": refund.currency}),
+                                  _("refund %(id)s, %(amount)s")
+                                  % {"id": refund.pk,
+                                     "amount": formatting.money_text(refund.amount, refund.currency)}),
                 required=False, max_length=step.field_limit, strip=True,
             )
     form_class = type("PayoutStepForm", (forms.Form,), fields)
@@ -256,7 +257,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def money(self, refund: Refund) -> str:
-        return f"{refund.amount} {refund.currency}"
+        return formatting.money_text(refund.amount, refund.currency)
 
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, refund: Refund) -> str:
@@ -271,7 +272,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         events = refund.events.select_related("actor").order_by("created_at", "id")
         return format_html('<ul class="payout-history">{}</ul>', format_html_join(
             "", "<li>{}: {} → {}{}{}</li>",
-            ((date_format(timezone.localtime(e.created_at), "SHORT_DATETIME_FORMAT"),
+            ((formatting.moment(e.created_at),
               _status_label(e.from_status), _status_label(e.to_status),
               f" · {e.note}" if e.note else "",
               f" · {e.actor.get_full_name() or e.actor.get_username()}" if e.actor_id else f" · {_('System')}")

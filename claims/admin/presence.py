@@ -23,11 +23,11 @@ from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import formatting
 from core.console import person_label
 
 from ..models import Claim, ClaimPresence, ClaimTransition, Message
@@ -144,7 +144,7 @@ def others_sentence(names: list[str]) -> str:
 
 
 def _when(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    return formatting.moment(moment)
 
 
 def what_changed(claim_id: int, seen: Version, now: Version) -> str:

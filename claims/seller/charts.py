@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from claims.templatetags.charts import Cell, Chart, Series, Table, line_chart
-from core.formatting import day
+from core.formatting import day, short_day
 
 from .selectors import Performance, Week
 
@@ -72,7 +72,7 @@ def _opened_chart(figures: Performance) -> Chart:
         "span": _span(figures), "count": _count(figures.claims_opened), "most": _count(busiest.opened),
         "day": day(busiest.start)}
     svg = line_chart(chart_id="chart-opened", title=title, description=description,
-                     x_labels=[date_format(week.start, "j M") for week in weeks],
+                     x_labels=[short_day(week.start) for week in weeks],
                      series=[Series(_("Claims opened"), [week.opened for week in weeks])],
                      y_title=_("Claims"), x_title=_("Week"), label_every=_label_every(weeks))
     return Chart("chart-opened", title, description, svg, table, numbers_hidden=len(weeks) > VISIBLE_ROWS)
@@ -97,7 +97,7 @@ def _reply_chart(figures: Performance) -> Chart:
                     "reply are left out of the line.") % {
         "span": _span(figures), "slowest": duration_text(slowest.average_first_reply), "day": day(slowest.start)}
     svg = line_chart(chart_id="chart-first-reply", title=title, description=description,
-                     x_labels=[date_format(week.start, "j M") for week in weeks],
+                     x_labels=[short_day(week.start) for week in weeks],
                      series=[Series(_("Average time to the first reply"),
                                     [_hours(week.average_first_reply) for week in weeks])],
                      y_title=_("Hours"), x_title=_("Week"), label_every=_label_every(weeks))

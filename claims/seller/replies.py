@@ -15,6 +15,7 @@ descriptions), filled by the same `claims.macros.fill` for both ways of insertin
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -127,7 +128,7 @@ def delete_reply(*, membership: SellerMembership, reply: CannedReply) -> None:
 # --- filling one in for a claim ----------------------------------------------------------------------------------
 
 
-def claim_values(claim: Claim, *, by: Any, refundable: str) -> dict[str, str]:
+def claim_values(claim: Claim, *, by: Any, refundable: Decimal) -> dict[str, str]:
     """The variables' values for the seller's page of `claim` (claims.macros.claim_values, the buyer as the order
     names them)."""
     values = macros.claim_values(claim, agent=by, refundable=refundable)
@@ -143,7 +144,7 @@ class ReplyPicker:
     chosen_text: str
 
 
-def reply_picker(claim: Claim, *, by: Any, refundable: str, chosen: str | None = None) -> ReplyPicker:
+def reply_picker(claim: Claim, *, by: Any, refundable: Decimal, chosen: str | None = None) -> ReplyPicker:
     """Every reply of the claim's seller filled in for the claim: one query however many there are."""
     values = claim_values(claim, by=by, refundable=refundable)
     replies = list(replies_of(claim.seller).only("id", "title", "body"))

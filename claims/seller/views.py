@@ -147,7 +147,7 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
     possible = {name: can[ability].allowed for name, ability in ACTION_ABILITY.items()}
     money = selectors.claim_money(claim)
     # The shop's canned replies next to the reply box; ?reply=<id> fills the box with one (claims.seller.replies).
-    picker = (replies.reply_picker(claim, by=request.user, refundable=f"{money.refundable} {claim.currency}",
+    picker = (replies.reply_picker(claim, by=request.user, refundable=money.refundable,
                                    chosen=request.GET.get("reply")) if possible["reply"] else None)
     picked = bound is None and picker is not None and picker.chosen is not None
     if picked:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from core import audit
+from core import audit, formatting
 from core.models import AuditKind
 from orders.models import Order, OrderItem
 from orders.services import book_refund, extend_warranty
@@ -196,8 +196,9 @@ def _refund_room(claim: Claim) -> RefundRoom:
 def _too_much(claim: Claim, left: Decimal) -> ClaimError:
     if left <= 0:
         return ClaimError(_("Everything claimed has already been refunded."), code="state")
-    return ClaimError(_("The refund cannot be more than %(max)s %(cur)s: that is what is left of what the buyer paid "
-                        "for the items of this claim.") % {"max": left, "cur": claim.currency}, code="invalid")
+    return ClaimError(_("The refund cannot be more than %(max)s: that is what is left of what the buyer paid "
+                        "for the items of this claim.") % {"max": formatting.money_text(left, claim.currency)},
+                      code="invalid")
 
 
 def _pay_refund(claim: Claim, amount: Decimal, *, funded_by: str, by: User | None, recover: bool = True,
@@ -273,14 +274,15 @@ def _send_written_resolution(claim: Claim) -> None:
     """The buyer's written resolution (claims.resolution), after everything the resolution changed (the warranty
     extension above all): "the seller will provide confirmation of the date and method of resolving the claim,
     including ... the duration of the claim process, or, if the claim is denied, the reasons for rejection"."""
-    from django.conf import settings
     from django.urls import reverse
+
+    from core.emails import site_link
 
     from ..notifications import notify
     from ..resolution import resolution_key, written_resolution
 
     if (resolution := written_resolution(claim)) is not None:
-        print_url = settings.SITE_URL.rstrip("/") + reverse("claims:resolution", kwargs={"number": claim.number})
+        print_url = site_link(reverse("claims:resolution", kwargs={"number": claim.number}))
         notify(claim, "resolution", to=[Party.BUYER], key=resolution_key(claim),
                context={"resolution": resolution, "print_url": print_url})
 

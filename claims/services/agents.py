@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from core import formatting
 from orders.models import Order
 from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
@@ -132,22 +133,23 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
         if outcome == Outcome.REFUND:
             value = _money(amount, what=_("The amount")) if amount not in (None, "") else refundable
             if value > refundable:
-                raise ClaimError(_("The refund cannot be more than %(max)s %(cur)s.")
-                                 % {"max": refundable, "cur": claim.currency})
+                raise ClaimError(_("The refund cannot be more than %(max)s.")
+                                 % {"max": formatting.money_text(refundable, claim.currency)})
         elif outcome in (Outcome.PARTIAL_REFUND, Outcome.DISCOUNT):
             if amount in (None, ""):
                 raise ClaimError(_("Please enter the amount."))
             value = _money(amount, what=_("The amount"))
             if value >= refundable:
-                raise ClaimError(_("A partial refund or discount must be less than %(max)s %(cur)s.")
-                                 % {"max": refundable, "cur": claim.currency})
+                raise ClaimError(_("A partial refund or discount must be less than %(max)s.")
+                                 % {"max": formatting.money_text(refundable, claim.currency)})
         if terms is not None and terms.paid and needs_return and value is not None and value != refundable:
             # The refund paid when the item is back is what is left of the decision (claims.services.receive_return):
             # after money already paid that is right for the full refund only.
-            raise ClaimError(_("The appealed decision already refunded %(paid)s %(cur)s. A new decision that waits "
-                               "for the returned item can only be the full refund of %(max)s %(cur)s; decide another "
-                               "amount without the return.") % {"paid": terms.paid, "max": refundable,
-                                                                "cur": claim.currency}, code="invalid")
+            raise ClaimError(_("The appealed decision already refunded %(paid)s. A new decision that waits "
+                               "for the returned item can only be the full refund of %(max)s; decide another "
+                               "amount without the return.")
+                             % {"paid": formatting.money_text(terms.paid, claim.currency),
+                                "max": formatting.money_text(refundable, claim.currency)}, code="invalid")
         now = timezone.now()
         # A denial tells the buyer the sentence the Get help page warned of (claims.presenters.DENIAL_WORDS).
         reason = note or (denial_words(denial_reason) if denial_reason else Outcome(outcome).label)
@@ -247,8 +249,8 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
             refundable = room.total
             value = _money(amount, what=_("The amount")) if amount not in (None, "") else refundable
             if value > refundable:
-                raise ClaimError(_("The amount cannot be more than %(max)s %(cur)s.")
-                                 % {"max": refundable, "cur": claim.currency})
+                raise ClaimError(_("The amount cannot be more than %(max)s.")
+                                 % {"max": formatting.money_text(refundable, claim.currency)})
         verdict = _("Provider decided for the buyer") if buyer_won else _("Provider decided for the seller")
         log = _fire(claim, "record_provider_verdict", by, reason=verdict, buyer_won=buyer_won, amount=value,
                     at=timezone.now())

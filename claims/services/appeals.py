@@ -25,6 +25,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import formatting
 from sellers.models import LedgerEntry, LedgerKind
 from sellers.services import record_claim_charge
 
@@ -175,22 +176,22 @@ def _rebalance_seller_share(claim: Claim, terms: SettlementTerms, *, covered: De
     delta = (covered if charged else ZERO) - terms.seller_share
     if not delta:
         return
-    words = {"number": claim.number, "amount": abs(delta), "currency": claim.currency}
+    words = {"number": claim.number, "amount": formatting.money_text(abs(delta), claim.currency)}
     if delta > 0:
         _charge(claim, LedgerKind.REFUND_RECOVERY, delta, by,
-                _("Claim %(number)s, appeal decided: the seller bears %(amount)s %(currency)s the platform refunded")
+                _("Claim %(number)s, appeal decided: the seller bears %(amount)s the platform refunded")
                 % words)
         return
     recovered = terms.seller_share - sum((r.amount for r in terms.refunds if r.funded_by == FundedBy.SELLER), ZERO)
     reversed_recovery = min(-delta, recovered)
     if reversed_recovery > 0:
         _charge(claim, LedgerKind.REFUND_RECOVERY, -reversed_recovery, by,
-                _("Claim %(number)s, appeal decided: recovery of %(amount)s %(currency)s reversed, the platform bears "
-                  "it") % {**words, "amount": reversed_recovery})
+                _("Claim %(number)s, appeal decided: recovery of %(amount)s reversed, the platform bears it")
+                % {**words, "amount": formatting.money_text(reversed_recovery, claim.currency)})
     if (credited := -delta - reversed_recovery) > 0:
         _charge(claim, LedgerKind.ADJUSTMENT, -credited, by,
-                _("Claim %(number)s, appeal decided: %(amount)s %(currency)s of the refund you funded is borne by the "
-                  "platform") % {**words, "amount": credited})
+                _("Claim %(number)s, appeal decided: %(amount)s of the refund you funded is borne by the platform")
+                % {**words, "amount": formatting.money_text(credited, claim.currency)})
 
 
 def _charge(claim: Claim, kind: str, amount: Decimal, by: User, note: str) -> None:

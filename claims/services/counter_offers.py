@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import formatting
 from sellers.models import WarrantyPolicy
 
 from ..abilities import answer_counter_refusal, counter_offer_refusal
@@ -79,9 +80,9 @@ def _counter_amount(claim: Claim, kind: str, amount: Any) -> Any:
         raise ClaimError(_("Please enter the amount you ask for."))
     value = _money(amount, what=_("The amount"))
     if value >= refundable:
-        raise ClaimError(_("A partial refund or a discount must be less than %(max)s %(cur)s, what is left to refund "
+        raise ClaimError(_("A partial refund or a discount must be less than %(max)s, what is left to refund "
                            "on the claimed items. To get all of it back, ask for a full refund.")
-                         % {"max": refundable, "cur": claim.currency})
+                         % {"max": formatting.money_text(refundable, claim.currency)})
     return value
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import formatting
 from orders.services import TrackingError
 from sellers.models import WarrantyPolicy
 
@@ -143,8 +144,8 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
                 raise ClaimError(_("Please enter the amount you offer."))
             value = _money(amount, what=_("The amount"))
             if value >= refundable:
-                raise ClaimError(_("A partial refund or discount must be less than %(max)s %(cur)s; offer a full "
-                                   "refund instead.") % {"max": refundable, "cur": claim.currency})
+                raise ClaimError(_("A partial refund or discount must be less than %(max)s; offer a full "
+                                   "refund instead.") % {"max": formatting.money_text(refundable, claim.currency)})
         elif kind in (OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
             value = refundable
         else:
@@ -232,9 +233,9 @@ def _offer_amount_now(claim: Claim, offer: Offer, room: RefundRoom | None) -> De
     if offer.kind in (OfferKind.FULL_REFUND, OfferKind.RETURN_FOR_REFUND):
         return min(offer.amount or left, left)
     if offer.amount is None or offer.amount > left:
-        raise ClaimError(_("This offer is worth more than is left to refund (%(max)s %(cur)s) after another refund "
+        raise ClaimError(_("This offer is worth more than is left to refund (%(max)s) after another refund "
                            "on the same items. Please decline it and ask for a new one.")
-                         % {"max": left, "cur": claim.currency}, code="state")
+                         % {"max": formatting.money_text(left, claim.currency)}, code="state")
     return offer.amount
 
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from core import formatting
+
 from .. import collection, warranty_clock
 from ..abilities import confirm_goods_received_refusal, record_collection_refusal, transition_refusal
 from ..calendar import local_date
@@ -71,7 +73,7 @@ def record_collection(*, claim: Claim, by: User) -> Claim:
         _save(claim)
         policy = Policy.from_snapshot(claim.policy)
         fee = collection.storage_fee(claim, local_date(now, time_zone=policy.time_zone))
-        reason = (_("Storage fee: %(fee)s %(currency)s") % {"fee": fee, "currency": claim.currency}) if fee else ""
+        reason = (_("Storage fee: %(fee)s") % {"fee": formatting.money_text(fee, claim.currency)}) if fee else ""
         log = _record(claim, "collected", by=by, at=now, reason=reason)
         notify(claim, "collected", to=[Party.BUYER], key=log.pk)
     return claim

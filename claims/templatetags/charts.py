@@ -20,11 +20,13 @@ from decimal import Decimal
 
 from django import template
 from django.urls import reverse
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from core import formatting
 
 from .. import overview as overview_data
 from ..choices import ClaimState, Party
@@ -275,7 +277,7 @@ def _count(value: int) -> str:
 
 
 def _amount(value: Decimal, currency: str) -> str:
-    return f"{number_format(value, decimal_pos=2, force_grouping=True)} {currency}"
+    return formatting.money_text(value, currency)
 
 
 def _percent(rate: overview_data.Rate) -> str:
@@ -287,17 +289,17 @@ def _days_chart(data: overview_data.Overview) -> Chart:
     busiest = max(data.days, key=lambda day: (day.opened, day.day))
     description = _("The last %(days)d days, %(first)s to %(last)s: %(opened)s claims opened and %(resolved)s "
                      "resolved. Most opened on one day: %(most)s, on %(day)s.") % {
-        "days": overview_data.DAYS, "first": date_format(data.first_day, "DATE_FORMAT"),
-        "last": date_format(data.last_day, "DATE_FORMAT"), "opened": _count(data.opened),
+        "days": overview_data.DAYS, "first": formatting.day(data.first_day),
+        "last": formatting.day(data.last_day), "opened": _count(data.opened),
         "resolved": _count(data.resolved), "most": _count(busiest.opened),
-        "day": date_format(busiest.day, "DATE_FORMAT")}
+        "day": formatting.day(busiest.day)}
     series = [Series(_("Opened"), [day.opened for day in data.days]),
               Series(_("Resolved"), [day.resolved for day in data.days])]
     svg = line_chart(chart_id="chart-days", title=title, description=description,
-                     x_labels=[date_format(day.day, "j M") for day in data.days], series=series,
+                     x_labels=[formatting.short_day(day.day) for day in data.days], series=series,
                      y_title=_("Claims"), x_title=_("Day"))
     table = Table(caption=title, head=[_("Day"), _("Opened"), _("Resolved")],
-                  rows=[[Cell(date_format(day.day, "D j M")), Cell(_count(day.opened)), Cell(_count(day.resolved))]
+                  rows=[[Cell(formatting.day(day.day)), Cell(_count(day.opened)), Cell(_count(day.resolved))]
                         for day in reversed(data.days)],
                   foot=[[Cell(_("Total")), Cell(_count(data.opened)), Cell(_count(data.resolved))]])
     return Chart("chart-days", title, description, svg, table, numbers_hidden=True)

@@ -13,9 +13,11 @@ import datetime as dt
 from django import template
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.db.models import Max, Min
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+
+from core import formatting
 
 register = template.Library()
 
@@ -45,14 +47,14 @@ def claim_date_hierarchy(cl):  # type: ignore[no-untyped-def]
     if year and month and day:
         chosen = dt.date(int(year), int(month), int(day))
         return {"show": True, "back": {"link": link({year_field: year, month_field: month}),
-                                       "title": capfirst(formats.date_format(chosen, "YEAR_MONTH_FORMAT"))},
-                "choices": [{"title": capfirst(formats.date_format(chosen, "MONTH_DAY_FORMAT"))}]}
+                                       "title": capfirst(formatting.month(chosen))},
+                "choices": [{"title": capfirst(formatting.short_day(chosen))}]}
     if year and month:
         last_day = calendar.monthrange(int(year), int(month))[1]
         days = [dt.date(int(year), int(month), d) for d in range(1, last_day + 1)]
         return {"show": True, "back": {"link": link({year_field: year}), "title": str(year)},
                 "choices": [{"link": link({year_field: year, month_field: month, day_field: d.day}),
-                             "title": capfirst(formats.date_format(d, "MONTH_DAY_FORMAT"))} for d in days]}
+                             "title": capfirst(formatting.short_day(d))} for d in days]}
     if year:
         span = span or _span(cl)
         first = span[0].month if span and span[0].year == int(year) else 1
@@ -60,7 +62,7 @@ def claim_date_hierarchy(cl):  # type: ignore[no-untyped-def]
         months = [dt.date(int(year), m, 1) for m in range(first, last + 1)]
         return {"show": True, "back": {"link": link({}), "title": _("All dates")},
                 "choices": [{"link": link({year_field: year, month_field: m.month}),
-                             "title": capfirst(formats.date_format(m, "YEAR_MONTH_FORMAT"))} for m in months]}
+                             "title": capfirst(formatting.month(m))} for m in months]}
     if not span:
         return {"show": False}
     return {"show": True, "back": None,

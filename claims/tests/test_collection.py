@@ -79,7 +79,7 @@ def test_ready_when_a_claim_resolves_with_the_goods_at_the_seller(django_capture
     assert claim.transitions.filter(name="collection_ready", from_state="resolved", to_state="resolved").exists()
     email = OutboundEmail.objects.get(event="collection_ready")
     assert email.recipient == case.buyer
-    assert ("Storage is free until Sun 10 May. From Mon 11 May the seller may charge a storage fee of 0.50 EUR a "
+    assert ("Storage is free until Sun 10 May. From Mon 11 May the seller may charge a storage fee of €0.50 a "
             "day") in email.body_text
     # The sweep's index holds the resolved claim until the notices are given; no person's deadline, no queue.
     assert (claim.next_deadline_at, claim.action_due_at) == (FREE_UNTIL, None)
@@ -146,9 +146,9 @@ def test_the_fee_is_counted_until_collection(django_capture_on_commit_callbacks)
     claim = case.fresh()
     assert claim.collected_at == collected_at
     assert collection.storage_fee(claim, dt.date(2026, 12, 31)) == Decimal("2.50")  # nothing after collection
-    assert claim.transitions.get(name="collected").reason == "Storage fee: 2.50 EUR"
+    assert claim.transitions.get(name="collected").reason == "Storage fee: €2.50"
     email = OutboundEmail.objects.get(event="collected")
-    assert "Storage fee so far: 2.50 EUR for 5 days." in email.body_text
+    assert "Storage fee so far: €2.50 for 5 days." in email.body_text
     with pytest.raises(ClaimError) as again:
         services.record_collection(claim=claim, by=case.agent)
     assert again.value.code == "state"

@@ -86,7 +86,7 @@ def test_the_buyer_declines_with_a_reason_kept_logged_and_sent_to_the_seller():
         "buyer", world.buyer, "Far too little for a broken hinge.", "in_progress", "in_progress")
     told, = emails("offer_declined")
     assert told.recipient == world.staff
-    assert "Partial refund: 40.00 EUR" in told.body_text
+    assert "Partial refund: €40.00" in told.body_text
     assert "The buyer's reason: Far too little for a broken hinge." in told.body_text
     world.refresh()
     assert world.claim.state == "in_progress" and world.claim.last_activity_at == AT
@@ -123,11 +123,11 @@ def test_a_counter_offer_declines_the_sellers_offer_and_waits_for_the_seller():
     logged = list(ClaimTransition.objects.filter(claim=world.claim, created_at=AT).values_list("name", "party",
                                                                                                "reason"))
     assert logged == [("decline_offer", "buyer", "40 EUR does not cover the repair shop's quote."),
-                      ("counter_offer", "buyer", "Partial refund: 90.00 EUR")]
+                      ("counter_offer", "buyer", "Partial refund: €90.00")]
     told, = emails("counter_offer")
     assert told.recipient == world.staff
-    for words in ("The buyer proposes: Partial refund: 90.00 EUR", "The buyer declined your offer (Partial refund: "
-                  "40.00 EUR).", "The buyer's reason: 40 EUR does not cover the repair shop's quote."):
+    for words in ("The buyer proposes: Partial refund: €90.00", "The buyer declined your offer (Partial refund: "
+                  "€40.00).", "The buyer's reason: 40 EUR does not cover the repair shop's quote."):
         assert words in told.body_text
     assert not emails("offer_declined")  # one email says it all
 
@@ -140,9 +140,9 @@ def test_the_database_keeps_one_offer_pending():
 
 
 @pytest.mark.parametrize(("amount", "says"), [
-    ("199.00", "must be less than 199.00 EUR, what is left to refund on the claimed items. To get all of it back, "
+    ("199.00", "must be less than €199.00, what is left to refund on the claimed items. To get all of it back, "
                "ask for a full refund."),
-    ("250.00", "must be less than 199.00 EUR"),
+    ("250.00", "must be less than €199.00"),
     (None, "Please enter the amount you ask for."),
     ("0", "The amount must be more than zero."),
     ("-5", "The amount must be more than zero."),
@@ -160,7 +160,7 @@ def test_the_bound_is_what_is_left_after_an_earlier_refund_on_the_item():
     OrderItem.objects.filter(order=world.claim.order).update(refunded_amount=Decimal("150.00"))
     error, _unchanged = refused(lambda: services.counter_offer(claim=world.claim, by=world.buyer,
                                                                kind="discount", amount="49.00", countered=offer))
-    assert "must be less than 49.00 EUR" in str(error)
+    assert "must be less than €49.00" in str(error)
     counter = services.counter_offer(claim=world.claim, by=world.buyer, kind="full_refund", countered=offer)
     assert counter.amount == Decimal("49.00")  # a full refund is all that is left
 
@@ -271,7 +271,7 @@ def test_the_seller_accepting_a_counter_offer_settles_as_an_accepted_offer_does(
     counter.refresh_from_db()
     assert (counter.status, counter.answered_at) == ("accepted", AT)
     told, = emails("counter_offer_accepted")
-    assert told.recipient == by_seller.buyer and "Partial refund: 90.00 EUR" in told.body_text
+    assert told.recipient == by_seller.buyer and "Partial refund: €90.00" in told.body_text
     assert [e.recipient for e in emails("resolution") if e.claim_id == other.pk] == [by_seller.buyer]
 
 
@@ -440,10 +440,10 @@ def test_the_offer_email_says_who_made_the_offer():
     platform_mail, = emails("platform_offer")
     assert (seller_mail.recipient, platform_mail.recipient) == (seller.buyer, platform.buyer)
     assert seller_mail.subject == f"The seller made an offer on claim {seller.claim.number}"
-    assert "Partial refund: 40.00 EUR" in seller_mail.body_text
+    assert "Partial refund: €40.00" in seller_mail.body_text
     assert platform_mail.subject == f"We made you an offer on claim {platform.claim.number}"
     assert "Our support team proposes this solution on the platform's behalf." in platform_mail.body_text
-    assert "Full refund: 199.00 EUR" in platform_mail.body_text and "seller" not in platform_mail.body_text.lower()
+    assert "Full refund: €199.00" in platform_mail.body_text and "seller" not in platform_mail.body_text.lower()
 
 
 # --- races: the seller withdraws while the buyer counters ---------------------------------------------------------

@@ -61,8 +61,8 @@ def test_the_page_shows_the_evidence_the_conversation_and_what_is_left_to_refund
     item = claim.items.get().order_item
     room = re.search(r'aria-labelledby="decide-room-heading">(.*?)</section>', page, re.S).group(1)
     assert f"1 × {item.title}" in room and "199.00" in room and "amounts in EUR" in room
-    assert re.search(r"Total.*?199\.00 EUR", room, re.S)
-    assert "Maximum refundable: 199.00 EUR." in page  # next to the amount field
+    assert re.search(r"Total.*?€199\.00", room, re.S)
+    assert "Maximum refundable: €199.00." in page  # next to the amount field
 
 
 def test_the_maximum_refundable_per_item_counts_earlier_refunds(agent):

@@ -206,7 +206,7 @@ def test_the_assignee_is_reminded_once_a_day_before():
     emails = OutboundEmail.objects.filter(claim=claim, event="decision_reminder")
     assert [(e.to_email, e.subject) for e in emails] == [
         (world.agent.email, f"Reminder: claim {claim.number} is due for a decision")]
-    assert "Decision due by: Tue 9 Jun, 10:00." in emails.get().body_text
+    assert "Decision due by: Tue 9 Jun, 10:00 CEST." in emails.get().body_text
 
 
 def test_an_unassigned_claim_is_marked_reminded_without_an_email():
@@ -315,7 +315,7 @@ def test_the_buyer_and_the_seller_read_when_we_will_decide_and_when_we_are_late(
     with time_machine.travel(berlin(2026, 6, 6, 12, 0), tick=False):
         for user, url in ((world.buyer, buyer_url), (world.staff, seller_url)):
             text = page_text(client, user, url)
-            assert "We will decide by Tue 9 Jun, 10:00." in text
+            assert "We will decide by Tue 9 Jun, 10:00 CEST." in text
             assert ("Our support team is handling your claim." if user == world.buyer
                     else "Our support team handles this claim.") in text
             assert "We are late" not in text
@@ -334,8 +334,8 @@ def test_the_buyer_and_the_seller_read_when_we_will_decide_and_when_we_are_late(
     with time_machine.travel(berlin(2026, 6, 10, 11, 0), tick=False):
         for user, url in ((world.buyer, buyer_url), (world.staff, seller_url)):
             text = page_text(client, user, url)
-            assert ("We are late with our decision, sorry: it was due on Wed 10 Jun, 10:00. We will decide as soon as "
-                    "we can.") in text
+            assert ("We are late with our decision, sorry: it was due on Wed 10 Jun, 10:00 CEST. We will decide as "
+                    "soon as we can.") in text
             assert "We will decide by" not in text
     late = world.refresh()
     assert selectors.buyer_deadline(late, berlin(2026, 6, 10, 11, 0)).due_at is None  # no countdown into the past
@@ -346,4 +346,4 @@ def test_the_target_is_said_in_the_claims_market_zone(client):
     world = World(local("Europe/Lisbon", 2026, 6, 9, 10, 0), country="PT")  # 11:00 in Berlin
     with time_machine.travel(local("Europe/Lisbon", 2026, 6, 10, 10, 0), tick=False):
         text = page_text(client, world.buyer, reverse("claims:detail", kwargs={"number": world.claim.number}))
-    assert "We will decide by Fri 12 Jun, 10:00." in text
+    assert "We will decide by Fri 12 Jun, 10:00 WEST." in text

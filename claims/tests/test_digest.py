@@ -187,7 +187,7 @@ def test_each_digest_is_in_its_recipients_language(post):
     assert (german.language, english.language) == ("de", "en")
     # The buyer had Message 2 on its own, the staff Message 1: the next ones of the other side are in the digests.
     assert listed(german.body_text) == ["Message 4", "Message 5"] and listed(english.body_text) == ["Message 3"]
-    assert "Hallo" in german.body_text and "Reklamation öffnen" in german.body_text and "Di 10" in german.body_text
+    assert "Hallo" in german.body_text and "Reklamation öffnen" in german.body_text and "Di., 10." in german.body_text
     assert "Hello" in english.body_text and "Open the claim" in english.body_text and "Tue 10" in english.body_text
     assert "The seller," in german.body_text or "Der Verkäufer" in german.body_text
 

@@ -16,12 +16,12 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.formats import date_format
 
 from claims import services
 from claims.models import Claim, ClaimItem, ClaimTransition, Evidence
 from claims.services.tracking import record_shipment
 from claims.tests.factories import delivered_order, photo
+from core import formatting
 from orders.services import create_order
 from orders.tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 from sellers.models import SellerMembership, WarrantyPolicy
@@ -57,7 +57,8 @@ def last_moment(day: dt.date) -> dt.datetime:
 
 
 def fmt(day: dt.date) -> str:
-    return date_format(day, "DATE_FORMAT")
+    """A day as a refusal writes it when refused in the same year: "Thu 5 Mar" (core.formatting.day)."""
+    return formatting.day(day, now=berlin(day))
 
 
 def open_(order, *, when: dt.datetime, reason: str, buyer=_BUYER, description: str = "It is not what I ordered.",

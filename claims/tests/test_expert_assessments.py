@@ -21,6 +21,7 @@ from claims.errors import ClaimError
 from claims.models import Claim, ClaimItem, Evidence, ExpertAssessment, OutboundEmail
 from claims.tests.corpus import invoice_pdf
 from claims.tests.factories import OPENED_AT, delivered_order, open_defective_claim
+from core import formatting
 from sellers.models import SellerMembership
 from sellers.tests.factories import SellerFactory, UserFactory, make_agent
 
@@ -259,10 +260,11 @@ def test_unjustified_the_buyer_gets_the_list_of_costs_due_in_30_days(country, du
     [email] = OutboundEmail.objects.filter(claim=w.claim, event="expert_costs")
     assert email.to_email == w.buyer.email
     text = email.body_text
-    for line in ("Expert's fee: 80.00 EUR", "Transport: 12.50 EUR", "Total: 92.50 EUR",
-                 f"Due by: {due:%B} {due.day}, {due.year}"):
+    # the list's amounts and day as the buyer's language writes them (core.formatting: "€80.00", "Sun 31 May")
+    for line in ("Expert's fee: €80.00", "Transport: €12.50", "Total: €92.50",
+                 f"Due by: {formatting.day(due, now=SENT)}"):
         assert line in text, (line, text)
-    assert f"Please pay 92.50 EUR by {due:%B} {due.day}, {due.year}" in text
+    assert f"Please pay €92.50 by {formatting.day(due, now=SENT)}" in text
     with pytest.raises(ClaimError, match="already sent"):
         services.add_expert_cost(assessment=assessment, by=w.agent, description="More", amount="1")
     with time_machine.travel(SENT + 10 * D, tick=False):

@@ -78,7 +78,7 @@ def test_the_status_filters(client, agent):
     page = changelist(client)
     assert all(number in page for number in numbers.values())
     assert reverse("admin:claims_claim_change", args=[due.claim_id]) in page  # the claim linked
-    assert "80.00 EUR" in page
+    assert "€80.00" in page
 
 
 def test_the_list_costs_the_same_queries_for_one_row_and_many(client, agent):

@@ -180,9 +180,9 @@ def test_the_panel_links_the_buyers_claims():
         html = render_to_string("admin/claims/claim/_history.html", history_context(this))
     assert 'aria-labelledby="console-history-heading"' in html
     assert f'<a href="{reverse("admin:claims_claim_change", args=[earlier.pk])}">{earlier.number}</a>' in html
-    assert '<time datetime="2027-04-22T09:00:00+00:00">04/22/2027</time>' in html
-    assert "1 other claim in the last 12 months; refunded: 199.00 EUR." in html
-    assert "Defective (warranty) · Refund" in html and "199.00 EUR refunded" in html
+    assert '<time datetime="2027-04-22T09:00:00+00:00">Thu 22 Apr</time>' in html
+    assert "1 other claim in the last 12 months; refunded: €199.00." in html
+    assert "Defective (warranty) · Refund" in html and "€199.00 refunded" in html
     assert "<dt>Open claims</dt>" in html
     assert "First reply missed (claims opened in the last 90 days)" in html
     assert "Payment-provider disputes lost in the last 12 months" in html

@@ -77,7 +77,8 @@ def test_a_macro_is_filled_in_in_each_language(world, agent):
     english = macros.render(macro, world.claim, "en", agent=agent)
     german = macros.render(macro, world.claim, "de", agent=agent)
     assert english == "Hello Anna Becker, we decide by Thu 12 Mar, 16:00 CET. Reason: Defective (warranty)."
-    assert german == "Guten Tag Anna Becker, wir entscheiden bis Do 12 Mär, 16:00 CET. Grund: Defekt (Gewährleistung)."
+    assert german == ("Guten Tag Anna Becker, wir entscheiden bis Do., 12. März, 16:00 CET. "
+                      "Grund: Defekt (Gewährleistung).")
 
 
 def test_a_language_without_a_text_falls_back_to_the_default_languages(world, agent):
@@ -95,7 +96,7 @@ def test_every_variable(world, agent):
     claim = world.claim
     assert macros.render(macro, claim, "en", agent=agent).split(" | ") == [
         "Anna Becker", claim.seller.display_name, claim.number, claim.order.number, "Thu 12 Mar, 16:00 CET",
-        "Julia Neumann", "Defective (warranty)", "199.00 EUR"]
+        "Julia Neumann", "Defective (warranty)", "€199.00"]
     Claim.objects.filter(pk=claim.pk).update(decision_due_at=None)
     claim.refresh_from_db()
     assert macros.render(macro, claim, "en", agent=agent).split(" | ")[4] == "as soon as possible"
@@ -170,7 +171,8 @@ def test_the_claim_page_offers_agents_the_active_macros_filled_in(client, world,
     client.force_login(agent)
     page = client.get(claim_page(world.claim)).content.decode()
     assert "data-macro-picker" in page and 'data-target="id_message_body"' in page
-    assert embedded_texts(page) == {str(photos.pk): {"en": "Hello Anna Becker", "de": "Guten Tag Anna Becker"}}
+    assert embedded_texts(page) == {str(photos.pk): {  # Portuguese and Slovak fall back to the English text
+        "en": "Hello Anna Becker", "de": "Guten Tag Anna Becker", "pt": "Hello Anna Becker", "sk": "Hello Anna Becker"}}
     assert "Retired" not in page
     # messages go to the buyer in the order's language; notes are in the agent's
     assert 'data-lang-buyer="de"' in page and 'data-lang-agent="en"' in page
@@ -210,7 +212,10 @@ def test_the_decide_page_offers_the_macros_for_the_decision_note(client, world, 
     client.force_login(agent)
     page = client.get(act_url(world.claim, "decide")).content.decode()
     assert embedded_texts(page, "id_note")[str(decided.pk)]["en"] == (
-        f"Claim {world.claim.number} is justified: 199.00 EUR back.")
+        f"Claim {world.claim.number} is justified: €199.00 back.")
+    # each language's text gets the amount as that language writes it
+    assert embedded_texts(page, "id_note")[str(decided.pk)]["de"] == (
+        f"Claim {world.claim.number} is justified: 199,00\xa0€ back.")
     assert page.index("data-macro-picker") < page.index('name="note"')
 
 

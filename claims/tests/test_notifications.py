@@ -11,6 +11,7 @@ from claims import notifications, services
 from claims.models import OutboundEmail
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
 from conftest import celery_broker
+from core import formatting
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,8 @@ def test_opening_sends_the_buyer_a_written_receipt_and_tells_the_seller(django_c
     receipt, = [m for m in mail.outbox if m.to == [claim.buyer.email]]
     assert receipt.subject == f"We received your claim {claim.number}"
     for expected in (claim.number, "Speaker crackles at any volume", "Replacement", "Defective (warranty)",
-                     "March 10, 2026"):
+                     formatting.moment(claim.opened_at, now=claim.opened_at),
+                     formatting.moment(claim.first_reply_due_at, now=claim.opened_at)):
         assert expected in receipt.body
     assert f"http://127.0.0.1:8000/claims/{claim.number}/" in receipt.body
     html, mime = receipt.alternatives[0]

@@ -188,9 +188,9 @@ def test_the_console_home_shows_each_chart_with_its_numbers(client, world):
                      r"<td class=\"numeric\">50.0 %</td>", targets)
 
     money = chart(page, "chart-money")
-    assert drawn_texts(money) == ["398.00 EUR", "199.00 EUR"]
-    assert re.search(r"EUR</th><td class=\"numeric\">398.00 EUR</td><td class=\"numeric\">199.00 EUR</td>"
-                     r"<td class=\"numeric\">199.00 EUR</td>", money)
+    assert drawn_texts(money) == ["€398.00", "€199.00"]
+    assert re.search(r"EUR</th><td class=\"numeric\">€398.00</td><td class=\"numeric\">€199.00</td>"
+                     r"<td class=\"numeric\">€199.00</td>", money)
     assert 'fill="url(#chart-money-fill-1)"' in money  # recovered: hatched
 
     satisfaction = chart(page, "chart-satisfaction")

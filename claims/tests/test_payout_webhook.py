@@ -174,7 +174,7 @@ def test_a_refund_is_posted_signed_and_the_shops_confirmation_pays_it(client, sh
         ("", "pending", world.agent.pk), ("pending", "submitted", None), ("submitted", "paid", None)]
     paid_email, = buyer_emails(world, "refund_paid")
     assert paid_email.subject == f"Claim {world.claim.number}: your refund has been sent"
-    assert "199.00 EUR sent to your original payment method" in paid_email.body and "4242" in paid_email.body
+    assert "€199.00 sent to your original payment method" in paid_email.body and "4242" in paid_email.body
 
     before = state_of(refund)
     with django_capture_on_commit_callbacks(execute=True):  # the shop sends its confirmation again
@@ -273,7 +273,7 @@ def test_after_the_last_attempt_the_refund_fails_and_the_buyer_is_told(shop, dja
     assert refund.failure_reason == "payment system unreachable after 3 attempts: HTTP 503 Service Unavailable"
     assert refund.events.last().actor is None
     email, = buyer_emails(world, "refund_failed")
-    assert "could not send 199.00 EUR" in email.body
+    assert "could not send €199.00" in email.body
 
 
 @pytest.mark.parametrize(("answer", "reason"), [

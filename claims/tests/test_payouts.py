@@ -55,7 +55,7 @@ def test_finance_marks_a_refund_paid_and_the_buyer_is_told_how_and_when(refund, 
     assert refund.events.last().actor == person
     [email] = mail.outbox
     assert email.to == [refund.claim.buyer.email]
-    assert "120.00 EUR sent to your original payment method, card ending 4242, on Thu 3 Dec" in email.body
+    assert "€120.00 sent to your original payment method, card ending 4242, on Thu 3 Dec" in email.body
     assert "5–10 business days" in email.body
     # The same confirmation again (a second click, a re-imported file) changes nothing.
     with django_capture_on_commit_callbacks(execute=True):
@@ -75,7 +75,7 @@ def test_a_failed_payout_tells_the_buyer_what_happens_next_and_can_be_retried(re
     refund.refresh_from_db()
     assert (refund.status, refund.failure_reason) == ("failed", "Card expired")
     [email] = mail.outbox
-    assert "We could not send 120.00 EUR to card ending 4242 (Card expired)" in email.body
+    assert "We could not send €120.00 to card ending 4242 (Card expired)" in email.body
     assert "you don't need to do anything" in email.body
     services.retry_refund(refund=refund, by=person)
     refund.refresh_from_db()
@@ -115,11 +115,11 @@ def test_a_reference_is_required_and_only_failed_payouts_are_retried(refund):
 def test_the_claim_page_tells_the_buyer_where_the_money_is(refund, client):
     client.force_login(refund.claim.buyer)
     page = client.get(f"/claims/{refund.claim.number}/").content.decode()
-    assert "120.00 EUR is being paid back to card ending 4242" in page
+    assert "€120.00 is being paid back to card ending 4242" in page
     with time_machine.travel(PAID_AT, tick=False):
         services.mark_refund_paid(refund=refund, reference="re_1", by=finance_user())
     page = client.get(f"/claims/{refund.claim.number}/").content.decode()
-    assert "120.00 EUR sent to your original payment method, card ending 4242" in page
+    assert "€120.00 sent to your original payment method, card ending 4242" in page
 
 
 def test_submit_moves_a_pending_refund_once(refund):

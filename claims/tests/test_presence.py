@@ -172,7 +172,7 @@ def test_a_message_by_someone_else_is_a_change_with_who_and_when(world, julia, t
         services.post_message(claim=world.claim, by=tom, body="I will call the buyer.", internal=True)
         answer = client.post(beat_url(world.claim), {"version": version}).json()
     assert answer["changed"] is True and answer["version"] != version
-    assert answer["change"] == "New internal note by Tom Berg (03/11/2026 10:01 a.m.)"
+    assert answer["change"] == "New internal note by Tom Berg (Wed 11 Mar, 10:01 CET)"
 
 
 def test_a_transition_is_a_change_and_says_what_happened(world, julia, tom):
@@ -184,7 +184,7 @@ def test_a_transition_is_a_change_and_says_what_happened(world, julia, tom):
         answer = client.post(beat_url(world.claim), {"version": version}).json()
     assert answer["changed"] is True
     # the question is a message too: the transition says most
-    assert answer["change"] == "Information requested by Tom Berg (03/11/2026 10:01 a.m.) and 1 more change"
+    assert answer["change"] == "Information requested by Tom Berg (Wed 11 Mar, 10:01 CET) and 1 more change"
 
 
 def test_an_assignment_a_reminder_and_the_sweeps_breach_are_changes(julia, tom):
@@ -194,18 +194,18 @@ def test_an_assignment_a_reminder_and_the_sweeps_breach_are_changes(julia, tom):
         version = opened(client, world.claim)
         services.assign(claim=world.claim, by=tom, agent=tom)
         answer = client.post(beat_url(world.claim), {"version": version}).json()
-        assert answer["change"] == "Assigned to Tom Berg (03/10/2026 noon)"
+        assert answer["change"] == "Assigned to Tom Berg (Tue 10 Mar, 12:00 CET)"
         version = opened(client, world.claim)
     with at(OPENED_AT + dt.timedelta(hours=24)):
         assert services.enforce_deadlines() == {"first_reply_reminder": 1}
         answer = client.post(beat_url(world.claim), {"version": version}).json()
         assert answer["changed"] is True
-        assert answer["change"] == "Details or deadlines updated (03/11/2026 10 a.m.)"
+        assert answer["change"] == "Details or deadlines updated (Wed 11 Mar, 10:00 CET)"
         version = opened(client, world.claim)
     with at(OPENED_AT + dt.timedelta(hours=48)):
         assert services.enforce_deadlines() == {"first_reply_breached": 1}
         answer = client.post(beat_url(world.claim), {"version": version}).json()
-    assert answer["change"] == "The seller missed the 48-hour reply deadline (03/12/2026 10 a.m.)"  # by the system
+    assert answer["change"] == "The seller missed the 48-hour reply deadline (Thu 12 Mar, 10:00 CET)"  # by the system
 
 
 def test_the_version_moves_on_a_message_a_note_a_transition_and_an_assignment(world, julia, tom):

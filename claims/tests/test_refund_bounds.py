@@ -74,7 +74,7 @@ def test_an_agent_cannot_refund_more_than_is_left_on_the_item():
     second = open_defective_claim(order=order, at=OPENED_AT + 2 * DAY)
     with at(OPENED_AT + 3 * DAY):
         services.escalate(claim=second, by=agent)
-        with pytest.raises(ClaimError, match="cannot be more than 50.00 EUR"):
+        with pytest.raises(ClaimError, match="cannot be more than €50.00"):
             services.decide(claim=second, by=agent, outcome="refund", funded_by="seller", amount="200.00")
     assert refunded(order) == Decimal("150.00")
     assert Claim.objects.get(pk=second.pk).state == "escalated"
@@ -186,7 +186,7 @@ def test_a_provider_verdict_is_bounded_by_what_is_left():
     escalate_and_decide(first, agent, OPENED_AT + DAY, outcome="partial_refund", funded_by="seller", amount="30.00")
     with at(OPENED_AT + 2 * DAY):
         dispute = services.record_provider_dispute(order=order, by=agent, reference="PP-1", description="Chargeback")
-        with pytest.raises(ClaimError, match="cannot be more than 50.00"):
+        with pytest.raises(ClaimError, match="cannot be more than €50.00"):
             services.record_provider_verdict(claim=dispute, by=agent, buyer_won=True, amount="80.00")
         services.record_provider_verdict(claim=dispute, by=agent, buyer_won=True)
     assert refunded(order) == Decimal("80.00")
@@ -270,6 +270,6 @@ def test_two_claims_on_one_item_refunded_at_once_pay_it_once():
     outcomes = list(results.values())
     assert outcomes.count("paid") == 1
     loser = next(text for text in outcomes if text != "paid")
-    assert "less than 50.00 EUR" in loser  # the loser saw what is left after the winner, under the order's lock
+    assert "less than €50.00" in loser  # the loser saw what is left after the winner, under the order's lock
     assert refunded(order) == Decimal("150.00")
     assert order.items.get().refunded_amount == Decimal("150.00")

@@ -15,7 +15,6 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.formats import date_format
 
 from claims import services
 from claims.eligibility import (
@@ -166,7 +165,7 @@ def test_a_defect_on_a_consumable_after_its_date_is_refused_with_the_last_day():
     assert claim.state == "awaiting_seller"
     late = special_order(country="SK", title="Printer ink cartridge", is_consumable=True, expires_on=D(2026, 9, 30))
     message = refused(late, when=local("SK", D(2026, 10, 1), 0, 0), discovered_on=D(2026, 9, 29))
-    assert long_date(D(2026, 9, 30)) in message  # "Wednesday, Sept. 30, 2026"
+    assert long_date(D(2026, 9, 30)) in message  # "Wednesday, September 30, 2026"
 
 
 # --- the order page -------------------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ def test_the_order_page_shows_each_special_items_last_day(client):
     assert "Perishable: claims by Friday, March 6, 2026" in page
     assert f"Expiry or best-before date: claims by {long_date(D(2026, 8, 31))}" in page
     # the consumable's warranty column shows the date on its packaging
-    assert date_format(D(2027, 2, 28), "DATE_FORMAT") in page
+    assert "Sun 28 Feb 2027" in page
     assert f"Expiry or best-before date: claims by {long_date(D(2027, 2, 28))}" in page
     assert page.count("claims by") == 3  # the phone has no special day
 

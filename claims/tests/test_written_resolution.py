@@ -104,9 +104,9 @@ def _provider_verdict(w: World) -> None:
 
 KINDS = {
     # name: (how, outcome, words the email must say)
-    "accepted offer": (_accept_refund_offer, "refund", ["Your claim was accepted: you get a refund of 199.00 EUR, "
+    "accepted offer": (_accept_refund_offer, "refund", ["Your claim was accepted: you get a refund of €199.00, "
                                                         "paid by the seller."]),
-    "decided refund": (_decide_refund, "refund", ["Your claim was accepted: you get a refund of 199.00 EUR, paid by "
+    "decided refund": (_decide_refund, "refund", ["Your claim was accepted: you get a refund of €199.00, paid by "
                                                   "the platform."]),
     "denied": (_decide_denied, "denied", ["Your claim was denied.", "Reasons for the denial",
                                           "Damage to fragile parts such as glass, displays and lenses.",
@@ -115,7 +115,7 @@ KINDS = {
     "return received": (_replacement_returned, "replacement", ["the item is replaced, free of charge for you",
                                                                "Returned item: Received as expected"]),
     "closed by the buyer": (_close, "withdrawn", ["You closed the claim yourself."]),
-    "forced refund": (_forced_refund, "refund", ["a refund of 199.00 EUR, paid by the platform"]),
+    "forced refund": (_forced_refund, "refund", ["a refund of €199.00, paid by the platform"]),
 }
 
 
@@ -243,6 +243,9 @@ costs.
 Printable copy: http://testserver/claims/{number}/resolution/
 Open the claim: http://testserver/claims/{number}/
 
+You receive this email because you take part in claim {number}.
+Marketplace Help Center: http://testserver/
+
 """
 
 
@@ -266,7 +269,7 @@ def test_the_german_rendering_is_in_german():
     with translation.override("de"):
         denied = str(Outcome.DENIED.label)
     assert denied == "Abgelehnt" and f": {denied}\n" in email.body_text  # the outcome label, in German
-    assert "Fr 13 Mär" in email.body_text  # German dates
+    assert "Fr., 13. März" in email.body_text  # German dates
     assert "Denied" not in email.body_text
 
 
@@ -280,4 +283,4 @@ def test_the_amount_is_the_claims_refund():
     with time_machine.travel(OPENED_AT + D, tick=False):
         _decide_refund(w)
     assert written_resolution(w.fresh()).amount == Decimal("199.00")
-    assert re.search(r"Amount: 199\.00 EUR, paid by the platform", the_email(w.claim).body_text)
+    assert re.search(r"Amount: €199\.00, paid by the platform", the_email(w.claim).body_text)

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, redirects and errors of the middleware below included, carries the request's reference.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,11 +139,17 @@ if STORAGE_BACKEND == "s3":
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SITE_NAME = env.str("SITE_NAME", default="Marketplace Help Center")
+# The brand people see: the login page and every page's header and <title> ("<page> · <name>"), the console's
+# header, every email's header, footer and sender name. SITE_NAME is its older name, still read when it is not set.
+MARKETPLACE_NAME = env.str("MARKETPLACE_NAME", default="") or env.str("SITE_NAME", default="Marketplace Help Center")
 
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Marketplace support <support@localhost>")
+# The address emails come from; without a display name of its own, MARKETPLACE_NAME is shown (core.emails.sender).
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="support@localhost")
 
+# Where the site is reached from outside: every link in an email starts with it. `make run` sets it from HOST and PORT.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How long the one-click unsubscribe link of an email stays valid (claims.unsubscribe).
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
 # Shared with the carrier (docs/carrier-webhook.md); without one the tracking webhook refuses every call.
 # CARRIER_WEBHOOK_SECRETS: comma-separated, every one accepted (two while a secret is rotated); it wins over the
 # single CARRIER_WEBHOOK_SECRET, kept for existing installations. "whsec_<base64>" is the Standard Webhooks form.
@@ -174,6 +182,8 @@ CONTENT_SECURITY_POLICY = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
+# A form refused for its CSRF token gets the site's 403 page saying why, with the request's reference.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -358,10 +368,15 @@ EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=10 
 EVIDENCE_MAX_IMAGE_PIXELS = env.int("EVIDENCE_MAX_IMAGE_PIXELS", default=40_000_000)
 EVIDENCE_MAX_VIDEO_SECONDS = env.int("EVIDENCE_MAX_VIDEO_SECONDS", default=60)
 
+# Every line carries the reference of the request it was written in (core.request_id; "-" outside one), the one the
+# error pages show: an operator finds the 500 a person reports by it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
+    "formatters": {"with_request_id": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "with_request_id"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

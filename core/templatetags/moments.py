@@ -1,6 +1,6 @@
-"""`{{ value|moment }}` ("Tue 9 Jun, 10:00 CEST"), `{{ value|day }}` ("Tue 9 Jun") and `{{ amount|money:currency }}`
-("593,99 €"): the one way pages write dates and money (core.formatting); a built-in of the template engine, so no
-template loads it."""
+"""`{{ value|moment }}` ("Tue 9 Jun, 10:00 CEST"), `{{ value|day }}` ("Tue 9 Jun"), `{{ value|month }}`
+("June 2026") and `{{ amount|money:currency }}` ("593,99 €"): the one way pages write dates and
+money in the reader's language (core.formatting); a built-in of the template engine, so no template loads it."""
 
 from __future__ import annotations
 
@@ -28,3 +28,9 @@ def money(value: Decimal | str | int | None, currency: str = "EUR") -> str:
 @register.filter
 def day(value: dt.date | dt.datetime | None) -> str:
     return formatting.day(value)
+
+
+@register.filter
+def month(value: dt.date | dt.datetime | None) -> str:
+    """`{{ value|month }}`: a month with its year, "June 2026", "Juni 2026", "junho de 2026"."""
+    return formatting.month(value)

@@ -1,7 +1,29 @@
 // "Get help" and message forms: previews of chosen photos and video, and a progress bar while uploading.
 // Without JavaScript the form posts normally.
+// What a screen reader hears (WCAG 4.1.3): the form's status region (role="status", next to the bar) says how far the
+// upload is at each quarter (not at every percent) and when everything is sent; an interrupted upload is an alert.
+// The sentences are the page's language's, from the script tag (templates/_upload_script.html).
 (function () {
   "use strict";
+  var script = document.currentScript;
+  var sentences = {
+    sending: (script && script.getAttribute("data-sending")) || "Uploading your files: {percent} % sent.",
+    sent: (script && script.getAttribute("data-sent")) || "All files are sent. Please wait while they are checked."
+  };
+
+  function say(region, words) {
+    if (region && region.textContent !== words) { region.textContent = words; }
+  }
+
+  function alertAfter(anchor, words) {
+    // A new element with role="alert" is announced at once; the one of an earlier failure is replaced.
+    var id = anchor.id + "-alert", old = document.getElementById(id);
+    if (old) { old.parentNode.removeChild(old); }
+    var el = document.createElement("p");
+    el.id = id; el.className = "form-errors"; el.setAttribute("role", "alert");
+    el.textContent = words;
+    anchor.parentNode.insertBefore(el, anchor.nextSibling);
+  }
 
   // Browsers other than Safari cannot draw a HEIC photo (the iPhone's format; the server turns it into JPEG).
   var UNDRAWABLE = /\.(heic|heif)$/i;
@@ -50,6 +72,7 @@
       var bar = document.getElementById(form.getAttribute("data-progress"));
       var status = document.getElementById(form.getAttribute("data-progress") + "-status");
       var submit = form.querySelector("[type=submit]");
+      var quarter = -1;
       bar.hidden = false; bar.value = 0;
       if (submit) { submit.disabled = true; }
       var xhr = new XMLHttpRequest();
@@ -57,7 +80,12 @@
       xhr.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable) {
           bar.value = Math.round((e.loaded / e.total) * 100);
-          if (status) { status.textContent = bar.value + "%"; }
+          if (bar.value >= 100) {
+            say(status, sentences.sent);
+          } else if (Math.floor(bar.value / 25) > quarter) {
+            quarter = Math.floor(bar.value / 25);
+            say(status, sentences.sending.replace("{percent}", String(quarter * 25)));
+          }
         }
       });
       xhr.addEventListener("load", function () {
@@ -71,7 +99,9 @@
       });
       xhr.addEventListener("error", function () {
         if (submit) { submit.disabled = false; }
-        if (status) { status.textContent = form.getAttribute("data-network-error"); }
+        bar.hidden = true;
+        say(status, "");
+        alertAfter(status || bar, form.getAttribute("data-network-error"));
       });
       xhr.send(new FormData(form));
     });

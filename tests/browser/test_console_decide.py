@@ -44,10 +44,10 @@ def test_deciding_with_the_fields_that_apply_and_a_canned_note(page):
     expect(needs_return).to_be_visible()
     expect(denial).to_be_hidden()
     expect(amount).to_be_hidden()  # a refund is everything still refundable
-    expect(page.locator("[data-show-for=refund]")).to_contain_text("199.00 EUR")
+    expect(page.locator("[data-show-for=refund]")).to_contain_text("€199.00")
     page.select_option("select[name=outcome]", "partial_refund")
     expect(amount).to_be_visible()
-    expect(amount).to_contain_text("Maximum refundable: 199.00 EUR.")
+    expect(amount).to_contain_text("Maximum refundable: €199.00.")
     page.fill("input[name=amount]", "20.00")  # typed, then the outcome changes: a hidden amount is not sent
     page.select_option("select[name=outcome]", "refund")
 
@@ -62,7 +62,7 @@ def test_deciding_with_the_fields_that_apply_and_a_canned_note(page):
     page.locator("textarea[name=note]").evaluate("area => area.setSelectionRange(area.value.length, area.value.length)")
     picker.locator("[data-macro-insert]").click()
     expect(page.locator("textarea[name=note]")).to_have_value(
-        f"Checked. Claim {claim.number} is justified: 199.00 EUR back.")
+        f"Checked. Claim {claim.number} is justified: €199.00 back.")
     expect(picker.locator("[data-macro-status]")).to_have_text("Inserted into the text.")
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -74,6 +74,6 @@ def test_deciding_with_the_fields_that_apply_and_a_canned_note(page):
     assert (claim.state, claim.outcome, claim.funded_by) == ("resolved", "refund", "platform")
     assert claim.refunds.get().amount == claim.claimed_value()  # the hidden 20.00 was not sent
     assert not LedgerEntry.objects.filter(claim=claim).exists()  # the platform bears it
-    assert claim.decision_note == f"Checked. Claim {claim.number} is justified: 199.00 EUR back."
+    assert claim.decision_note == f"Checked. Claim {claim.number} is justified: €199.00 back."
     macro.refresh_from_db()
     assert macro.usage_count == 1 and macro.last_used_at is not None

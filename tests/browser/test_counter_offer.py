@@ -50,7 +50,7 @@ def test_the_buyer_counters_the_sellers_offer_and_the_seller_accepts(page, scree
     # The buyer declines it by countering with a higher amount.
     log_in(page, order.buyer)
     page.goto(f"/claims/{claim.number}/")
-    assert "The seller's offer: Partial refund — 30.00 EUR" in page.locator("#offer").inner_text()
+    assert "The seller's offer: Partial refund — €30.00" in page.locator("#offer").inner_text()
     assert page.locator("#id_decline-reason").is_hidden()  # declining is a second step
     assert_accessible(page, f"buyer's offer ({screen})")
     fits(page, width, "the buyer's claim page")
@@ -71,7 +71,7 @@ def test_the_buyer_counters_the_sellers_offer_and_the_seller_accepts(page, scree
     log_in(page, staff)
     page.goto(f"/seller/claims/{claim.number}/")
     card = page.locator("#counter-offer")
-    assert "The buyer's counter-offer: Partial refund — 75.00 EUR" in card.inner_text()
+    assert "The buyer's counter-offer: Partial refund — €75.00" in card.inner_text()
     assert "The hinge needs a new part that costs 75 EUR." in card.inner_text()
     assert page.locator("#action-offer").count() == 0  # no other offer while it waits
     assert_accessible(page, f"seller's counter-offer ({screen})")
@@ -90,7 +90,7 @@ def test_the_buyer_counters_the_sellers_offer_and_the_seller_accepts(page, scree
     page.goto(f"/claims/{claim.number}/")
     assert "Resolved" in page.locator("h1").inner_text()
     timeline = page.locator(".timeline").inner_text()
-    assert "made a counter-offer: Partial refund (75.00 EUR)" in timeline
+    assert "made a counter-offer: Partial refund (€75.00)" in timeline
     assert "The hinge needs a new part that costs 75 EUR." in timeline
     assert_accessible(page, f"buyer's resolved claim ({screen})")
     fits(page, width, "the buyer's resolved claim")

@@ -64,7 +64,7 @@ def test_defective_claim_from_offer_to_decision(page):
 
     log_in(page, order.buyer)
     page.goto(f"/claims/{claim.number}/")
-    assert "Partial refund — 40.00 EUR" in page.locator(".offer").inner_text()
+    assert "Partial refund — €40.00" in page.locator(".offer").inner_text()
     page.click("#decline-offer summary")  # declining is a second step, with an optional reason
     page.fill("#id_decline-reason", "40 EUR does not make up for headphones without sound.")
     page.click("#decline-offer button[type=submit]")

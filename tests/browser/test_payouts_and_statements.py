@@ -15,6 +15,7 @@ from claims import services
 from claims.models import Refund
 from claims.tests.admin_factories import make_console_agent, make_finance
 from claims.tests.factories import delivered_order, photo
+from core.formatting import money_text
 from sellers import services as seller_services
 from sellers.models import SellerMembership
 from sellers.tests.factories import UserFactory, make_agent
@@ -114,7 +115,7 @@ def test_the_seller_reads_its_balance_and_prints_the_statement(page):
     page.click("nav.tabs >> text=Statements")
     page.wait_for_url("**/seller/statements/**")
     owed = refund.amount + Decimal("25.00") - Decimal("100.00")
-    assert f"You owe the platform {owed} EUR." in page.locator(".balance").inner_text()
+    assert f"You owe the platform {money_text(owed, 'EUR', language='en')}." in page.locator(".balance").inner_text()
     check_at_both_widths(page, "seller-statements")
 
     month = timezone.localdate().strftime("%Y-%m")
@@ -161,7 +162,7 @@ def test_an_agent_decides_a_refund_finance_pays_it_and_the_buyer_is_told(page):
 
     log_in(page, order.buyer)
     page.goto(f"/claims/{claim.number}/")
-    assert "199.00 EUR is being paid back to card ending 4242" in page.locator(".refunds").inner_text()
+    assert "€199.00 is being paid back to card ending 4242" in page.locator(".refunds").inner_text()
     page.context.clear_cookies()
 
     finance = make_finance(username="finance-money")
@@ -182,7 +183,7 @@ def test_an_agent_decides_a_refund_finance_pays_it_and_the_buyer_is_told(page):
     log_in(page, order.buyer)
     page.goto(f"/claims/{claim.number}/")
     text = page.locator(".refunds").inner_text()
-    assert "Paid" in text and "199.00 EUR sent to your original payment method, card ending 4242" in text
+    assert "Paid" in text and "€199.00 sent to your original payment method, card ending 4242" in text
     assert_accessible(page, "claim page with a paid refund")
     page.set_viewport_size({"width": 375, "height": 812})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
