@@ -143,7 +143,6 @@ def test_the_plural_forms_are_the_languages(language, po):
     assert not wrong, f"{language}: these need {nplurals(language)} forms: {wrong}"
 
 
-@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="GNU gettext is not installed")
 def test_msgfmt_finds_nothing_wrong_untranslated_or_fuzzy(language, po):
     result = subprocess.run(["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],  # noqa: S603,S607
                             capture_output=True, text=True, check=False)
@@ -192,8 +191,7 @@ def _not_source(directory: str, names: list[str]) -> set[str]:
 def extracted(tmp_path_factory):
     """The entries makemessages extracts from the source as it is now. It runs on a copy, into the copy's own
     locale folder: the committed catalogues are never written."""
-    if shutil.which("xgettext") is None:
-        pytest.skip("GNU gettext is not installed")
+    assert shutil.which("xgettext"), "GNU gettext is needed (make test installs it): apt-get install gettext"
     source = tmp_path_factory.mktemp("fresh") / "source"
     shutil.copytree(BASE_DIR, source, ignore=_not_source)
     (source / "locale").mkdir()
