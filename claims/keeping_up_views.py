@@ -15,6 +15,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.signed_links import SignedLinkError
+
 from . import keeping_up, services
 from . import unsubscribe as unsubscribing
 from .errors import ClaimError
@@ -69,7 +71,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     nothing changes."""
     try:
         link = unsubscribing.read_token(token)
-    except unsubscribing.UnsubscribeLinkError as refused:
+    except SignedLinkError as refused:
         return render(request, "claims/unsubscribe.html", {"refused": refused.code},
                       status=404 if refused.code == "foreign" else 400)
     done = False

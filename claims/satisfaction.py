@@ -15,12 +15,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db.models import Avg, Count, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core import signed_links
 from core.emails import site_link
+from core.signed_links import SignedLinkError
 
 from .choices import Party, Reason
 from .models import Claim, ClaimTransition, SatisfactionResponse
@@ -33,15 +34,6 @@ COMMENT_MAX_LENGTH = 2000
 SURVEY_PARTIES = (Party.BUYER, Party.SELLER)
 # The transitions in which an agent decided a claim: the agent the answer is counted for.
 DECIDING_TRANSITIONS = ("decide", "record_provider_verdict")
-
-
-class SurveyLinkError(Exception):
-    """A survey link that is refused: `code` is "invalid" (changed or not ours), "expired" or "foreign" (the claim
-    or the person no longer matches)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,36 +51,30 @@ def rating_label(rating: int) -> str:
 def make_token(*, claim: Claim, party: str, user: Any) -> str:
     if party not in SURVEY_PARTIES:
         raise ValueError(f"no survey for the party {party!r}")
-    return signing.dumps({"c": claim.pk, "p": party, "u": user.pk}, salt=SALT, compress=False)
+    return signed_links.dump({"c": claim.pk, "p": party, "u": user.pk}, salt=SALT)
 
 
 def read_token(token: str) -> SurveyLink:
-    """The link's claim, party and person, or SurveyLinkError. Only the signature is checked here."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=settings.SATISFACTION_LINK_DAYS * 24 * 3600)
-    except signing.SignatureExpired as exc:
-        raise SurveyLinkError("expired") from exc
-    except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise SurveyLinkError("invalid") from exc
-    if not (isinstance(data, dict) and isinstance(data.get("c"), int) and isinstance(data.get("u"), int)
-            and data.get("p") in SURVEY_PARTIES):
-        raise SurveyLinkError("invalid")
+    """The link's claim, party and person, or SignedLinkError. Only the signature is checked here."""
+    data = signed_links.load(token, salt=SALT, days=settings.SATISFACTION_LINK_DAYS)
+    if not (isinstance(data.get("c"), int) and isinstance(data.get("u"), int) and data.get("p") in SURVEY_PARTIES):
+        raise SignedLinkError("invalid")
     return SurveyLink(claim_id=data["c"], party=data["p"], user_id=data["u"])
 
 
 def survey_claim(link: SurveyLink) -> Claim:
-    """The claim a valid link is about, with its order and seller; SurveyLinkError("foreign") when the claim is gone
+    """The claim a valid link is about, with its order and seller; SignedLinkError("foreign") when the claim is gone
     or the person is not (or no longer) that party of it: a buyer's link for the claim's buyer, a seller's for a
     member of the claim's seller."""
     claim = Claim.objects.select_related("order", "seller").filter(pk=link.claim_id).first()
     if claim is None:
-        raise SurveyLinkError("foreign")
+        raise SignedLinkError("foreign")
     if link.party == Party.BUYER:
         belongs = claim.buyer_id == link.user_id
     else:
         belongs = claim.seller.memberships.filter(user_id=link.user_id).exists()
     if not belongs:
-        raise SurveyLinkError("foreign")
+        raise SignedLinkError("foreign")
     return claim
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.urls import reverse
 
+from core import signed_links
 from core.emails import site_link
+from core.signed_links import SignedLinkError
 
 from .choices import EmailKind
 
@@ -27,15 +28,6 @@ SALT = "claims.unsubscribe"
 # The kinds a person may turn off (claims.keeping_up.KINDS without the always-sent one).
 OPTIONAL_KINDS = tuple(kind for kind in EmailKind.values if kind != EmailKind.ALWAYS)
 ONE_CLICK = "List-Unsubscribe=One-Click"
-
-
-class UnsubscribeLinkError(Exception):
-    """A link that is refused: `code` is "invalid" (changed, not ours, or a kind that cannot be turned off),
-    "expired", or "foreign" (its person no longer has an active account)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,22 +43,18 @@ class Unsubscribe:
 def make_token(*, user_id: int, kind: str) -> str:
     if kind not in OPTIONAL_KINDS:
         raise ValueError(f"emails of the kind {kind!r} cannot be turned off")
-    return signing.dumps({"u": user_id, "k": kind}, salt=SALT, compress=False)
+    return signed_links.dump({"u": user_id, "k": kind}, salt=SALT)
 
 
 def read_token(token: str) -> Unsubscribe:
-    """The link's person and kind of email, or UnsubscribeLinkError; nothing is changed here."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=settings.UNSUBSCRIBE_LINK_DAYS * 24 * 3600)
-    except signing.SignatureExpired as exc:
-        raise UnsubscribeLinkError("expired") from exc
-    except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise UnsubscribeLinkError("invalid") from exc
-    if not (isinstance(data, dict) and isinstance(data.get("u"), int) and data.get("k") in OPTIONAL_KINDS):
-        raise UnsubscribeLinkError("invalid")
+    """The link's person and kind of email, or SignedLinkError ("invalid" also for a kind that cannot be turned off,
+    "foreign" when its person no longer has an active account); nothing is changed here."""
+    data = signed_links.load(token, salt=SALT, days=settings.UNSUBSCRIBE_LINK_DAYS)
+    if not (isinstance(data.get("u"), int) and data.get("k") in OPTIONAL_KINDS):
+        raise SignedLinkError("invalid")
     user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
     if user is None:
-        raise UnsubscribeLinkError("foreign")
+        raise SignedLinkError("foreign")
     return Unsubscribe(user=user, kind=data["k"])
 
 

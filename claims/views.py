@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import ratelimit
 from core.after_response import after_response
 from core.ranges import ranged_file_response
+from core.signed_links import SignedLinkError
 from orders.models import Order
 
 from . import experts, satisfaction, selectors, services
@@ -411,7 +412,7 @@ def satisfaction_survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = satisfaction.read_token(token)
         claim = satisfaction.survey_claim(link)
-    except satisfaction.SurveyLinkError as refused:
+    except SignedLinkError as refused:
         return render(request, "claims/satisfaction.html", {"refused": refused.code},
                       status=404 if refused.code == "foreign" else 400)
     answer = satisfaction.answer_of(claim, link.party)

@@ -16,10 +16,11 @@ from django.urls import reverse
 from claims import satisfaction, services
 from claims.errors import ClaimError
 from claims.models import Claim, OutboundEmail, SatisfactionResponse
-from claims.satisfaction import SurveyLinkError, make_token, read_token
+from claims.satisfaction import make_token, read_token
 from claims.services import satisfaction as survey_service
 from claims.tests.admin_factories import make_console_agent, make_finance
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
+from core.signed_links import SignedLinkError
 from sellers.models import SellerMembership
 from sellers.tests.factories import SellerFactory, UserFactory
 
@@ -153,7 +154,7 @@ def test_tampered_links_are_refused_and_store_nothing(client):
         "not-a-token",
     ]
     for bad in tampered:
-        with pytest.raises(SurveyLinkError) as refused:
+        with pytest.raises(SignedLinkError) as refused:
             read_token(bad)
         assert refused.value.code == "invalid", bad
         url = reverse("claims:satisfaction", kwargs={"token": bad})
@@ -174,7 +175,7 @@ def test_an_expired_link_is_refused(client, settings):
         response = client.post(url, {"rating": "4"})
         assert response.status_code == 400
         assert "This survey link has expired" in response.content.decode()
-        with pytest.raises(SurveyLinkError) as refused:
+        with pytest.raises(SignedLinkError) as refused:
             read_token(url.split("/")[-2])
         assert refused.value.code == "expired"
     assert not SatisfactionResponse.objects.exists()
