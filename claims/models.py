@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from core.formatting import money_text
 from core.models import AppendOnlyModel
 
 from . import deadlines, decision_target, roles
@@ -614,7 +615,7 @@ class Refund(models.Model):
         permissions = [("manage_payouts", "Can work the payout queue and record seller settlements")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} ({self.get_funded_by_display()})"
+        return f"{money_text(self.amount, self.currency)} ({self.get_funded_by_display()})"
 
 
 class RefundLine(AppendOnlyModel):

@@ -26,8 +26,17 @@ BABEL_LOCALES = {"en": "en_IE", "de": "de_DE", "pt": "pt_PT", "sk": "sk_SK"}
 
 def babel_locale(language: str | None = None) -> str:
     """The CLDR locale for a language code of the site (the active language unless one is given)."""
+    return BABEL_LOCALES[_site_language(language)]
+
+
+def _site_language(language: str | None) -> str:
+    """The site's language an amount or a date is written in ("pt-pt" → "pt", anything else → "en"): the active one
+    unless one is given."""
     code = (language or translation.get_language() or "en").lower()
-    return BABEL_LOCALES.get(code, BABEL_LOCALES.get(code.split("-")[0], "en_IE"))
+    for candidate in (code, code.split("-")[0]):
+        if candidate in BABEL_LOCALES:
+            return candidate
+    return "en"
 
 
 def money_text(amount: Decimal | str | int | None, currency: str, *, language: str | None = None) -> str:
@@ -53,13 +62,6 @@ DATE_LOCALES = {**BABEL_LOCALES, "en": "en"}
 PINNED_DATE_PATTERNS = {"en": {"MMMEd": "EEE d MMM", "yMMMEd": "EEE d MMM y", "MMMd": "d MMM"}}
 
 
-def _site_language(language: str | None) -> str:
-    """The site's language a date is written in ("pt-pt" → "pt"): the active one unless one is given."""
-    code = (language or translation.get_language() or "en").lower()
-    for candidate in (code, code.split("-")[0]):
-        if candidate in DATE_LOCALES:
-            return candidate
-    return "en"
 
 
 def _date_text(value: dt.date, skeleton: str, language: str | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from django.http import HttpRequest
 
@@ -45,12 +45,12 @@ def current() -> str:
     return _current.get()
 
 
-def bind(request_id: str):  # type: ignore[no-untyped-def]
+def bind(request_id: str) -> Token[str]:
     """Make `request_id` the one log lines carry until `unbind(token)`."""
     return _current.set(request_id)
 
 
-def unbind(token) -> None:  # type: ignore[no-untyped-def]
+def unbind(token: Token[str]) -> None:
     _current.reset(token)
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.formatting import money_text
 from core.models import AppendOnlyModel
 from markets.selectors import market_for
 
@@ -229,7 +230,7 @@ class LedgerEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.seller})"
+        return f"{self.get_kind_display()} {money_text(self.amount, self.currency)} ({self.seller})"
 
 
 class CannedReply(models.Model):
