@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import reverse
@@ -33,6 +35,8 @@ from core.console import person_label
 from ..models import Claim, ClaimPresence, ClaimTransition, Message
 from ..policy import Policy
 from ..presenters import transition_words
+
+logger = logging.getLogger(__name__)
 
 FORGET_AFTER = dt.timedelta(days=1)  # rows older than this are deleted by beat ("forget-old-presence", hourly)
 
@@ -110,13 +114,24 @@ def poll_seconds() -> int:
     return settings.CONSOLE_PRESENCE_POLL_SECONDS
 
 
-def record_presence(claim_id: int, user: Any, *, now: dt.datetime | None = None) -> None:
+def record_presence(claim_id: int, user: Any, *, now: dt.datetime | None = None) -> bool:
     """The viewer is on the claim now: one upsert, and nothing else (old rows are beat's work), so a page's queries
-    are the same on every request."""
+    are the same on every request.
+
+    A heartbeat the database cannot take right now (SQLite, used in development and tests, locks the whole table
+    while another request writes) is skipped and logged: the next one, seconds later, records the viewer, and the
+    answer (who else is here, what changed) must not be lost for it. False when skipped."""
     now = now or timezone.now()
-    ClaimPresence.objects.bulk_create([ClaimPresence(claim_id=claim_id, user=user, seen_at=now)],
-                                      update_conflicts=True, unique_fields=["claim", "user"],
-                                      update_fields=["seen_at"])
+    try:
+        with transaction.atomic():
+            ClaimPresence.objects.bulk_create([ClaimPresence(claim_id=claim_id, user=user, seen_at=now)],
+                                              update_conflicts=True, unique_fields=["claim", "user"],
+                                              update_fields=["seen_at"])
+    except OperationalError as exc:
+        logger.warning("presence of user %s on claim %s not recorded (the next heartbeat will): %s",
+                       user.pk, claim_id, exc)
+        return False
+    return True
 
 
 def forget_old_presence(*, now: dt.datetime | None = None) -> int:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -103,6 +104,35 @@ def test_another_agent_is_seen_within_the_window_and_not_after_it(world, julia, 
     with at(NOW + 100 * S):
         answer = agent_client(third).post(beat_url(world.claim)).json()
     assert answer["others_text"] == "Julia Neumann and Tom Berg also have this claim open."
+
+
+def test_a_heartbeat_the_database_cannot_take_still_answers_and_the_next_one_records(world, julia, tom,
+                                                                                    monkeypatch, caplog):
+    """SQLite locks the presence table while another request writes it (two agents' heartbeats at once): the
+    heartbeat is skipped with a warning and the answer still says who is here and what changed; nothing else is
+    written, and the next heartbeat records the viewer."""
+    with at(NOW):
+        version = opened(agent_client(julia), world.claim)
+        toms = agent_client(tom)
+        opened(toms, world.claim)
+    with at(NOW + 5 * S):
+        services.post_message(claim=world.claim, by=tom, body="Checked the tracking.", internal=True)
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database table is locked: claims_claimpresence")
+
+    julias = agent_client(julia)
+    with at(NOW + 10 * S), monkeypatch.context() as patch:
+        patch.setattr(ClaimPresence.objects, "bulk_create", locked)
+        response = julias.post(beat_url(world.claim), {"version": version})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["others"] == ["Tom Berg"] and answer["changed"] is True
+    assert "not recorded" in caplog.text
+    assert ClaimPresence.objects.get(user=julia).seen_at == NOW  # untouched by the skipped heartbeat
+    with at(NOW + 15 * S):
+        assert julias.post(beat_url(world.claim), {"version": version}).status_code == 200
+    assert ClaimPresence.objects.get(user=julia).seen_at == NOW + 15 * S
 
 
 def test_rows_older_than_a_day_are_forgotten_by_beat(world, julia, tom, settings):
