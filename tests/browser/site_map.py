@@ -43,7 +43,7 @@ POST_ONLY = "only takes a POST (a form's action): GET is refused with 405"
 NOT_PAGES: dict[str, str] = {
     "home": "a redirect to the person's start page (orders, seller dashboard or console)",
     "logout": POST_ONLY,
-    "set_language": "only takes a POST (the language switch), then redirects back",
+    "set_language": "the language switch: a form's POST, then back to the page (a GET only redirects)",
     "carrier_webhook": "machine to machine: the carrier's signed webhook",
     "payments_webhook": "machine to machine: the payment provider's signed webhook",
     "claims:notifications_read": POST_ONLY,
