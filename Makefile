@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# `make test` runs the tests in this many processes (pytest-xdist); each file's tests stay together in one process
-# (--dist loadfile: a file's Redis database, module fixtures and browser are its own). TEST_PROCESSES=0: one process.
+# `make test` runs the tests in this many processes (pytest-xdist), each with a test database of its own; TEST_PROCESSES=0:
+# one process. --dist loadgroup hands each process the tests in pytest-django's order (tests in a transaction first, then
+# those that commit and flush the database, removing what migrations wrote), and keeps a group (xdist_group: the
+# tests that share a Redis database and start Celery workers) in one process.
 TEST_PROCESSES ?= auto
 
 .PHONY: run test lint install browser-deps bench
@@ -49,7 +51,7 @@ test: $(STAMP) browser-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py export_openapi --check
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 # Benchmarks (bench/README.md): not part of `make test`. `make bench ARGS=--quick` for the small size.
 bench: $(STAMP)

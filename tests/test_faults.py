@@ -33,6 +33,10 @@ from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open
 from conftest import celery_broker
 from sellers.models import LedgerEntry
 
+# With the tests of test_celery_integration in one process of `make test` (pytest-xdist): each starts Celery workers on
+# a Redis database that it empties, and two processes at once would take each other's tasks.
+pytestmark = pytest.mark.xdist_group("celery_workers_on_redis")
+
 NOBODY_LISTENS = "redis://127.0.0.1:1/0"
 H = dt.timedelta(hours=1)
 PAST_RESOLUTION = OPENED_AT + dt.timedelta(days=8)  # past every claim's 5 business days and 2-day info request
