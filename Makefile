@@ -23,7 +23,7 @@ install: $(STAMP)
 # Links in emails start with SITE_URL: where this server listens, unless SITE_URL is set (a proxy, a public name).
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
-	mkdir -p .broker/queue .broker/processed
+	mkdir -p .broker/queue .broker/processed .broker/control
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) bin/run-dev
