@@ -412,7 +412,7 @@ def _erase_emails(user: Any, email: str, claims: QuerySet[Claim], pattern: re.Pa
         theirs = recipient_id == user.pk or (email and to_email.lower() == email.lower())
         OutboundEmail.objects.filter(pk=pk).update(
             to_email="" if theirs else to_email, subject=_redact(pattern, subject), body_text=body,
-            body_html=f"<p>{escape(body)}</p>", last_error=_redact(pattern, last_error))
+            body_html=f"<p>{escape(body)}</p>", facts={}, last_error=_redact(pattern, last_error))
         emptied += 1
     return deleted, emptied
 

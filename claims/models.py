@@ -697,8 +697,12 @@ class OutboundEmail(models.Model):
     dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
     language = models.CharField(_("language"), max_length=10)
     subject = models.CharField(_("subject"), max_length=300)
-    body_text = models.TextField(_("body text"))
-    body_html = models.TextField(_("body HTML"))
+    # Empty until sent for a row of the deadline sweep's batch: the worker renders it from `facts`
+    # (claims.notifications).
+    body_text = models.TextField(_("body text"), blank=True)
+    body_html = models.TextField(_("body HTML"), blank=True)
+    # What a row rendered when it is sent keeps of its event: the recipient's side, the claim's state then, the detail.
+    facts = models.JSONField(_("facts of the event"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Not before: a digest of messages (claims.notifications) waits for the end of its window.

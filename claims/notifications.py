@@ -22,8 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +31,8 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from core import emails
 
-from . import presenters, unsubscribe
+from . import batching, presenters, unsubscribe
+from .batching import Notice
 from .choices import EmailKind, Party
 from .models import Claim, EmailPreference, Message, Notification, OutboundEmail
 from .webhook_events import emit_for as emit_webhook
@@ -386,19 +387,42 @@ EVENTS: dict[str, Event] = {
 }
 
 
-def _recipients(claim: Claim, parties: Iterable[str]) -> list[tuple[str, Any]]:
+def _recipients(notices: Sequence[Notice]) -> list[list[tuple[str, Any]]]:
+    """Who each notice goes to, read for all of them at once: the buyers and assigned agents in one query (or from the
+    claim when loaded), the seller's active staff in another."""
     user_model = get_user_model()
-    found: list[tuple[str, Any]] = []
-    for party in parties:
-        if party == Party.BUYER:
-            found.append((party, claim.buyer))
-        elif party == Party.SELLER:
-            # An API key's own user (integrations.ApiKey) is staff too, but reads its news through the API.
-            staff = user_model.objects.filter(seller_memberships__seller_id=claim.seller_id, is_active=True,
-                                              api_key__isnull=True)
-            found.extend((party, user) for user in staff.order_by("pk"))
-        elif party == Party.AGENT and claim.assigned_to_id:
-            found.append((party, claim.assigned_to))
+    wanted: set[int] = set()
+    sellers: set[int] = set()
+    for notice in notices:
+        claim = notice.claim
+        if Party.BUYER in notice.to and not Claim.buyer.is_cached(claim):
+            wanted.add(claim.buyer_id)
+        if Party.AGENT in notice.to and claim.assigned_to_id and not Claim.assigned_to.is_cached(claim):
+            wanted.add(claim.assigned_to_id)
+        if Party.SELLER in notice.to:
+            sellers.add(claim.seller_id)
+    users = user_model.objects.in_bulk(wanted) if wanted else {}
+    staff: dict[int, list[Any]] = {}
+    if sellers:
+        # An API key's own user (integrations.ApiKey) is staff too, but reads its news through the API.
+        for user in (user_model.objects.filter(seller_memberships__seller_id__in=sellers, is_active=True,
+                                               api_key__isnull=True)
+                     .annotate(member_of=F("seller_memberships__seller_id")).order_by("pk")):
+            staff.setdefault(user.member_of, []).append(user)
+    found: list[list[tuple[str, Any]]] = []
+    for notice in notices:
+        claim = notice.claim
+        mine: list[tuple[str, Any]] = []
+        for party in notice.to:
+            if party == Party.BUYER:
+                mine.append((party, claim.buyer if Claim.buyer.is_cached(claim) else users[claim.buyer_id]))
+            elif party == Party.SELLER:
+                mine.extend((party, user) for user in staff.get(claim.seller_id, ()))
+            elif party == Party.AGENT and claim.assigned_to_id:
+                agent = claim.assigned_to if Claim.assigned_to.is_cached(claim) else users.get(claim.assigned_to_id)
+                if agent is not None:
+                    mine.append((party, agent))
+        found.append(mine)
     return found
 
 
@@ -423,61 +447,195 @@ def kind_of(event: str) -> str:
     return spec.kind if spec is not None else EmailKind.ALWAYS
 
 
-def notify(claim: Claim, event: str, *, to: Sequence[str], key: str, context: dict[str, Any] | None = None) -> None:
+def notify(claim: Claim, event: str, *, to: Sequence[str], key: Any, context: dict[str, Any] | None = None) -> None:
     """Write the emails of one event to the outbox and send them after commit, and put the news in each recipient's
-    list of notifications (claims.keeping_up) in the same transaction. `key` makes the event unique (e.g. the id of
-    the transition log row), so the same event is never queued, nor listed, twice. A person who turned this kind of
-    email off gets the notification without the email; a person without an email address gets the notification.
+    list of notifications (claims.keeping_up) in the same transaction. `key` makes the event unique (e.g. the
+    transition log row, `key=log`), so the same event is never queued, nor listed, twice. A person who turned this kind
+    of email off gets the notification without the email; a person without an email address gets the notification.
     A new message (`context["message"]`) to someone emailed about messages on the claim a moment ago joins their
-    digest instead of an email of its own (`_into_digest`)."""
-    emit_webhook(claim, event, key=key, context=context)  # its webhook, once per event (claims.webhook_events)
-    spec = EVENTS[event]
-    ids: list[int] = []
-    digests: list[OutboundEmail] = []
-    languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
-    policy = presenters.policy_of(claim)
-    recipients = _recipients(claim, to)
-    muted = _turned_off(spec.kind, [user.pk for _party, user in recipients])
-    for party, user in recipients:
-        language = languages.get(party) or settings.LANGUAGE_CODE
-        emailed = bool(user.email) and user.pk not in muted
-        dedupe_key = _dedupe_key(event, claim, key, user)
-        with translation.override(language):
-            values = {"number": claim.number, "order": claim.order.number, **presenters.terms(policy)}
-            subject = spec.subject % values
-            if emailed:
-                ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
-                       "intro": spec.intro % values,
-                       "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind), **(context or {})}
-                if spec.detail is not None:
-                    ctx["detail"] = spec.detail(ctx)
-                if spec.context is not None:
-                    ctx.update(spec.context(ctx))
-                text, html = emails.render(spec.template, ctx)
-        try:
-            with transaction.atomic():
-                # The subject in the recipient's language is the line in their list.
-                Notification.objects.create(user=user, claim=claim, event=event, text=subject[:300],
-                                            dedupe_key=dedupe_key)
-                digest, started = None, False
-                if emailed and event == MESSAGE:
-                    digest, started = _into_digest(claim, user, party=party, language=language,
-                                                   message=(context or {}).get("message"))
-                if emailed and digest is None:
-                    row = OutboundEmail.objects.create(
-                        claim=claim, recipient=user, to_email=user.email, event=event, dedupe_key=dedupe_key,
-                        language=language, subject=subject[:300], body_text=text, body_html=html,
-                    )
-        except IntegrityError:
-            continue  # already listed (and queued, if emailed): same event, same recipient
-        if started:
-            digests.append(digest)
-        elif emailed and digest is None:
-            ids.append(row.pk)
+    digest instead of an email of its own (`_into_digest`).
+
+    In the deadline sweep's batch (claims.batching) the event is gathered, with a copy of the claim as it is now, and
+    written with the batch's others at its end (`write_notices`)."""
+    batch = batching.current()
+    if batch is not None and event != MESSAGE:
+        batch.notices.append(Notice(_as_it_is_now(claim), event, tuple(to), key, context))
+        return
+    ids, digests = _write([Notice(claim, event, tuple(to), key, context)], render_later=False)
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
     for digest in digests:  # a new digest goes out when its window ends; deliver_pending catches what Celery drops
         transaction.on_commit(lambda pk=digest.pk, at=digest.send_after: enqueue_at(pk, at))
+
+
+def _as_it_is_now(claim: Claim) -> Claim:
+    """A copy of the claim's columns as they are at the event, for the batch to write its notices from; its loaded
+    relations (order, seller, people) are the claim's own."""
+    twin = Claim.__new__(Claim)
+    twin.__dict__.update(claim.__dict__)
+    return twin
+
+
+def write_notices(notices: Sequence[Notice]) -> list[int]:
+    """Write the gathered notices of a batch (claims.batching): their webhook events, notifications and outbox rows,
+    each kind in one statement; the outbox rows' bodies are rendered by the worker that sends them. The ids of the
+    outbox rows, to hand to the broker after commit."""
+    ids, _digests = _write(notices, render_later=True)
+    return ids
+
+
+def _key(key: Any) -> Any:
+    """A notification's key as written: a log row (`key=log`) by its id."""
+    return key.pk if isinstance(key, models.Model) else key
+
+
+def _deferrable(spec: Event, notice: Notice) -> bool:
+    """Whether the email can be rendered when it is sent from what the outbox row keeps (`_facts`): the claim's own
+    words and the facts of the event. An event with a context of its own (a decision, a refund, an offer) is rendered
+    at once, so that it says what was true when it happened."""
+    return spec.template == "claim_event" and spec.context is None and not notice.context
+
+
+def _write(notices: Sequence[Notice], *, render_later: bool) -> tuple[list[int], list[OutboundEmail]]:
+    """The notifications and emails of these notices; what a single `notify` and a batch both write. Returns the ids of
+    the outbox rows to send now and the digests started (sent at the end of their window)."""
+    for notice in notices:
+        emit_webhook(notice.claim, notice.event, key=_key(notice.key), context=notice.context)
+    everyone = _recipients(notices)
+    muted = _turned_off({(EVENTS[notice.event].kind, user.pk)
+                         for notice, people in zip(notices, everyone, strict=True) for _party, user in people})
+    listed: list[Notification] = []
+    queued: list[OutboundEmail] = []
+    one_by_one: list[tuple[Notice, str, Any, Notification, OutboundEmail | None, str]] = []
+    for notice, people in zip(notices, everyone, strict=True):
+        claim, event, spec = notice.claim, notice.event, EVENTS[notice.event]
+        languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
+        policy = presenters.policy_of(claim)
+        key = _key(notice.key)
+        for party, user in people:
+            language = languages.get(party) or settings.LANGUAGE_CODE
+            emailed = bool(user.email) and (spec.kind, user.pk) not in muted
+            dedupe_key = _dedupe_key(event, claim, key, user)
+            row = None
+            with translation.override(language):
+                values = {"number": claim.number, "order": claim.order.number, **presenters.terms(policy)}
+                subject = (spec.subject % values)[:300]
+                if emailed:
+                    row = OutboundEmail(claim=claim, recipient=user, to_email=user.email, event=event,
+                                        dedupe_key=dedupe_key, language=language, subject=subject)
+                    if render_later and _deferrable(spec, notice):
+                        row.facts = _facts(spec, claim, user, party, values)
+                    else:
+                        row.body_text, row.body_html = _render_event(spec, claim, user, party, values,
+                                                                     notice.context)
+            note = Notification(user=user, claim=claim, event=event, text=subject, dedupe_key=dedupe_key)
+            if event == MESSAGE:  # a message may join a digest: written one at a time (`_into_digest`)
+                one_by_one.append((notice, party, user, note, row, language))
+            else:
+                listed.append(note)
+                if row is not None:
+                    queued.append(row)
+    ids = [row.pk for row in _insert_new(listed, queued)]
+    digests = []
+    for notice, party, user, note, row, language in one_by_one:
+        try:
+            with transaction.atomic():
+                note.save(force_insert=True)
+                digest, started = None, False
+                if row is not None:
+                    digest, started = _into_digest(notice.claim, user, party=party, language=language,
+                                                   message=(notice.context or {}).get("message"))
+                if row is not None and digest is None:
+                    row.save(force_insert=True)
+        except IntegrityError:
+            continue  # already listed (and queued, if emailed): same event, same recipient
+        if started:
+            digests.append(digest)
+        elif row is not None and digest is None:
+            ids.append(row.pk)
+    return ids, digests
+
+
+def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list[OutboundEmail]:
+    """Insert the notifications and outbox rows whose dedupe key is new, each kind in one statement; the outbox rows
+    written. A key already there is the same event to the same person: skipped. Should another transaction write one of
+    the keys in between, the rows are written one by one instead, each skipped if it is there."""
+    if not listed:
+        return []
+    keys = [note.dedupe_key for note in listed]
+    seen = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    seen |= set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    listed = [note for note in listed if note.dedupe_key not in seen]
+    queued = [row for row in queued if row.dedupe_key not in seen]
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(listed)
+            return OutboundEmail.objects.bulk_create(queued)
+    except IntegrityError:
+        written = []
+        emails_by_key = {row.dedupe_key: row for row in queued}
+        for note in listed:
+            try:
+                with transaction.atomic():
+                    note.save(force_insert=True)
+                    if (row := emails_by_key.get(note.dedupe_key)) is not None:
+                        row.save(force_insert=True)
+                        written.append(row)
+            except IntegrityError:
+                continue
+        return written
+
+
+def _context(spec: Event, claim: Claim, user: Any, party: str, values: dict[str, Any],
+             extra: dict[str, Any] | None) -> dict[str, Any]:
+    ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
+           "intro": spec.intro % values, "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind),
+           **(extra or {})}
+    if spec.detail is not None:
+        ctx["detail"] = spec.detail(ctx)
+    return ctx
+
+
+def _render_event(spec: Event, claim: Claim, user: Any, party: str, values: dict[str, Any],
+                  extra: dict[str, Any] | None) -> tuple[str, str]:
+    """The email's bodies in the current language."""
+    ctx = _context(spec, claim, user, party, values, extra)
+    if spec.context is not None:
+        ctx.update(spec.context(ctx))
+    return emails.render(spec.template, ctx)
+
+
+# The claim's columns that an email rendered later shows as they were at the event (templates/emails/claim_event.*).
+FACT_FIELDS = ("state",)
+
+
+def _facts(spec: Event, claim: Claim, user: Any, party: str, values: dict[str, Any]) -> dict[str, Any]:
+    """What an outbox row keeps to be rendered when it is sent (`render_row`): the recipient's side, the claim's state
+    at the event, and the event's detail, worded now in the recipient's language (it may read the claim's deadlines)."""
+    facts: dict[str, Any] = {"party": party, **{name: getattr(claim, name) for name in FACT_FIELDS}}
+    if spec.detail is not None:
+        facts["detail"] = str(spec.detail(_context(spec, claim, user, party, values, None)))
+    return facts
+
+
+def render_row(row: OutboundEmail) -> None:
+    """Render an outbox row written without its bodies (a batch of the deadline sweep) from the facts it keeps, in its
+    recipient's language: the claim's number, order and reason, and the state and detail of the event."""
+    spec = EVENTS[row.event]
+    claim = Claim.objects.select_related("order", "seller").get(pk=row.claim_id)
+    for name in FACT_FIELDS:
+        if name in row.facts:
+            claim.__dict__[name] = row.facts[name]
+    user = row.recipient if row.recipient_id else get_user_model()(email=row.to_email)
+    with translation.override(row.language):
+        values = {"number": claim.number, "order": claim.order.number,
+                  **presenters.terms(presenters.policy_of(claim))}
+        ctx = {"claim": claim, "recipient": user, "party": row.facts.get("party"),
+               "site_url": _link(claim, row.facts.get("party", Party.BUYER)), "intro": spec.intro % values,
+               "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind) if user.pk else None}
+        if "detail" in row.facts:
+            ctx["detail"] = row.facts["detail"]
+        row.body_text, row.body_html = emails.render(spec.template, ctx)
 
 
 def _dedupe_key(event: str, claim: Claim, key: Any, user: Any) -> str:
@@ -573,25 +731,35 @@ def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> N
         row.body_text, row.body_html = emails.render("message_digest", ctx)
 
 
-def _turned_off(kind: str, user_ids: list[int]) -> set[int]:
-    """Who of these people turned this kind of email off (claims.models.EmailPreference); nobody can turn off the
-    mails that carry a deadline or a decision (EmailKind.ALWAYS), so those ask nothing."""
-    if kind == EmailKind.ALWAYS or not user_ids:
+def _turned_off(wanted: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of these (kind of email, person) the person turned off (claims.models.EmailPreference), in one query;
+    nobody can turn off the mails that carry a deadline or a decision (EmailKind.ALWAYS), so those ask nothing."""
+    wanted = {(kind, pk) for kind, pk in wanted if kind != EmailKind.ALWAYS}
+    if not wanted:
         return set()
-    return set(EmailPreference.objects.filter(kind=kind, enabled=False, user_id__in=user_ids)
-               .values_list("user_id", flat=True))
+    rows = EmailPreference.objects.filter(kind__in={kind for kind, _pk in wanted}, enabled=False,
+                                          user_id__in={pk for _kind, pk in wanted}).values_list("kind", "user_id")
+    return {row for row in rows if row in wanted}
+
+
+EMAILS_PER_TASK = 50  # a task sends this many outbox rows over one SMTP connection (deliver_many)
 
 
 def enqueue(ids: Iterable[int]) -> None:
-    """Hand the emails to Celery. A broker that is down loses nothing: deliver_pending sends them later."""
-    from .tasks import deliver_email
+    """Hand the emails to Celery in one go: one task per EMAILS_PER_TASK rows, published over one broker connection,
+    so that the workers share a batch's emails. A broker that is down loses nothing: deliver_pending sends them
+    later."""
+    from celery import current_app
 
-    for pk in ids:
-        try:
-            deliver_email.apply_async((pk,), retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the email
-            logger.warning("broker unavailable: emails %s stay in the outbox for the re-send task", list(ids))
-            return
+    from .tasks import deliver_emails
+
+    ids = list(ids)
+    try:
+        with current_app.producer_or_acquire() as producer:
+            for start in range(0, len(ids), EMAILS_PER_TASK):
+                deliver_emails.apply_async((ids[start:start + EMAILS_PER_TASK],), producer=producer, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the email
+        logger.warning("broker unavailable: emails %s stay in the outbox for the re-send task", ids)
 
 
 def enqueue_at(pk: int, eta: dt.datetime) -> None:
@@ -610,18 +778,26 @@ def _due(now: dt.datetime) -> Q:
     return Q(send_after__isnull=True) | Q(send_after__lte=now)
 
 
-def deliver(pk: int) -> bool:
-    """Send one outbox row if it is still unsent and due; True when this call sent it."""
+def deliver(pk: int, *, connection: Any = None) -> bool:
+    """Send one outbox row if it is still unsent and due; True when this call sent it. A row written without its
+    bodies (a batch of the deadline sweep) is rendered now (`render_row`), and the bodies sent are kept on it."""
     with transaction.atomic():
         row = (OutboundEmail.objects.select_for_update(skip_locked=True)
                .filter(_due(timezone.now()), pk=pk, sent_at__isnull=True).first())
         if row is None:
             return False  # sent already, being sent by another worker right now, or not due yet (a digest)
-        # From the marketplace by name; one-click unsubscribe (RFC 8058) on the kinds of email a person may turn off.
-        message = EmailMultiAlternatives(row.subject, row.body_text, from_email=emails.sender(), to=[row.to_email],
-                                         headers=unsubscribe.headers(user_id=row.recipient_id, kind=kind_of(row.event)))
-        message.attach_alternative(row.body_html, "text/html")
+        fields = ["sent_at", "attempts"]
         try:
+            if not row.body_text and row.facts:
+                render_row(row)
+                fields += ["body_text", "body_html"]
+            # From the marketplace by name; one-click unsubscribe (RFC 8058) on the kinds of email a person may turn
+            # off.
+            message = EmailMultiAlternatives(row.subject, row.body_text, from_email=emails.sender(),
+                                             to=[row.to_email], connection=connection,
+                                             headers=unsubscribe.headers(user_id=row.recipient_id,
+                                                                         kind=kind_of(row.event)))
+            message.attach_alternative(row.body_html, "text/html")
             message.send()
         except Exception as exc:  # noqa: BLE001 - SMTP and network errors of every kind
             row.attempts += 1
@@ -631,8 +807,23 @@ def deliver(pk: int) -> bool:
             return False
         row.sent_at = timezone.now()
         row.attempts += 1
-        row.save(update_fields=["sent_at", "attempts"])
+        row.save(update_fields=fields)
         return True
+
+
+def deliver_many(ids: Iterable[int]) -> int:
+    """Send these outbox rows over one SMTP connection (`deliver` each); how many this call sent."""
+    from django.core.mail import get_connection
+
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception:  # noqa: BLE001 - the server is down: each send tries again, and records its failure
+        logger.warning("could not open the email connection; each email tries on its own")
+    try:
+        return sum(1 for pk in ids if deliver(pk, connection=connection))
+    finally:
+        connection.close()
 
 
 def deliver_pending(*, older_than: dt.timedelta = dt.timedelta(seconds=30), limit: int = 500) -> int:

@@ -8,6 +8,7 @@ deadlines of claims that are already open.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -66,12 +67,20 @@ class Policy:
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Policy:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        # Values added to the policy after a claim was opened fall back to the current setting.
-        # Settings only, never a query: the sweep and the lists read snapshots by the thousand.
-        merged = {**current_policy().as_snapshot(), **{k: v for k, v in data.items() if k in fields}}
+        fields = _field_names(cls)
+        merged = {k: v for k, v in data.items() if k in fields}
+        if len(merged) < len(fields):
+            # Values added to the policy after a claim was opened fall back to the current setting.
+            # Settings only, never a query: the sweep and the lists read snapshots by the thousand.
+            current = current_policy().as_snapshot()
+            merged = {**{k: current[k] for k in fields if k not in merged}, **merged}
         merged["dispute_fine"] = Decimal(merged["dispute_fine"])
         return cls(**merged)
+
+
+@functools.cache
+def _field_names(cls: type[Policy]) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 def current_policy(market: Market | None = None) -> Policy:

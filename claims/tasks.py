@@ -1,18 +1,35 @@
 """Thin Celery wrappers: each takes ids, calls one service, and is safe to run twice."""
 
-from celery import shared_task
+import datetime as dt
+
+from celery import current_app, shared_task
+from django.utils import timezone
 
 from . import notifications, payout_webhook, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def enforce_deadlines() -> dict[str, int]:
-    return services.enforce_deadlines()
+def enforce_deadlines(now: str | None = None, fan_out: bool = True) -> dict[str, int]:
+    """Beat's tick (every minute) sweeps what is due at its moment. When more than one batch is due (a catch-up after
+    an outage), it first asks other workers to sweep the same moment too (claims.services.sweep_helpers): each takes
+    batches with SKIP LOCKED, so the workers share the due claims and none is acted on twice."""
+    at = dt.datetime.fromisoformat(now) if now else timezone.now()
+    if fan_out and (helpers := services.sweep_helpers(at)):
+        with current_app.producer_or_acquire() as producer:
+            for _ in range(helpers):
+                enforce_deadlines.apply_async(kwargs={"now": at.isoformat(), "fan_out": False}, producer=producer)
+    return services.enforce_deadlines(at)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_email(email_id: int) -> bool:
     return notifications.deliver(email_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_emails(email_ids: list[int]) -> int:
+    """A batch's emails (claims.notifications.enqueue), over one SMTP connection."""
+    return notifications.deliver_many(email_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)

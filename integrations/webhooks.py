@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -35,7 +36,8 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,10 +103,34 @@ def utc_iso(moment: dt.datetime) -> str:
 
 def _subscribed(type: str, seller_id: int | None) -> list[int]:
     """The enabled endpoints that chose `type`: the seller's own and every platform endpoint. An endpoint's events are
-    a short list, read here rather than queried (SQLite has no JSON containment)."""
-    owners = Q(seller__isnull=True) | Q(seller_id=seller_id) if seller_id is not None else Q(seller__isnull=True)
-    rows = WebhookEndpoint.objects.filter(owners, disabled_at__isnull=True).order_by("pk").values_list("pk", "events")
+    a short list, read here rather than queried (SQLite has no JSON containment). Inside `endpoints_read_once` the
+    enabled endpoints are read once for all the events written."""
+    memo = _endpoints.get()
+    if memo is not None:
+        if not memo:
+            memo.extend(WebhookEndpoint.objects.filter(disabled_at__isnull=True).order_by("pk")
+                        .values_list("pk", "seller_id", "events"))
+            memo.append((0, None, None))  # read: an empty site still has its marker
+        rows = [(pk, events) for pk, owner, events in memo if pk and (owner is None or owner == seller_id)]
+    else:
+        owners = Q(seller__isnull=True) | Q(seller_id=seller_id) if seller_id is not None else Q(seller__isnull=True)
+        rows = list(WebhookEndpoint.objects.filter(owners, disabled_at__isnull=True).order_by("pk")
+                    .values_list("pk", "events"))
     return [pk for pk, events in rows if isinstance(events, list) and type in events]
+
+
+_endpoints: ContextVar[list[tuple[int, int | None, Any]] | None] = ContextVar("webhook_endpoints", default=None)
+
+
+@contextlib.contextmanager
+def endpoints_read_once() -> Iterator[None]:
+    """Many events written at once (the deadline sweep's batch): the enabled endpoints are read with the first and
+    kept until the end of the block, inside the caller's transaction."""
+    token = _endpoints.set([])
+    try:
+        yield
+    finally:
+        _endpoints.reset(token)
 
 
 def emit(*, type: str, seller_id: int | None, claim_number: str, data: dict[str, Any],

@@ -27,7 +27,15 @@ from ._base import _lock
 from .agents import assign, decide, provide_info, record_provider_dispute, record_provider_verdict, reopen, request_info
 from .appeals import appeal, uphold_appeal
 from .counter_offers import accept_counter_offer, counter_offer, decline_counter_offer
-from .deadlines import enforce_deadlines, force_refund, info_timeout, mark_delivered, note_delivery, take_over
+from .deadlines import (
+    enforce_deadlines,
+    force_refund,
+    info_timeout,
+    mark_delivered,
+    note_delivery,
+    sweep_helpers,
+    take_over,
+)
 from .experts import (
     add_expert_cost,
     conclude_expert_assessment,
@@ -63,7 +71,7 @@ from .warranty import confirm_goods_received, exercise_warranty_rights, record_c
 __all__ = [
     "ClaimTransition", "_lock", "accept_offer", "add_tracking", "assign", "classify_defect", "close", "decide",
     "decline_offer",
-    "enforce_deadlines", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered",
+    "enforce_deadlines", "sweep_helpers", "escalate", "force_refund", "info_timeout", "make_offer", "mark_delivered",
     "mark_refund_failed", "mark_refund_paid", "mark_seen", "retry_refund", "submit_refund",
     "note_delivery", "open_claim", "post_message", "provide_info", "receive_return", "record_provider_dispute",
     "record_provider_verdict", "reject", "reopen", "reply", "request_info", "take_over", "withdraw_offer",

@@ -24,8 +24,8 @@ from orders.services import book_refund, extend_warranty
 from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
 
+from .. import batching, quotas, roles
 from .. import evidence as evidence_files
-from .. import quotas, roles
 from ..abilities import transition_refusal
 from ..calendar import local_date
 from ..choices import RETURN_OUTCOMES, UNJUSTIFIED_OUTCOMES, ClaimState, EvidenceKind, FundedBy, OfferStatus, Party
@@ -70,11 +70,13 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_
     getattr(claim, verb)(**kwargs)
     claim.refresh_next_deadline()
     claim.last_activity_at = timezone.now()
-    try:
-        claim.save()
-    except ConcurrentTransition as exc:
-        raise _conflict(claim) from exc
-    log = ClaimTransition.objects.create(
+    batch = batching.current()
+    if batch is None:  # in the sweep's batch (claims.batching), the sweep saves the claim it holds locked
+        try:
+            claim.save()
+        except ConcurrentTransition as exc:
+            raise _conflict(claim) from exc
+    log = _log(batch, ClaimTransition(
         claim=claim,
         name=verb,
         from_state=from_state,
@@ -83,7 +85,7 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_
         party=roles.party_of(claim, by) or Party.AGENT,
         reason=reason,
         created_at=timezone.now(),
-    )
+    ))
     logger.info("claim %s: %s %s -> %s by %s", claim.number, verb, from_state, claim.state,
                 getattr(by, "pk", "system"))
     if claim.state == ClaimState.AWAITING_RETURN and from_state != claim.state:
@@ -98,8 +100,18 @@ def _record(claim: Claim, name: str, *, by: User | None, reason: str = "",
     """A moment on the claim's timeline that changes no state (a breach recorded, the goods received, a defect
     classified, an expert's step), logged as a transition from the state to itself. `by=None` is the system."""
     party = (roles.party_of(claim, by) or Party.AGENT) if by is not None else Party.SYSTEM
-    return ClaimTransition.objects.create(claim=claim, name=name, from_state=claim.state, to_state=claim.state,
-                                          actor=by, party=party, reason=reason, created_at=at or timezone.now())
+    return _log(batching.current(), ClaimTransition(claim=claim, name=name, from_state=claim.state,
+                                                    to_state=claim.state, actor=by, party=party, reason=reason,
+                                                    created_at=at or timezone.now()))
+
+
+def _log(batch: batching.Batch | None, log: ClaimTransition) -> ClaimTransition:
+    """Write a transition-log row now, or in the sweep's batch with the others at its end (claims.batching)."""
+    if batch is None:
+        log.save(force_insert=True)
+    else:
+        batch.logs.append(log)
+    return log
 
 
 @contextmanager

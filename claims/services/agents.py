@@ -74,7 +74,7 @@ def request_info(*, claim: Claim, by: User, party: str, question: str) -> Claim:
         log = _fire(claim, "request_info", by, reason=question, party=party,
                     due_at=add_calendar_days(now, policy.info_days, time_zone=policy.time_zone), at=now)
         _post(claim, by=by, party=Party.AGENT, body=question)
-        notify(claim, "info_requested", to=[party], key=log.pk, context={"detail": question})
+        notify(claim, "info_requested", to=[party], key=log, context={"detail": question})
     return claim
 
 
@@ -87,7 +87,7 @@ def provide_info(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
         party = roles.party_of(claim, by)
         log = _fire(claim, "provide_info", by, reason=body[:200], at=timezone.now())
         _post(claim, by=by, party=party or Party.AGENT, body=body, files=files, stored=stored)
-        notify(claim, "info_provided", to=[Party.AGENT], key=log.pk, context={"detail": body})
+        notify(claim, "info_provided", to=[Party.AGENT], key=log, context={"detail": body})
     return claim
 
 
@@ -167,7 +167,7 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
             settle_appeal(claim, appeal, terms, by=by, log=log, value=value, recover=not claim.platform_bears_cost,
                           note=note, upheld=upheld)
         else:
-            notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk,
+            notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log,
                    context={"detail": reason, "recover": recover_from_seller})
         if claim.state == ClaimState.RESOLVED and appeal is None:
             if value:
@@ -193,7 +193,7 @@ def reopen(*, claim: Claim, by: User, reason: str) -> Claim:
             claim.hard_deadline_at = max(claim.hard_deadline_at, floor)
         log = _fire(claim, "reopen", by, reason=reason, at=now)
         _set_items_open(claim, True)
-        notify(claim, "reopened", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": reason})
+        notify(claim, "reopened", to=[Party.BUYER, Party.SELLER], key=log, context={"detail": reason})
     return claim
 
 
@@ -234,7 +234,7 @@ def record_provider_dispute(*, order: Order, by: User, reference: str, descripti
                                        to_state=claim.state, actor=by, party=Party.AGENT, reason=reference,
                                        created_at=now)
         log = _fire(claim, "take_over", None, reason=reference, cause=EscalationCause.PAYMENT_PROVIDER, at=now)
-        notify(claim, "escalated", to=[Party.SELLER], key=log.pk)
+        notify(claim, "escalated", to=[Party.SELLER], key=log)
     return claim
 
 
@@ -254,7 +254,7 @@ def record_provider_verdict(*, claim: Claim, by: User, buyer_won: bool, amount: 
         verdict = _("Provider decided for the buyer") if buyer_won else _("Provider decided for the seller")
         log = _fire(claim, "record_provider_verdict", by, reason=verdict, buyer_won=buyer_won, amount=value,
                     at=timezone.now())
-        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log.pk, context={"detail": verdict})
+        notify(claim, "decided", to=[Party.BUYER, Party.SELLER], key=log, context={"detail": verdict})
         if buyer_won:
             if value:
                 _pay_refund(claim, value, funded_by=FundedBy.PLATFORM, by=by, room=room)

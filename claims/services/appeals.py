@@ -71,7 +71,7 @@ def appeal(*, claim: Claim, by: User, reason: str) -> Appeal:
         log = _fire(claim, "appeal_decision", by, reason=reason, assignee=least_busy_agent(other_than=first_decider),
                     at=now)
         _set_items_open(claim, True)
-        notify(claim, "appealed", to=[other_party(filed.party), Party.AGENT], key=log.pk, context={"appeal": filed})
+        notify(claim, "appealed", to=[other_party(filed.party), Party.AGENT], key=log, context={"appeal": filed})
     return filed
 
 
@@ -161,7 +161,7 @@ def settle_appeal(claim: Claim, appeal: Appeal, terms: SettlementTerms, *, by: U
     appeal.decided_at = now
     appeal.note = note
     appeal.save(update_fields=["status", "decided_by", "decided_at", "note"])
-    notify(claim, "appeal_decided", to=[Party.BUYER, Party.SELLER], key=log.pk,
+    notify(claim, "appeal_decided", to=[Party.BUYER, Party.SELLER], key=log,
            context={"detail": log.reason, "recover": recover, "paid": paid, "added": added})
     if claim.state == ClaimState.RESOLVED:
         _after_resolution(claim, by=by)

@@ -4,20 +4,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order
 
-from .. import deadlines
+from .. import batching, deadlines
 from ..choices import EscalationCause, FundedBy, Party, Reason
 from ..errors import ClaimError
 from ..models import Claim, ClaimItem, ClaimTransition
-from ..notifications import notify
+from ..notifications import enqueue, notify
 from ._base import (
     _after_resolution,
     _fire,
@@ -35,6 +37,8 @@ from .warranty import (
     send_storage_notice,
 )
 
+logger = logging.getLogger(__name__)
+
 # --- system: deadlines and tracking ----------------------------------------------------------------------
 # Each public function locks the claim itself; the `_..._locked` variants act on a claim the caller holds
 # locked (the deadline sweep), so one claim's due actions happen in one transaction.
@@ -42,7 +46,7 @@ from .warranty import (
 
 def _take_over_locked(claim: Claim, *, cause: str, reason: str) -> ClaimTransition:
     log = _fire(claim, "take_over", None, reason=reason, cause=cause, at=timezone.now())
-    notify(claim, "takeover", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "takeover", to=[Party.BUYER, Party.SELLER], key=log)
     return log
 
 
@@ -51,7 +55,7 @@ def _info_timeout_locked(claim: Claim) -> ClaimTransition:
     log = _fire(claim, "info_timeout", None,
                 reason=_("%(party)s did not answer in time") % {"party": claim.get_info_requested_from_display()},
                 at=timezone.now())
-    notify(claim, "info_missed", to=[party, Party.AGENT], key=log.pk)
+    notify(claim, "info_missed", to=[party, Party.AGENT], key=log)
     return log
 
 
@@ -59,7 +63,7 @@ def _mark_delivered_locked(claim: Claim) -> ClaimTransition:
     log = _fire(claim, "mark_delivered", None, reason=_("Tracking shows delivery to the order's address"),
                 at=timezone.now())
     _after_resolution(claim, by=None)
-    notify(claim, "delivered", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "delivered", to=[Party.BUYER, Party.SELLER], key=log)
     return log
 
 
@@ -71,7 +75,7 @@ def _force_refund_locked(claim: Claim) -> ClaimTransition:
     if amount > 0:
         _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None, room=room)
     _after_resolution(claim, by=None)
-    notify(claim, "forced_refund", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "forced_refund", to=[Party.BUYER, Party.SELLER], key=log)
     return log
 
 
@@ -141,28 +145,76 @@ SWEEP_BATCH_SIZE = 200
 def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP_BATCH_SIZE) -> dict[str, int]:
     """Act on every claim whose next deadline has passed at `now` (SPEC section 9).
 
-    Due claims are read in batches from the indexed `next_deadline_at` column, so the cost follows the
-    number of claims due, not the number open. Each claim is handled in its own transaction, locked with
-    SKIP LOCKED (a claim another sweep holds is left to it) and re-checked before acting, so a second sweep,
-    at once or later, finds nothing left to do."""
+    Due claims are taken in batches from the indexed `next_deadline_at` column, so the cost follows the number of
+    claims due, not the number open. Each batch is one transaction (issue 20): its claims are locked with SKIP LOCKED
+    (a claim another sweep or a person holds is left to them), each is re-checked and acted on, and what the actions
+    write is written together at the batch's end (claims.batching): the claims' changed columns, the transition-log
+    rows, the notifications, the outbox rows and the webhook events; the emails go to the broker after commit, in one
+    hand-off, and the worker that sends them renders them. Several sweeps at once share the work and never act twice:
+    a second sweep, at once or later, finds nothing left to do. A sweep killed in the middle of a batch leaves its
+    claims untouched (the transaction never commits). A batch that fails is acted on again claim by claim, each in a
+    transaction of its own, so one claim that cannot be acted on holds up no other; it is logged and stays due."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
+    if not Claim.objects.filter(next_deadline_at__lte=now).exists():
+        return counts  # the sweep's usual answer, from the index alone and without a transaction
     after: tuple[dt.datetime, int] | None = None
     while True:
-        due = Claim.objects.filter(next_deadline_at__lte=now)
-        if after is not None:
-            due = due.filter(Q(next_deadline_at__gt=after[0]) | Q(next_deadline_at=after[0], pk__gt=after[1]))
-        batch = list(due.order_by("next_deadline_at", "pk").values_list("next_deadline_at", "pk")[:batch_size])
-        for _due_at, pk in batch:
-            for action in _enforce_one(pk, now):
-                counts[action] = counts.get(action, 0) + 1
-        if len(batch) < batch_size:
-            break
-        after = batch[-1]
-    return counts
+        taken, after = _sweep_batch(now, after, batch_size, counts)
+        if taken < batch_size or after is None:
+            return counts
+
+
+def sweep_helpers(now: dt.datetime, *, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """How many other workers a beat tick asks to share the due work (`claims.tasks.enforce_deadlines`): none while one
+    batch holds all of it, or where the database cannot skip rows another sweep holds (SQLite); otherwise
+    DEADLINE_SWEEP_WORKERS - 1, each taking batches with SKIP LOCKED until nothing due is left."""
+    if settings.DEADLINE_SWEEP_WORKERS < 2 or not connection.features.has_select_for_update_skip_locked:
+        return 0
+    more_than_a_batch = Claim.objects.filter(next_deadline_at__lte=now).order_by()[batch_size:batch_size + 1].exists()
+    return settings.DEADLINE_SWEEP_WORKERS - 1 if more_than_a_batch else 0
+
+
+def _sweep_batch(now: dt.datetime, after: tuple[dt.datetime, int] | None, batch_size: int,
+                 counts: dict[str, int]) -> tuple[int, tuple[dt.datetime, int] | None]:
+    """One batch of due claims after `after` in deadline order: how many were taken, and where the next one starts."""
+    due = Claim.objects.filter(next_deadline_at__lte=now)
+    if after is not None:
+        due = due.filter(Q(next_deadline_at__gt=after[0]) | Q(next_deadline_at=after[0], pk__gt=after[1]))
+    due = (due.select_for_update(skip_locked=True, of=("self",)).select_related("seller", "order")
+           .order_by("next_deadline_at", "pk"))
+    claims: list[Claim] = []
+    taken: list[tuple[dt.datetime, int]] = []
+    acted: dict[int, list[str]] = {}
+    try:
+        with transaction.atomic(), batching.collecting() as batch:
+            claims = list(due[:batch_size])
+            taken = [(claim.next_deadline_at, claim.pk) for claim in claims]  # where the next batch starts
+            for claim in claims:
+                batch.take(claim)
+                acted[claim.pk] = _due_actions(claim, now)
+                claim.refresh_next_deadline()
+            batch.flush(timezone.now())
+            if ids := batch.email_ids:
+                transaction.on_commit(lambda: enqueue(ids))
+    except Exception:
+        if not claims:
+            raise
+        logger.exception("deadline sweep: a batch of %d claims failed; acting on them one at a time", len(claims))
+        acted = {}
+        for claim in claims:
+            try:
+                acted[claim.pk] = _enforce_one(claim.pk, now)
+            except Exception:  # noqa: BLE001 - one claim's failure is logged; the claim stays due for the next sweep
+                logger.exception("deadline sweep: claim %s could not be acted on", claim.number)
+    for actions in acted.values():
+        for action in actions:
+            counts[action] = counts.get(action, 0) + 1
+    return len(taken), (taken[-1] if taken else None)
 
 
 def _enforce_one(pk: int, now: dt.datetime) -> list[str]:
+    """One due claim in a transaction of its own (a batch that failed is acted on again this way)."""
     with transaction.atomic():
         claim = (Claim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("seller", "order")
                  .filter(pk=pk, next_deadline_at__lte=now).first())
@@ -192,7 +244,7 @@ def _record_first_reply_breach(claim: Claim, now: dt.datetime) -> None:
     claim.first_reply_reminded_at = claim.first_reply_reminded_at or now
     log = _record(claim, "first_reply_breach", by=None, at=now,
                   reason=_("The seller did not reply within the first-reply deadline"))
-    notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "first_reply_breached", to=[Party.BUYER, Party.SELLER], key=log)
 
 
 def _record_decision_breach(claim: Claim, now: dt.datetime) -> None:
@@ -203,7 +255,7 @@ def _record_decision_breach(claim: Claim, now: dt.datetime) -> None:
     claim.decision_reminded_at = claim.decision_reminded_at or now
     log = _record(claim, "decision_breach", by=None, at=now,
                   reason=_("The platform did not decide the claim by its decision target"))
-    notify(claim, "decision_breached", to=[Party.AGENT], key=log.pk)
+    notify(claim, "decision_breached", to=[Party.AGENT], key=log)
 
 
 def _remind_decision(claim: Claim, now: dt.datetime) -> None:

@@ -93,7 +93,7 @@ def start_expert_assessment(*, claim: Claim, by: User, expert: str = "") -> Expe
         claim.expert_paused_at = now
         _save_clock(claim, ["expert_paused_at"])
         log = _log(claim, "start_expert_assessment", by, expert)
-        notify(claim, "expert_started", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log.pk,
+        notify(claim, "expert_started", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log,
                context={"assessment": assessment})
     return assessment
 
@@ -115,7 +115,7 @@ def request_expert_assessment(*, claim: Claim, by: User) -> ExpertAssessment:
             raise ClaimError(_("An expert is already assessing the defect of claim %(number)s.")
                              % {"number": claim.number}, code="state") from exc
         log = _log(claim, "request_expert_assessment", by)
-        notify(claim, "expert_requested", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log.pk,
+        notify(claim, "expert_requested", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log,
                context={"assessment": assessment})
     return assessment
 
@@ -165,7 +165,7 @@ def conclude_expert_assessment(*, assessment: ExpertAssessment, by: User, result
         elif result == ExpertResult.JUSTIFIED:
             _reopen_for_expert(claim, by=by, assessment=assessment)
             return assessment
-        notify(claim, "expert_concluded", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log.pk,
+        notify(claim, "expert_concluded", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log,
                context={"assessment": assessment})
     return assessment
 
@@ -234,7 +234,7 @@ def send_expert_costs(*, assessment: ExpertAssessment, by: User) -> ExpertAssess
         assessment.save(update_fields=["costs_sent_at", "costs_due_on"])
         log = _log(claim, "send_expert_costs", by)
         costs = list(assessment.costs.order_by("id"))
-        notify(claim, "expert_costs", to=[Party.BUYER], key=log.pk,
+        notify(claim, "expert_costs", to=[Party.BUYER], key=log,
                context={"assessment": assessment, "costs": costs, "total": costs_total(assessment)})
     return assessment
 

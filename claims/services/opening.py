@@ -84,9 +84,9 @@ def open_claim(*, order: Order, buyer: User, reason: str, description: str, desi
         _store_evidence(claim, files, by=buyer, party=Party.BUYER, stored=stored)
         log = ClaimTransition.objects.create(claim=claim, name="open", from_state="", to_state=claim.state,
                                              actor=buyer, party=Party.BUYER, created_at=now)
-        notify(claim, "receipt", to=[Party.BUYER], key=log.pk)
+        notify(claim, "receipt", to=[Party.BUYER], key=log)
         if order.seller.status == SellerStatus.ACTIVE:
-            notify(claim, "opened", to=[Party.SELLER], key=log.pk)
+            notify(claim, "opened", to=[Party.SELLER], key=log)
         else:
             _fire(claim, "take_over", None, reason=_("The seller is not active; the platform handles this claim."),
                   cause=EscalationCause.SELLER_SUSPENDED, at=now)

@@ -113,7 +113,7 @@ def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[A
         if code == RejectionCode.COMPENSATED and (refusal := compensated_reason_refusal(claim)):
             raise refusal
         _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
-        notify(claim, "rejected", to=[Party.BUYER], key=log.pk, context={"detail": body})
+        notify(claim, "rejected", to=[Party.BUYER], key=log, context={"detail": body})
     return claim
 
 
@@ -278,7 +278,7 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
         log = _fire(claim, "receive_return", by, reason=note or InspectionResult(inspection_result).label,
                     inspection_result=inspection_result, at=now)
         mark_return_received(claim, at=now)
-        notify(claim, "return_received", to=[Party.BUYER], key=log.pk,
+        notify(claim, "return_received", to=[Party.BUYER], key=log,
                context={"detail": InspectionResult(inspection_result).label})
         if claim.outcome in MONEY_OUTCOMES and claim.refund_amount:
             # The refund decided for this return (after a reopen: the new decision's), within what is left.
@@ -355,7 +355,7 @@ def escalate(*, claim: Claim, by: User, reason: str = "") -> Claim:
             else EscalationCause.BUYER
         log = _fire(claim, "escalate", by, reason=reason, cause=cause, at=timezone.now())
         # The buyer's reason goes to both parties; an agent's reasons for stepping in stay in the console.
-        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log.pk,
+        notify(claim, "escalated", to=[Party.BUYER, Party.SELLER], key=log,
                context={"buyer_reason": reason if cause == EscalationCause.BUYER else ""})
     return claim
 
@@ -366,7 +366,7 @@ def close(*, claim: Claim, by: User) -> Claim:
         claim = _lock(claim)
         log = _fire(claim, "close", by, reason=_("Closed by the buyer"), at=timezone.now())
         _after_resolution(claim, by=by)
-        notify(claim, "closed", to=[Party.SELLER, Party.AGENT], key=log.pk)
+        notify(claim, "closed", to=[Party.SELLER, Party.AGENT], key=log)
     return claim
 
 

@@ -68,7 +68,7 @@ def classify_defect(*, claim: Claim, by: User, defect_type: str, summary: str = 
         _withdraw_offer_not_allowed(claim, remedies, now)
         reason = f"{DefectType(defect_type).label}: {defect.summary}"
         log = _record(claim, "classify_defect", by=by, reason=reason, at=now)
-        notify(claim, "defect_classified", to=[Party.BUYER], key=log.pk)
+        notify(claim, "defect_classified", to=[Party.BUYER], key=log)
     return claim
 
 

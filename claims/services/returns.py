@@ -111,7 +111,7 @@ def add_return_tracking(*, claim: Claim, by: User, carrier: str, tracking_number
         claim.return_reminded_at = claim.return_reminded_at or now
         _save_dates(claim, now)
         log = _record(claim, "return_shipped", by=by, reason=f"{carrier} {number}", at=now)
-        notify(claim, "return_shipped", to=[Party.SELLER], key=f"{log.pk}")
+        notify(claim, "return_shipped", to=[Party.SELLER], key=log)
     return ret
 
 
@@ -194,7 +194,7 @@ def _deliver(claim: Claim, ret: ReturnAuthorization, *, at: dt.datetime, by: Use
     claim.return_confirm_due_at = returns.confirm_due(at, Policy.from_snapshot(claim.policy))
     _save_dates(claim, now)
     log = _record(claim, "return_delivered", by=by, at=now)
-    notify(claim, "return_delivered", to=[Party.SELLER], key=f"{log.pk}")
+    notify(claim, "return_delivered", to=[Party.SELLER], key=log)
 
 
 def _undeliver(claim: Claim, ret: ReturnAuthorization) -> None:
@@ -241,7 +241,7 @@ def expire_return(claim: Claim, now: dt.datetime) -> None:
         ret.status = ReturnStatus.EXPIRED
         ret.save(update_fields=["status"])
     _after_resolution(claim, by=None)
-    notify(claim, "return_expired", to=[Party.BUYER, Party.SELLER], key=f"{log.pk}")
+    notify(claim, "return_expired", to=[Party.BUYER, Party.SELLER], key=log)
 
 
 def confirm_lapsed(claim: Claim, now: dt.datetime) -> None:
@@ -259,8 +259,8 @@ def confirm_lapsed(claim: Claim, now: dt.datetime) -> None:
             _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None, recover=not claim.platform_bears_cost,
                         room=room)
         _after_resolution(claim, by=None)
-        notify(claim, "return_refunded", to=[Party.BUYER, Party.SELLER], key=f"{log.pk}")
+        notify(claim, "return_refunded", to=[Party.BUYER, Party.SELLER], key=log)
         return
     log = _fire(claim, "escalate_unconfirmed_return", None, at=now,
                 reason=_("The seller did not confirm receiving the returned item in time"))
-    notify(claim, "return_not_confirmed", to=[Party.BUYER, Party.SELLER], key=f"{log.pk}")
+    notify(claim, "return_not_confirmed", to=[Party.BUYER, Party.SELLER], key=log)

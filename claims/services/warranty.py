@@ -58,7 +58,7 @@ def confirm_goods_received(*, claim: Claim, by: User) -> Claim:
         claim.last_activity_at = now
         _save(claim)
         log = _record(claim, "goods_received", by=by, at=now)
-        notify(claim, "goods_received", to=[Party.BUYER], key=log.pk)
+        notify(claim, "goods_received", to=[Party.BUYER], key=log)
     return claim
 
 
@@ -75,7 +75,7 @@ def record_collection(*, claim: Claim, by: User) -> Claim:
         fee = collection.storage_fee(claim, local_date(now, time_zone=policy.time_zone))
         reason = (_("Storage fee: %(fee)s") % {"fee": formatting.money_text(fee, claim.currency)}) if fee else ""
         log = _record(claim, "collected", by=by, at=now, reason=reason)
-        notify(claim, "collected", to=[Party.BUYER], key=log.pk)
+        notify(claim, "collected", to=[Party.BUYER], key=log)
     return claim
 
 
@@ -102,7 +102,7 @@ def exercise_warranty_rights(*, claim: Claim, by: User, choice: str) -> Claim:
         if room is not None and amount:
             _pay_refund(claim, amount, funded_by=FundedBy.PLATFORM, by=None, room=room)
         _after_resolution(claim, by=by)
-        notify(claim, "warranty_rights_exercised", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log.pk)
+        notify(claim, "warranty_rights_exercised", to=[Party.BUYER, Party.SELLER, Party.AGENT], key=log)
     return claim
 
 
@@ -119,7 +119,7 @@ def mark_ready_for_collection(claim: Claim) -> None:
                                              next_deadline_at=claim.next_deadline_at,
                                              action_due_at=claim.action_due_at)
     log = _record(claim, "collection_ready", by=None, at=claim.collection_ready_at)
-    notify(claim, "collection_ready", to=[Party.BUYER], key=log.pk)
+    notify(claim, "collection_ready", to=[Party.BUYER], key=log)
 
 
 # --- the sweep's actions (claims.services.deadlines._ACT) on a claim it holds locked ----------------------------------
@@ -139,11 +139,11 @@ def reach_warranty_limit(claim: Claim, now: dt.datetime) -> None:
     if claim.state in WITH_SELLER_STATES:
         log = _fire(claim, "take_over", None, reason=_("The warranty claim was not resolved within the legal limit"),
                     cause=EscalationCause.WARRANTY_LIMIT, at=now)
-        notify(claim, "warranty_limit", to=[Party.BUYER, Party.SELLER], key=log.pk)
+        notify(claim, "warranty_limit", to=[Party.BUYER, Party.SELLER], key=log)
         return
     log = _record(claim, "warranty_limit", by=None, at=now,
                   reason=_("The warranty claim was not resolved within the legal limit"))
-    notify(claim, "warranty_limit", to=[Party.BUYER, Party.AGENT], key=log.pk)
+    notify(claim, "warranty_limit", to=[Party.BUYER, Party.AGENT], key=log)
 
 
 def reach_warranty_max(claim: Claim, now: dt.datetime) -> None:
@@ -154,17 +154,17 @@ def reach_warranty_max(claim: Claim, now: dt.datetime) -> None:
         _fire(claim, "take_over", None, reason=_("The warranty claim reached its maximum duration"),
               cause=EscalationCause.WARRANTY_LIMIT, at=now)
     log = _record(claim, "warranty_max", by=None, at=now)
-    notify(claim, "warranty_max", to=[Party.BUYER], key=log.pk)
-    notify(claim, "warranty_max_reached", to=[Party.SELLER, Party.AGENT], key=log.pk)
+    notify(claim, "warranty_max", to=[Party.BUYER], key=log)
+    notify(claim, "warranty_max_reached", to=[Party.SELLER, Party.AGENT], key=log)
 
 
 def send_storage_notice(claim: Claim, now: dt.datetime) -> None:
     claim.storage_notice_at = now
     log = _record(claim, "storage_notice", by=None, at=now)
-    notify(claim, "storage_notice", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "storage_notice", to=[Party.BUYER, Party.SELLER], key=log)
 
 
 def send_sale_notice(claim: Claim, now: dt.datetime) -> None:
     claim.sale_notice_at = now
     log = _record(claim, "sale_notice", by=None, at=now)
-    notify(claim, "sale_notice", to=[Party.BUYER, Party.SELLER], key=log.pk)
+    notify(claim, "sale_notice", to=[Party.BUYER, Party.SELLER], key=log)

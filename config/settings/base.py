@@ -300,6 +300,10 @@ WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATION
 # How long the old secret keeps signing too after a rotation.
 WEBHOOK_SECRET_ROTATION_HOURS = env.int("WEBHOOK_SECRET_ROTATION_HOURS", default=24)
 
+# A beat tick that finds more than one batch of claims due (a catch-up) has this many workers sweep at once, itself
+# included (claims.services.sweep_helpers); PostgreSQL only: SQLite cannot skip the rows another sweep holds.
+DEADLINE_SWEEP_WORKERS = env.int("DEADLINE_SWEEP_WORKERS", default=4)
+
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {"task": "claims.tasks.enforce_deadlines", "schedule": 60.0},
     "deliver-pending-emails": {"task": "claims.tasks.deliver_pending_emails", "schedule": 60.0},
