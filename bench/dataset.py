@@ -11,7 +11,7 @@ The backlog (nothing due at load time):
     40 % awaiting_seller   opened in the last 20 h: next deadline = first-reply reminder (opened + 24 h)
     30 % in_progress       opened 1-5 days ago, replied: next = resolution reminder (resolution due - 24 h)
     25 % escalated         opened 8-170 days ago, taken over: next = the 180-day final deadline
-     5 % awaiting_return   opened 10-170 days ago, decided: next = the final deadline
+     5 % awaiting_return   opened 10-170 days ago, decided, reminded: next = the return's ship deadline
 
 Due cohorts (`make_due`) turn untouched backlog rows into claims whose deadline passed a few hours ago,
 in three shapes the sweep really acts on: 50 % first-reply reminders (an email to the seller's staff),
@@ -192,7 +192,8 @@ class Dataset:
             "discovered_on", "state", "outcome", "funded_by", "escalation_cause", "opened_at", "first_replied_at",
             "escalated_at", "decided_at", "first_reply_due_at", "resolution_due_at", "hard_deadline_at",
             "first_reply_breached", "first_reply_reminded_at", "resolution_reminded_at", "next_deadline_at",
-            "action_due_at", "last_activity_at"], now, channel="platform", currency="EUR",
+            "action_due_at", "last_activity_at", "return_due_at", "return_reminded_at"], now, channel="platform",
+            currency="EUR",
             policy=current_policy().as_snapshot(), updated_at=now, assigned_to_id=None)
         claim_items = db.model_format(ClaimItem, ["id", "claim_id", "order_item_id"], now, quantity=1, is_open=True)
         logs = db.model_format(ClaimTransition, ["id", "claim_id", "name", "from_state", "to_state", "party",
@@ -244,7 +245,8 @@ class Dataset:
                        "opened_at": _t(opened), "first_replied_at": null, "escalated_at": null, "decided_at": null,
                        "first_reply_due_at": _t(first_due), "resolution_due_at": _t(resolution_due),
                        "hard_deadline_at": _t(hard), "first_reply_breached": "f", "first_reply_reminded_at": null,
-                       "resolution_reminded_at": null, "last_activity_at": _t(opened)}
+                       "resolution_reminded_at": null, "last_activity_at": _t(opened), "return_due_at": null,
+                       "return_reminded_at": null}
                 if state == "awaiting_seller":
                     row["next_deadline_at"], row["action_due_at"] = _t(first_due - 24 * HOUR), _t(first_due)
                 elif state == "in_progress":
@@ -259,9 +261,12 @@ class Dataset:
                     row["escalated_at"] = row["last_activity_at"] = _t(resolution_due)
                     row["escalation_cause"] = "takeover"
                     row["next_deadline_at"] = row["action_due_at"] = _t(hard)
-                    if state == "awaiting_return":
+                    if state == "awaiting_return":  # decided; the buyer was reminded and sends the item within days
                         row["decided_at"] = row["last_activity_at"] = _t(resolution_due + 2 * DAY)
                         row["outcome"], row["funded_by"] = "repair", "seller"
+                        return_due = now + DAY + (cid % 6) * DAY + (cid % 3600) * dt.timedelta(seconds=1)
+                        row["return_due_at"] = row["next_deadline_at"] = row["action_due_at"] = _t(return_due)
+                        row["return_reminded_at"] = _t(now - HOUR)
                 yield row
 
         def claim_item_rows() -> Iterator[dict[str, str]]:

@@ -25,7 +25,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-PHASES = ("sweep", "pages", "upload", "peer")
+PHASES = ("sweep", "pages", "upload", "peer", "catchup")
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_claims"
 DEFAULT_HELPDESK_URL = "postgres://postgres@127.0.0.1:5432/bench_helpdesk"
 
@@ -39,11 +39,14 @@ class Size:
     warmup: float  # seconds of load before each measured page run
     seconds: float  # seconds of measured load per page
     upload_repeats: int
+    catchup_due: int  # claims due after an outage, worked off by 1 and then 2 Celery workers
 
 
-FULL = Size("full", small=10_000, large=1_000_000, due=1_000, warmup=5, seconds=20, upload_repeats=9)
-QUICK = Size("quick", small=2_000, large=20_000, due=200, warmup=2, seconds=5, upload_repeats=5)
-GOALS = {"sweep_ratio": 1.5, "page_p50_ms": 150.0, "upload_ratio": 1.5}
+FULL = Size("full", small=10_000, large=1_000_000, due=1_000, warmup=5, seconds=20, upload_repeats=9,
+            catchup_due=100_000)
+QUICK = Size("quick", small=2_000, large=20_000, due=200, warmup=2, seconds=5, upload_repeats=5, catchup_due=2_000)
+GOALS = {"sweep_ratio": 1.5, "page_p50_ms": 150.0, "upload_ratio": 1.5, "sweep_queries_per_claim": 3.0,
+         "console_p50_ms": 100.0, "peer_due_work_ratio": 5.0, "catchup_seconds": 180.0}
 WORKERS = 4  # gunicorn sync workers: two per core
 CONNECTIONS = 4  # closed-loop connections of the load tool: every worker busy all the time
 
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run's plan, 
     setup_django(url)
     from django.db import connection
 
-    from bench import db, pages, peer, report, sweep, upload
+    from bench import catchup, db, pages, peer, report, sweep, upload
     from bench.dataset import Dataset
 
     results: dict[str, Any] = {"meta": meta(size, phases, args.workers, args.connections), "errors": {}}
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run's plan, 
     dataset = Dataset(url, final_size=size.large, log=log)
     databases: list[str] = []  # the ones this run created, and drops at the end
     try:
-        if {"sweep", "pages", "peer"} & set(phases):
+        if {"sweep", "pages", "peer", "catchup"} & set(phases):
             databases.append(url)
             dataset.create()
         for phase in phases:
@@ -144,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run's plan, 
                     results["peer"] = peer.run(dataset, size=size.large, due=size.due, helpdesk_url=helpdesk_url,
                                                results_dir=RESULTS, workers=args.workers, connections=args.connections,
                                                warmup=size.warmup, seconds=size.seconds, log=log)
+                elif phase == "catchup":
+                    results["catchup"] = catchup.run(dataset, size=size.large, due=size.catchup_due,
+                                                     goal_seconds=GOALS["catchup_seconds"], log_dir=RESULTS, log=log)
             except Exception as error:  # noqa: BLE001 - a failed phase is reported, the others still run
                 results["errors"][phase] = f"{type(error).__name__}: {error}"
                 log(f"{phase} failed:\n{traceback.format_exc()}")

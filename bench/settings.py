@@ -26,8 +26,14 @@ SECRET_KEY = "bench-only-not-secret"  # noqa: S105 - a throwaway database on loo
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 MEDIA_ROOT = Path(os.environ.get("BENCH_MEDIA_ROOT", str(Path(__file__).resolve().parent / ".media")))
 
-CELERY_BROKER_URL = "memory://localhost/"
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# The catch-up phase (bench/catchup.py) runs real workers on a Redis database of its own, and sends the emails the
+# sweep queues to a queue those workers do not consume.
+CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "memory://localhost/")
+CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS if CELERY_BROKER_URL.startswith("redis") else {}  # noqa: F405
+if os.environ.get("BENCH_EMAIL_QUEUE"):
+    CELERY_TASK_ROUTES = {"claims.tasks.deliver_emails": {"queue": os.environ["BENCH_EMAIL_QUEUE"]},
+                          "claims.tasks.deliver_email": {"queue": os.environ["BENCH_EMAIL_QUEUE"]}}
+DEADLINE_SWEEP_WORKERS = int(os.environ.get("DEADLINE_SWEEP_WORKERS", "4"))
 CELERY_TASK_ALWAYS_EAGER = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 

@@ -32,11 +32,12 @@ class _Probe(Exception):  # noqa: N818 - control flow, not an error
 
 
 def due_query() -> tuple[str, Any]:
-    """The SQL and parameters of the sweep's first due-claims query, taken from the sweep itself."""
+    """The SQL and parameters of the sweep's first batch query, taken from the sweep itself (its EXPLAIN ANALYZE locks
+    the rows for the moment it runs, in a transaction of its own)."""
     from claims.services import enforce_deadlines
 
     def stop_at_due_query(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if "next_deadline_at" in sql and "ORDER BY" in sql and "FOR UPDATE" not in sql:
+        if "next_deadline_at" in sql and "ORDER BY" in sql:  # the batch's locked read (FOR UPDATE SKIP LOCKED)
             raise _Probe(sql, params)
         return execute(sql, params, many, context)
 
@@ -126,7 +127,7 @@ def _summary(dataset: Dataset, due: int, runs: list[dict[str, Any]], log: Log) -
         "left_due": max(r["left_due"] for r in runs),
         "idle_sweep_ms": idle["seconds"] * 1000, "idle_queries": idle["queries"],
         "due_query": runs[0]["due_query"], "explain": plan,
-        "index_scan_on_deadline_index": "claim_next_deadline_idx" in plan and "Seq Scan" not in plan,
+        "index_scan_on_deadline_index": "claim_next_deadline_idx" in plan and "Seq Scan on claims_claim" not in plan,
     }
 
 
