@@ -749,13 +749,11 @@ def enqueue(ids: Iterable[int]) -> None:
     """Hand the emails to Celery in one go: one task per EMAILS_PER_TASK rows, published over one broker connection,
     so that the workers share a batch's emails. A broker that is down loses nothing: deliver_pending sends them
     later."""
-    from celery import current_app
-
     from .tasks import deliver_emails
 
     ids = list(ids)
     try:
-        with current_app.producer_or_acquire() as producer:
+        with deliver_emails.app.producer_or_acquire() as producer:
             for start in range(0, len(ids), EMAILS_PER_TASK):
                 deliver_emails.apply_async((ids[start:start + EMAILS_PER_TASK],), producer=producer, retry=False)
     except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the email

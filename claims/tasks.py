@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from celery import current_app, shared_task
+from celery import shared_task
 from django.utils import timezone
 
 from . import notifications, payout_webhook, services
@@ -15,7 +15,7 @@ def enforce_deadlines(now: str | None = None, fan_out: bool = True) -> dict[str,
     batches with SKIP LOCKED, so the workers share the due claims and none is acted on twice."""
     at = dt.datetime.fromisoformat(now) if now else timezone.now()
     if fan_out and (helpers := services.sweep_helpers(at)):
-        with current_app.producer_or_acquire() as producer:
+        with enforce_deadlines.app.producer_or_acquire() as producer:
             for _ in range(helpers):
                 enforce_deadlines.apply_async(kwargs={"now": at.isoformat(), "fan_out": False}, producer=producer)
     return services.enforce_deadlines(at)
