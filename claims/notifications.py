@@ -587,11 +587,16 @@ def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list
 
 
 def _context(spec: Event, claim: Claim, user: Any, party: str, values: dict[str, Any],
-             extra: dict[str, Any] | None) -> dict[str, Any]:
+             extra: dict[str, Any] | None, *, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The context of an event's email; from the `facts` an outbox row kept when it is rendered later (`render_row`)."""
     ctx = {"claim": claim, "recipient": user, "party": party, "site_url": _link(claim, party),
-           "intro": spec.intro % values, "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind),
+           "intro": spec.intro % values,
+           "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind) if user.pk else None,
            **(extra or {})}
-    if spec.detail is not None:
+    if facts is not None:
+        if "detail" in facts:
+            ctx["detail"] = facts["detail"]
+    elif spec.detail is not None:
         ctx["detail"] = spec.detail(ctx)
     return ctx
 
@@ -630,11 +635,7 @@ def render_row(row: OutboundEmail) -> None:
     with translation.override(row.language):
         values = {"number": claim.number, "order": claim.order.number,
                   **presenters.terms(presenters.policy_of(claim))}
-        ctx = {"claim": claim, "recipient": user, "party": row.facts.get("party"),
-               "site_url": _link(claim, row.facts.get("party", Party.BUYER)), "intro": spec.intro % values,
-               "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=spec.kind) if user.pk else None}
-        if "detail" in row.facts:
-            ctx["detail"] = row.facts["detail"]
+        ctx = _context(spec, claim, user, row.facts.get("party", Party.BUYER), values, None, facts=row.facts)
         row.body_text, row.body_html = emails.render(spec.template, ctx)
 
 
