@@ -163,3 +163,20 @@ def test_the_tick_and_its_helpers_act_once_per_claim(settings, monkeypatch):
         tasks.enforce_deadlines.delay()  # eager in tests: the helpers run first, each on the same moment
     assert ClaimTransition.objects.filter(claim__in=claims, name="take_over").count() == 5
     assert OutboundEmail.objects.filter(claim__in=claims, event="takeover").count() == 5 * 3  # buyer and two staff
+
+
+def test_the_locked_read_of_a_batch_takes_the_claims_alone_in_deadline_order():
+    """A join in the locked read makes PostgreSQL join and sort every due claim to lock the first batch (a catch-up of
+    100,000 due read them all for each batch of 200): the read is of the claims alone, in the deadline index's order,
+    and the orders and sellers come after, one query each."""
+    for _ in range(3):
+        open_defective_claim(order=staffed_order())
+    with CaptureQueriesContext(connection) as queries:
+        sweep(OPENED_AT + 24 * H)
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('SELECT "claims_claim"') and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+    assert len(reads) == 1
+    assert "JOIN" not in reads[0]
+    assert 'ORDER BY "claims_claim"."next_deadline_at" ASC, "claims_claim"."id" ASC' in reads[0]
+    if connection.features.has_select_for_update_skip_locked:
+        assert reads[0].endswith("FOR UPDATE SKIP LOCKED")
