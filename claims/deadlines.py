@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from . import collection, decision_target, returns, warranty_clock
 from .choices import WITH_SELLER_STATES, ClaimState, Party, Reason
-from .policy import Policy
+from .policy import Policy, policy_of
 
 if TYPE_CHECKING:
     from .models import Claim
@@ -72,7 +72,7 @@ def due_events(claim: Claim) -> list[DueEvent]:
     state = claim.state
     if state == ClaimState.RESOLVED:
         return _collection_events(claim)
-    policy = Policy.from_snapshot(claim.policy)
+    policy = policy_of(claim)
     remind = dt.timedelta(hours=policy.reminder_hours)
     first, resolution = claim.first_reply_due_at, claim.resolution_due_at
     awaiting_first = state == ClaimState.AWAITING_SELLER and first is not None

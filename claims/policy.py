@@ -78,6 +78,18 @@ class Policy:
         return cls(**merged)
 
 
+def policy_of(claim: Any) -> Policy:
+    """The policy a claim was opened under, read from its snapshot once per snapshot: the deadlines, the sweep and the
+    emails ask for it several times for one claim. The claim keeps it beside the snapshot it was read from, so a
+    snapshot replaced is read again."""
+    kept = claim.__dict__.get("_policy_read")
+    if kept is not None and kept[0] is claim.policy:
+        return kept[1]
+    policy = Policy.from_snapshot(claim.policy)
+    claim.__dict__["_policy_read"] = (claim.policy, policy)
+    return policy
+
+
 @functools.cache
 def _field_names(cls: type[Policy]) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))

@@ -18,11 +18,12 @@ from core import formatting
 
 from .choices import DenialReason
 from .policy import Policy, current_policy
+from .policy import policy_of as read_policy
 
 
 def policy_of(claim: Any) -> Policy:
     """The policy the claim was opened under; the current one where there is no claim (None)."""
-    return Policy.from_snapshot(claim.policy) if claim is not None else current_policy()
+    return read_policy(claim) if claim is not None else current_policy()
 
 
 def long_date(day: dt.date) -> str:
