@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from babel import Locale
@@ -64,12 +65,33 @@ PINNED_DATE_PATTERNS = {"en": {"MMMEd": "EEE d MMM", "yMMMEd": "EEE d MMM y", "M
 
 
 
+@functools.cache
+def _date_locale(code: str) -> Locale:
+    """The Babel locale of a site language's dates, parsed once per process (Babel parses a locale given by name on
+    every call)."""
+    return Locale.parse(DATE_LOCALES[code])
+
+
+@functools.cache
+def _date_pattern(code: str, skeleton: str) -> str:
+    return PINNED_DATE_PATTERNS.get(code, {}).get(skeleton) or _date_locale(code).datetime_skeletons[skeleton].pattern
+
+
+# A date's or a time's text depends on nothing but the value, the form and the language (CLDR's data, not the
+# translations): a list of fifty claims writes a hundred and fifty moments over a few dozen days.
+@functools.lru_cache(maxsize=4096)
+def _date_in(value: dt.date, skeleton: str, code: str) -> str:
+    return format_date(value, _date_pattern(code, skeleton), locale=_date_locale(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_in(hour: int, minute: int, code: str) -> str:
+    return format_time(dt.time(hour, minute), "HH:mm", locale=_date_locale(code))
+
+
 def _date_text(value: dt.date, skeleton: str, language: str | None) -> str:
     """A date by a CLDR skeleton in the reader's language ("MMMEd": "Tue 9 Jun", "Di., 9. Juni", "ut 9. 6.")."""
-    code = _site_language(language)
-    locale = Locale.parse(DATE_LOCALES[code])
-    pattern = PINNED_DATE_PATTERNS.get(code, {}).get(skeleton) or locale.datetime_skeletons[skeleton].pattern
-    return format_date(value, pattern, locale=locale)
+    return _date_in(value, skeleton, _site_language(language))
 
 
 def _this_year(value_year: int, zone: dt.tzinfo | None, now: dt.datetime | None) -> bool:
@@ -88,8 +110,8 @@ def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.
     local = timezone.localtime(value, zone)
     code = _site_language(language)
     date_text = _date_text(local.date(), "MMMEd" if _this_year(local.year, zone, now) else "yMMMEd", code)
-    time_text = format_time(local.time(), "HH:mm", locale=DATE_LOCALES[code])
-    pattern = get_datetime_format("medium", locale=DATE_LOCALES[code])  # "{1}, {0}": date, then time
+    time_text = _time_in(local.hour, local.minute, code)
+    pattern = get_datetime_format("medium", locale=_date_locale(code))  # "{1}, {0}": date, then time
     joined = pattern.replace("{1}", date_text).replace("{0}", time_text)
     return f"{joined} {local.tzname()}"
 

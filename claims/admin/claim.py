@@ -13,28 +13,38 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import formatting
 from core.console import ConsoleActionsMixin, ReadOnlyAdminMixin, boolean_words, buyer_label, person_label
 
 from .. import roles
 from ..models import Claim
 from ..selectors import console_search
 from .actions import CLAIM_ACTIONS
-from .display import deadline_html
+from .display import Clock, deadline_html, opened_html
 from .disputes import DisputeMixin
-from .filters import AssignedFilter, EscalatedFilter, OverdueFilter
+from .filters import AssignedFilter, EscalatedFilter, OverdueFilter, SellerFilter
 from .page import ClaimPageMixin, ResolutionPageMixin
 from .paginator import EstimatedCountPaginator
 from .presence import PresenceMixin
 from .queue import QueueMixin
+
+
+class ClaimChangeList(ChangeList):
+    """The claim list: the page's claims carry the clock their moments are written with (`list_clock`, read once for
+    the page, claims/admin/display.py), and the page's rows are written by claims/admin/rows.py."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        clock = Clock.current()
+        for claim in self.result_list:  # fills the page's queryset cache: the rows are these same objects
+            claim.list_clock = clock
 
 
 @admin.register(Claim)
@@ -49,7 +59,7 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
     list_filter = [
         "state",
         "reason",
-        ("seller", admin.RelatedFieldListFilter),
+        ("seller", SellerFilter),
         "channel",
         OverdueFilter,
         EscalatedFilter,
@@ -177,17 +187,11 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
 
     @admin.display(description=gettext_lazy("opened"), ordering="opened_at")
     def opened(self, claim: Claim) -> str:
-        local = timezone.localtime(claim.opened_at)
-        return format_html(
-            '<time datetime="{}" title="{}">{}</time>',
-            local.isoformat(),
-            formatting.moment(local),
-            formatting.day(local),
-        )
+        return opened_html(claim.opened_at, getattr(claim, "list_clock", None))
 
     @admin.display(description=gettext_lazy("next deadline"), ordering="action_due_at")
     def deadline(self, claim: Claim) -> str:
-        return deadline_html(claim.action_due_at)
+        return deadline_html(claim.action_due_at, clock=getattr(claim, "list_clock", None))
 
     @admin.display(description=gettext_lazy("assigned to"), ordering="assigned_to__username")
     def assignee(self, claim: Claim) -> str:
@@ -219,6 +223,9 @@ class ClaimAdmin(ClaimPageMixin, ResolutionPageMixin, PresenceMixin, QueueMixin,
 
     def _worded(self, name: str) -> str:
         return f"{name}_words" if isinstance(name, str) and hasattr(self, f"{name}_words") else name
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ClaimChangeList
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()

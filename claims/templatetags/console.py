@@ -1,4 +1,4 @@
-"""The claim list's date drill-down without a DISTINCT over every claim.
+"""The claim list's date drill-down without a DISTINCT over every claim, and its filters' choices written at once.
 
 Django's own date hierarchy lists the years, months or days that have rows with SELECT DISTINCT over the whole
 (filtered) table: half a second at a million claims. Here the periods come from the first and last date, two
@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import html
+import re
 
 from django import template
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core import formatting
@@ -23,7 +28,14 @@ register = template.Library()
 
 
 def _span(cl) -> tuple[dt.date, dt.date] | None:  # type: ignore[no-untyped-def]
-    found = cl.queryset.order_by().aggregate(first=Min(cl.date_hierarchy), last=Max(cl.date_hierarchy))
+    """The first and last date of the claims in the chosen period (all claims when none is chosen), whatever the
+    other filters: the MIN and MAX of a filtered list walk the date index until a row passes the filter, hundreds of
+    thousands of rows for a state whose claims are all recent (seconds at a million claims). The periods in between
+    are offered anyway, an empty one showing an empty list; within the other filters a period may be empty too."""
+    field = cl.date_hierarchy
+    chosen = {name: value for name, value in cl.params.items() if name.startswith(f"{field}__")}
+    found = (cl.root_queryset.filter(**chosen).order_by()
+             .aggregate(first=Min(cl.date_hierarchy), last=Max(cl.date_hierarchy)))
     if not found["first"]:
         return None
     return timezone.localtime(found["first"]).date(), timezone.localtime(found["last"]).date()
@@ -74,3 +86,53 @@ def claim_date_hierarchy(cl):  # type: ignore[no-untyped-def]
 def claim_date_hierarchy_tag(parser, token):  # type: ignore[no-untyped-def]
     return InclusionAdminNode(parser, token, func=claim_date_hierarchy, template_name="date_hierarchy.html",
                               takes_context=False)
+
+
+@register.tag(name="claim_result_list")
+def claim_result_list_tag(parser, token):  # type: ignore[no-untyped-def]
+    """Django's {% result_list cl %} with the rows of claims/admin/rows.py."""
+    from claims.admin.rows import result_list
+
+    return InclusionAdminNode(parser, token, func=result_list, template_name="change_list_results.html",
+                              takes_context=False)
+
+
+# The heading of a list filter in Django's own words, which Django's admin catalogue translates: read through a name,
+# so makemessages leaves it to that catalogue instead of copying it into ours.
+_FILTER_HEADING = " By %(filter_title)s "
+
+
+@register.simple_tag
+def filter_heading(title) -> str:  # type: ignore[no-untyped-def]
+    """What Django's admin/filter.html writes with `{% blocktranslate %} By {{ filter_title }} {% endblocktranslate %}`
+    (the title escaped, the words not)."""
+    return mark_safe(gettext(_FILTER_HEADING) % {"filter_title": _escaped(title)})  # noqa: S308 - the title escaped
+
+
+@register.filter
+def filter_items(choices) -> SafeString:  # type: ignore[no-untyped-def]
+    """A list filter's choices as Django's admin/filter.html writes them (`<li>`, "selected" on the chosen one, the
+    link through iriencode), in one pass of plain string formatting: a template loop (or format_html) per choice over
+    a thousand sellers was half the claim list's time."""
+    selected = ' class="selected"'
+    return mark_safe("\n".join(  # noqa: S308 - every value is escaped here
+        f'<li{selected if choice["selected"] else ""}><a href="{_link(choice["query_string"])}">'
+        f'{_escaped(choice["display"])}</a></li>'
+        for choice in choices
+    ))
+
+
+# A query string of these characters only is what iri_to_uri leaves as it is, and of them escaping changes "&" alone.
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.~/#%\[\]=:;$&()+,!?*@-]*")
+
+
+def _link(query_string: str) -> str:
+    """`{{ query_string|iriencode }}` in an attribute, with a shortcut for the plain query strings of a filter."""
+    if isinstance(query_string, str) and _PLAIN_QUERY.fullmatch(query_string):
+        return query_string.replace("&", "&amp;")
+    return _escaped(iri_to_uri(query_string))
+
+
+def _escaped(value) -> str:  # type: ignore[no-untyped-def]
+    """django.utils.html.conditional_escape without its lazy-string wrapper (thousands of calls per page)."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
