@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import formatting
-from orders.models import Order, Shipment
+from orders.models import Order, OrderItem, Shipment
 from sellers.models import LedgerEntry
 
 from . import deadlines, decision_target, presenters, returns, roles, warranty_clock
@@ -396,9 +396,12 @@ def console_claim(pk: int | None) -> Claim | None:
     if pk is None:
         return None
     return (
-        Claim.objects.select_related("order", "seller", "buyer", "assigned_to")
+        # the defect: the page's defect overview (claims.remedies); the order's items: what is left to refund, shown
+        # (claims.money.shown_refund_room) from these rows instead of reading the order again
+        Claim.objects.select_related("order", "seller", "buyer", "assigned_to", "defect")
         .prefetch_related(
             Prefetch("items", queryset=ClaimItem.objects.select_related("order_item")),
+            Prefetch("order__items", queryset=OrderItem.objects.order_by("pk")),
             Prefetch(
                 "evidence",
                 queryset=Evidence.objects.select_related("uploaded_by", "message").order_by("created_at", "id"),
@@ -410,7 +413,9 @@ def console_claim(pk: int | None) -> Claim | None:
             Prefetch(
                 "transitions", queryset=ClaimTransition.objects.select_related("actor").order_by("created_at", "id")
             ),
-            Prefetch("emails", queryset=OutboundEmail.objects.order_by("created_at", "id")),
+            # what the facts list says of each email (event, to whom, queued, sent): not its bodies and facts
+            Prefetch("emails", queryset=OutboundEmail.objects.order_by("created_at", "id").only(
+                "id", "claim_id", "event", "to_email", "created_at", "sent_at", "attempts")),
             "order__shipments",
         )
         .filter(pk=pk)

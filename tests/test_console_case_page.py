@@ -142,6 +142,23 @@ def test_the_page_costs_the_same_queries_however_long_the_conversation(client, a
     assert count(long) == count(short)
 
 
+def test_the_page_reads_the_claim_and_its_order_once(client, agent):
+    """The admin's own change form gets the claim the page read with everything prefetched (no second read of the
+    row), and what is left to refund is shown from the page's rows, not the order read again."""
+    world = claim_world("escalated", defect_type="removable")
+    client.force_login(agent)
+    url = reverse("admin:claims_claim_change", args=[world.claim.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    claim_reads = [q["sql"] for q in queries if re.match(r'SELECT "claims_claim"\."id", "claims_claim"\."number"',
+                                                         q["sql"])]
+    assert len(claim_reads) == 1, claim_reads
+    order_reads = [q["sql"] for q in queries if re.match(r'SELECT "orders_order"\.', q["sql"])]
+    assert order_reads == []  # the order comes with the claim (select_related)
+    assert world.claim.number in page
+
+
 def test_the_facts_say_when_the_decision_target_is_paused_or_past(client, agent):
     world = claim_world("escalated")
     page = page_of(client, agent, world.claim)

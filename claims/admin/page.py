@@ -24,7 +24,7 @@ from ..admin_forms import AssignForm, MessageForm
 from ..choices import ClaimState, Party, Reason
 from ..experts import claim_assessments, result_sentence
 from ..models import Claim, ClaimTransition, Evidence, Message
-from ..money import refund_room
+from ..money import shown_refund_room
 from ..policy import Policy
 from ..presenters import business_days, hours, policy_of, transition_words
 from ..remedies import defect_overview
@@ -46,13 +46,20 @@ class ClaimPageMixin:
         if self.has_view_permission(request):
             claim = console_claim(_int_or_none(unquote(object_id)))
             if claim is not None:
+                request.console_claim = claim  # the admin's own form reads this one (get_object), not the row again
                 extra.update(self._page_context(request, claim))
         return super().change_view(request, object_id, form_url, extra)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Claim | None:
+        claim = getattr(request, "console_claim", None)
+        if claim is not None and from_field is None and str(claim.pk) == str(object_id):
+            return claim
+        return super().get_object(request, object_id, from_field)  # type: ignore[misc]
 
     def _page_context(self, request: HttpRequest, claim: Claim) -> dict[str, Any]:
         can_act = self.has_console_permission(request, claim)
         policy = policy_of(claim)
-        room = refund_room(claim)
+        room = shown_refund_room(claim)  # to show, from the page's rows (console_claim), never to pay
         context: dict[str, Any] = {
             "claim_page": True,
             "claim": claim,

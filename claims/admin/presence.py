@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import reverse
@@ -122,8 +122,15 @@ def record_presence(claim_id: int, user: Any, *, now: dt.datetime | None = None)
     while another request writes) is skipped and logged: the next one, seconds later, records the viewer, and the
     answer (who else is here, what changed) must not be lost for it. False when skipped."""
     now = now or timezone.now()
+    own_transaction = not connection.in_atomic_block
     try:
         with transaction.atomic():
+            if own_transaction and connection.vendor == "postgresql":
+                # A heartbeat lost in a crash is harmless (the next one comes seconds later): its commit does not wait
+                # for the disk, so the claim page does not wait for it on every view. Only when the heartbeat is a
+                # transaction of its own: SET LOCAL would hold for everything else a surrounding transaction writes.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             ClaimPresence.objects.bulk_create([ClaimPresence(claim_id=claim_id, user=user, seen_at=now)],
                                               update_conflicts=True, unique_fields=["claim", "user"],
                                               update_fields=["seen_at"])
