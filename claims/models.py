@@ -211,6 +211,10 @@ class Claim(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["decided_at"], condition=Q(decided_at__isnull=False), name="claim_decided_idx"),
             # With claim_decided_idx, the decision-target breach rate (selectors.decision_breaches) as a BitmapOr.
             models.Index(fields=["escalated_at"], condition=Q(escalated_at__isnull=False), name="claim_escalated_idx"),
+            # The claim page's seller record (claims.history.seller_record): first replies due in the last 90 days,
+            # counted from the index alone (on PostgreSQL; elsewhere the included columns are left out).
+            models.Index(fields=["seller", "opened_at"], include=["first_reply_due_at", "first_reply_breached", "id"],
+                         name="claim_seller_opened_idx"),
         ]
         constraints = [
             models.CheckConstraint(
