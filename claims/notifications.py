@@ -556,6 +556,15 @@ def _write(notices: Sequence[Notice], *, render_later: bool) -> tuple[list[int],
     return ids, digests
 
 
+def _notified(keys: Iterable[str]) -> set[str]:
+    """Which of these keys a notification already has. The key's unique index leaves the keyless rows out
+    (notification_dedupe_key, `dedupe_key <> ''`), and PostgreSQL proves that `dedupe_key IN (…)` stays within it for
+    at most 100 keys: a sweep's batch asks for hundreds, and without the index's condition written here each batch read
+    every notification ever written (a sequential scan, 36 ms at 300,000 rows)."""
+    return set(Notification.objects.exclude(dedupe_key="").filter(dedupe_key__in=keys)
+               .values_list("dedupe_key", flat=True))
+
+
 def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list[OutboundEmail]:
     """Insert the notifications and outbox rows whose dedupe key is new, each kind in one statement; the outbox rows
     written. A key already there is the same event to the same person: skipped. Should another transaction write one of
@@ -563,8 +572,7 @@ def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list
     if not listed:
         return []
     keys = [note.dedupe_key for note in listed]
-    seen = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    seen |= set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    seen = _notified(keys) | set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
     listed = [note for note in listed if note.dedupe_key not in seen]
     queued = [row for row in queued if row.dedupe_key not in seen]
     try:
@@ -699,7 +707,7 @@ def _digest_messages(claim: Claim, user: Any, *, since: dt.datetime) -> list[Mes
     candidates = list(Message.objects.filter(claim=claim, is_internal=False, created_at__gte=since)
                       .annotate(files=Count("attachments")).order_by("created_at", "pk"))
     keys = {_dedupe_key(MESSAGE, claim, m.pk, user): m for m in candidates}  # a message's event is keyed by its id
-    told = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    told = _notified(keys)
     emailed = set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
     return [m for key, m in keys.items() if key in told and key not in emailed]
 

@@ -180,3 +180,19 @@ def test_the_locked_read_of_a_batch_takes_the_claims_alone_in_deadline_order():
     assert 'ORDER BY "claims_claim"."next_deadline_at" ASC, "claims_claim"."id" ASC' in reads[0]
     if connection.features.has_select_for_update_skip_locked:
         assert reads[0].endswith("FOR UPDATE SKIP LOCKED")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner and partial indexes")
+def test_a_batchs_notification_keys_are_looked_up_in_the_keys_index():
+    """A batch asks for hundreds of keys at once: past 100, PostgreSQL can no longer prove that `dedupe_key IN (…)`
+    lies within the partial unique index (keyless rows left out) unless the query says so itself. Without it, every
+    batch read the whole notification table."""
+    keys = [f"first_reply_reminder:{n}:0:seller" for n in range(300)]
+    with CaptureQueriesContext(connection) as queries:
+        assert notifications._notified(keys) == set()
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table: ask whether the index can be used at all
+        cursor.execute(f"EXPLAIN {sql}")  # noqa: S608 - the ORM's own SQL, captured above
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "notification_dedupe_key" in plan and "Seq Scan" not in plan, plan
