@@ -200,3 +200,30 @@ def test_the_claim_page_shows_the_panel(client):
 
 def test_the_panel_renders_nothing_without_its_context():
     assert render_to_string("admin/claims/claim/_history.html", {}).strip() == ""
+
+
+def test_the_claim_page_keeps_the_sellers_record_for_a_minute(settings):
+    """The seller's counts are read once per CONSOLE_SELLER_RECORD_CACHE_SECONDS for all of its claims' pages; the
+    buyer's history is read every time."""
+    settings.CONSOLE_SELLER_RECORD_CACHE_SECONDS = 60
+    seller = SellerFactory()
+    first = claim_at(NOW - D, seller=seller)
+    second = claim_at(NOW - D, seller=seller)
+
+    def read(claim):  # type: ignore[no-untyped-def]
+        with CaptureQueriesContext(connection) as queries:
+            history = history_context(claim)["history"]
+        return history, len(queries.captured_queries)
+
+    with time_machine.travel(NOW, tick=False):
+        history, counted = read(first)
+        assert history["seller"].open_claims == 2 and counted == 5
+        claim_at(NOW - D, seller=seller)  # a third claim: not in the kept record yet
+        history, kept = read(second)
+        assert history["seller"].open_claims == 2 and kept == 2  # the buyer's list and totals only
+    with time_machine.travel(NOW + dt.timedelta(seconds=61), tick=False):
+        history, counted_again = read(second)
+    assert history["seller"].open_claims == 3 and counted_again == 5
+    settings.CONSOLE_SELLER_RECORD_CACHE_SECONDS = 0
+    with time_machine.travel(NOW + dt.timedelta(seconds=62), tick=False):
+        assert read(second)[1] == 5

@@ -340,6 +340,9 @@ CONSOLE_PRESENCE_POLL_SECONDS = env.int("CONSOLE_PRESENCE_POLL_SECONDS", default
 SATISFACTION_LINK_DAYS = env.int("SATISFACTION_LINK_DAYS", default=30)
 # The console overview's figures (claims.overview) are kept this long in the cache; 0 computes them on every visit.
 CONSOLE_OVERVIEW_CACHE_SECONDS = env.int("CONSOLE_OVERVIEW_CACHE_SECONDS", default=120)
+# The seller's record on the console's claim page (open claims, first replies missed, disputes lost) is kept this long
+# per seller (claims/admin/history.py); 0 counts it on every page.
+CONSOLE_SELLER_RECORD_CACHE_SECONDS = env.int("CONSOLE_SELLER_RECORD_CACHE_SECONDS", default=60)
 CLAIM_HARD_DEADLINE_DAYS = env.int("CLAIM_HARD_DEADLINE_DAYS", default=180)
 CLAIM_REMINDER_HOURS = env.int("CLAIM_REMINDER_HOURS", default=24)
 CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS = env.int("CLAIM_NON_DELIVERY_BUFFER_BUSINESS_DAYS", default=3)
