@@ -63,3 +63,12 @@ def make_plain_staff(**kwargs):  # type: ignore[no-untyped-def]
 
 def make_superuser(**kwargs):  # type: ignore[no-untyped-def]
     return UserFactory(is_staff=True, is_superuser=True, **kwargs)
+
+
+def page_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    """How many queries one GET of a console page costs (it must answer 200)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
