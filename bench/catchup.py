@@ -73,12 +73,17 @@ def _due(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT count(*) FROM claims_claim WHERE next_deadline_at <= now()").fetchone()[0]
 
 
+def _unsent(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM claims_outboundemail WHERE sent_at IS NULL").fetchone()[0]
+
+
 def _one(dataset: Dataset, *, due: int, workers: int, log_dir: Path, timeout: float, log: Log) -> dict[str, Any]:
     shapes = dataset.make_due(due)
     env = _env(dataset, workers)
     started = _start_workers(workers, env, log_dir)
     try:
         with psycopg.connect(dataset.url, autocommit=True) as conn:
+            unsent_before = _unsent(conn)  # what an earlier run queued and nobody sent: not this run's
             tick = time.perf_counter()
             subprocess.run([sys.executable, "-m", "celery", "-A", "config", "call",  # noqa: S603
                             "claims.tasks.enforce_deadlines"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -87,7 +92,7 @@ def _one(dataset: Dataset, *, due: int, workers: int, log_dir: Path, timeout: fl
                 time.sleep(0.2)
                 left = _due(conn)
             seconds = time.perf_counter() - tick
-            emails = conn.execute("SELECT count(*) FROM claims_outboundemail WHERE sent_at IS NULL").fetchone()[0]
+            emails = _unsent(conn) - unsent_before
     finally:
         _stop(started)
     result = {"workers": workers, "due": due, "shapes": shapes, "seconds": seconds, "left_due": left,
