@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -79,14 +80,11 @@ class Batch:
                 self.email_ids.extend(write_notices(self.notices))
 
 
-_FIELDS: dict[str, str] = {}  # attname -> field name, of the claim's concrete columns
-
-
+@functools.cache
 def _concrete(model: type[models.Model]) -> dict[str, str]:
-    if not _FIELDS:
-        _FIELDS.update({field.attname: field.name for field in model._meta.concrete_fields
-                        if not field.primary_key and field.name != "updated_at"})
-    return _FIELDS
+    """attname -> field name, of the model's concrete columns but its id and `updated_at` (set by `flush`)."""
+    return {field.attname: field.name for field in model._meta.concrete_fields
+            if not field.primary_key and field.name != "updated_at"}
 
 
 def _values(claim: Claim) -> dict[str, Any]:
@@ -96,7 +94,8 @@ def _values(claim: Claim) -> dict[str, Any]:
 def _update(model: type[models.Model], rows: Sequence[models.Model], attnames: Sequence[str]) -> None:
     """Save these columns of these rows in one statement. On PostgreSQL an UPDATE ... FROM (VALUES ...), whose cost is
     that of the rows; elsewhere Django's bulk_update (a CASE per column)."""
-    fields = [model._meta.get_field(_FIELDS.get(attname, attname)) for attname in attnames]
+    names = _concrete(model)
+    fields = [model._meta.get_field(names.get(attname, attname)) for attname in attnames]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(rows, [field.name for field in fields])
         return

@@ -565,6 +565,11 @@ def _notified(keys: Iterable[str]) -> set[str]:
                .values_list("dedupe_key", flat=True))
 
 
+def _emailed(keys: Iterable[str]) -> set[str]:
+    """Which of these keys an outbox row already has (its key is unique on every row)."""
+    return set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+
+
 def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list[OutboundEmail]:
     """Insert the notifications and outbox rows whose dedupe key is new, each kind in one statement; the outbox rows
     written. A key already there is the same event to the same person: skipped. Should another transaction write one of
@@ -572,7 +577,7 @@ def _insert_new(listed: list[Notification], queued: list[OutboundEmail]) -> list
     if not listed:
         return []
     keys = [note.dedupe_key for note in listed]
-    seen = _notified(keys) | set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    seen = _notified(keys) | _emailed(keys)
     listed = [note for note in listed if note.dedupe_key not in seen]
     queued = [row for row in queued if row.dedupe_key not in seen]
     try:
@@ -708,7 +713,7 @@ def _digest_messages(claim: Claim, user: Any, *, since: dt.datetime) -> list[Mes
                       .annotate(files=Count("attachments")).order_by("created_at", "pk"))
     keys = {_dedupe_key(MESSAGE, claim, m.pk, user): m for m in candidates}  # a message's event is keyed by its id
     told = _notified(keys)
-    emailed = set(OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    emailed = _emailed(keys)
     return [m for key, m in keys.items() if key in told and key not in emailed]
 
 

@@ -105,13 +105,12 @@ def _subscribed(type: str, seller_id: int | None) -> list[int]:
     """The enabled endpoints that chose `type`: the seller's own and every platform endpoint. An endpoint's events are
     a short list, read here rather than queried (SQLite has no JSON containment). Inside `endpoints_read_once` the
     enabled endpoints are read once for all the events written."""
-    memo = _endpoints.get()
-    if memo is not None:
-        if not memo:
-            memo.extend(WebhookEndpoint.objects.filter(disabled_at__isnull=True).order_by("pk")
-                        .values_list("pk", "seller_id", "events"))
-            memo.append((0, None, None))  # read: an empty site still has its marker
-        rows = [(pk, events) for pk, owner, events in memo if pk and (owner is None or owner == seller_id)]
+    read_once = _endpoints.get()
+    if read_once is not None:
+        if read_once.rows is None:
+            read_once.rows = list(WebhookEndpoint.objects.filter(disabled_at__isnull=True).order_by("pk")
+                                  .values_list("pk", "seller_id", "events"))
+        rows = [(pk, events) for pk, owner, events in read_once.rows if owner is None or owner == seller_id]
     else:
         owners = Q(seller__isnull=True) | Q(seller_id=seller_id) if seller_id is not None else Q(seller__isnull=True)
         rows = list(WebhookEndpoint.objects.filter(owners, disabled_at__isnull=True).order_by("pk")
@@ -119,14 +118,21 @@ def _subscribed(type: str, seller_id: int | None) -> list[int]:
     return [pk for pk, events in rows if isinstance(events, list) and type in events]
 
 
-_endpoints: ContextVar[list[tuple[int, int | None, Any]] | None] = ContextVar("webhook_endpoints", default=None)
+@dataclass
+class _ReadOnce:
+    """(id, seller id, events) of every enabled endpoint, once read inside `endpoints_read_once`."""
+
+    rows: list[tuple[int, int | None, Any]] | None = None
+
+
+_endpoints: ContextVar[_ReadOnce | None] = ContextVar("webhook_endpoints", default=None)
 
 
 @contextlib.contextmanager
 def endpoints_read_once() -> Iterator[None]:
     """Many events written at once (the deadline sweep's batch): the enabled endpoints are read with the first and
     kept until the end of the block, inside the caller's transaction."""
-    token = _endpoints.set([])
+    token = _endpoints.set(_ReadOnce())
     try:
         yield
     finally:

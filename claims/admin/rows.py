@@ -14,7 +14,6 @@ tests/test_console_scale.py checks that the rows are Django's, cell for cell.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -33,6 +32,8 @@ from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
+
+from core.console import escaped as _escaped
 
 _PK = "0PK0"  # stands for a row's id in the link worked out once: letters and digits, left as they are by reverse()
 
@@ -58,11 +59,6 @@ def rows(cl: Any) -> list[SafeString]:
         return []
     columns = _columns(cl, results[0])
     return [mark_safe("".join(column(result) for column in columns)) for result in results]  # noqa: S308 - escaped
-
-
-def _escaped(value: Any) -> str:
-    """conditional_escape without the lazy-string wrapper around it."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def _columns(cl: Any, sample: Any) -> list[Callable[[Any], str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import html
 import re
 
 from django import template
@@ -23,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core import formatting
+from core.console import escaped as _escaped
 
 register = template.Library()
 
@@ -131,8 +131,3 @@ def _link(query_string: str) -> str:
     if isinstance(query_string, str) and _PLAIN_QUERY.fullmatch(query_string):
         return query_string.replace("&", "&amp;")
     return _escaped(iri_to_uri(query_string))
-
-
-def _escaped(value) -> str:  # type: ignore[no-untyped-def]
-    """django.utils.html.conditional_escape without its lazy-string wrapper (thousands of calls per page)."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
