@@ -54,21 +54,29 @@ def _two_factor_sessions(monkeypatch):
 
 
 @contextlib.contextmanager
-def celery_broker(url: str):
-    """Send tasks to a real broker (not inline) for the duration, then go back to eager tasks."""
+def celery_broker(url: str, *, queue: str = "celery"):
+    """Send tasks to a real broker (not inline) for the duration, with the settings that broker gets in production
+    (config.settings.base.celery_broker: quorum queues on RabbitMQ) and the queue `queue`, then go back to eager
+    tasks."""
     from config.celery_app import app
+    from config.settings.base import celery_broker as broker_settings
 
-    def reset(eager: bool, broker: str) -> None:
+    def conf_of(url: str) -> dict[str, object]:
+        return {name.removeprefix("CELERY_").lower(): value for name, value in broker_settings(url).items()}
+
+    def apply(eager: bool, values: dict[str, object]) -> None:
         app.conf.task_always_eager = eager
-        app.conf.broker_url = broker
+        app.conf.update(values)
         app._pool = None  # connection pools are bound to the broker URL they were made for
-        app.amqp._producer_pool = None
+        app.__dict__.pop("amqp", None)  # its queues and producers were made for the broker before
 
-    reset(False, url)
+    changed = {**conf_of(url), "task_default_queue": queue}
+    before = {name: app.conf.get(name) for name in {*changed, *conf_of("memory://")}}
+    apply(False, changed)
     try:
         yield app
     finally:
-        reset(True, "memory://")
+        apply(True, before)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -11,9 +12,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField
 
 from core.formatting import money_text
+from core.fsm import transition
 from core.models import AppendOnlyModel
 
 from . import deadlines, decision_target, roles
@@ -45,6 +47,9 @@ from .choices import (
     ReturnStatus,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 
 
@@ -53,11 +58,11 @@ def new_claim_number() -> str:
     return f"C-{body[:4]}-{body[4:]}"
 
 
-class ClaimQuerySet(models.QuerySet):
+class ClaimQuerySet(models.QuerySet["Claim"]):
     def open(self) -> ClaimQuerySet:
         return self.filter(state__in=OPEN_STATES)
 
-    def visible_to(self, user) -> ClaimQuerySet:  # type: ignore[no-untyped-def]
+    def visible_to(self, user: User | AnonymousUser) -> ClaimQuerySet:
         """The claims a user may see: their own as buyer, their sellers' as staff, all for agents."""
         if not user.is_authenticated:
             return self.none()
@@ -180,6 +185,10 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ClaimQuerySet.as_manager()
+
+    # Set only on claims read with the claim pages' Prefetch(to_attr=...): claims.selectors, claims.seller.selectors.
+    public_messages: list[Message]
+    opening_evidence: list[Evidence]
 
     class Meta:
         verbose_name = _("claim")
@@ -408,7 +417,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     # is a fact, not part of the decision.
     @transition(field=state, source=[ClaimState.RESOLVED, ClaimState.AWAITING_RETURN], target=ClaimState.ESCALATED,
                 permission=roles.is_claim_party)
-    def appeal_decision(self, *, assignee: models.Model | None, at: dt.datetime) -> None:
+    def appeal_decision(self, *, assignee: User | None, at: dt.datetime) -> None:
         self.escalation_cause = EscalationCause.APPEAL
         self.escalated_at = at
         decision_target.start(self, at)
@@ -690,7 +699,8 @@ class ClaimTransition(AppendOnlyModel):
 class OutboundEmail(models.Model):
     """The notification outbox. A row is written in the same transaction as the change it reports, and a
     Celery task sends it after commit; a periodic task re-sends rows still unsent (broker down, worker
-    lost). `sent_at` is set under a row lock, so a row is sent once."""
+    lost). A worker claims a row (`claimed_until`, `claim_token`) in one conditional UPDATE before it talks to the
+    SMTP server and marks it sent after, so two workers never send one row, on any database."""
 
     claim = models.ForeignKey(Claim, verbose_name=_("claim"), null=True, blank=True, on_delete=models.CASCADE,
                               related_name="emails")
@@ -713,6 +723,12 @@ class OutboundEmail(models.Model):
     send_after = models.DateTimeField(_("send after"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # A worker in the SMTP conversation for this row holds it until then (claims.notifications.deliver): no row lock
+    # is held while the server is talked to, and a worker killed mid-way leaves the row to be retried after it.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True)
+    # After a failed attempt, not before (a growing back-off: claims.notifications.retry_delay).
+    retry_after = models.DateTimeField(_("retry after"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbound email")

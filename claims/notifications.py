@@ -2,8 +2,9 @@
 
 `notify()` is called by the services inside their transaction: it renders one email per recipient into an
 `OutboundEmail` row and, once the transaction commits, asks Celery to send it. If the broker is down the
-row simply waits: `deliver_pending()` (a periodic task) sends whatever is still unsent. `deliver()` sets
-`sent_at` under a row lock, so a row is never sent twice by two workers.
+row simply waits: `deliver_pending()` (a periodic task) sends whatever is still unsent. `send_row()` claims a row
+before it talks to the SMTP server and marks it sent after, so a row is never sent twice by two workers, and no lock
+is held while the server answers (EMAIL_TIMEOUT bounds each wait).
 
 A burst of messages becomes one digest per recipient (issue 18: "a burst of messages becomes one digest email per
 recipient"): a message to someone who got an email about new messages on the claim less than MESSAGE_DIGEST_MINUTES
@@ -15,8 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
+import functools
 import logging
+import smtplib
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -465,7 +471,8 @@ def notify(claim: Claim, event: str, *, to: Sequence[str], key: Any, context: di
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
     for digest in digests:  # a new digest goes out when its window ends; deliver_pending catches what Celery drops
-        transaction.on_commit(lambda pk=digest.pk, at=digest.send_after: enqueue_at(pk, at))
+        assert digest.send_after is not None  # noqa: S101 - a digest always has its window's end
+        transaction.on_commit(functools.partial(enqueue_at, digest.pk, digest.send_after))
 
 
 def _as_it_is_now(claim: Claim) -> Claim:
@@ -509,7 +516,7 @@ def _write(notices: Sequence[Notice], *, render_later: bool) -> tuple[list[int],
     one_by_one: list[tuple[Notice, str, Any, Notification, OutboundEmail | None, str]] = []
     for notice, people in zip(notices, everyone, strict=True):
         claim, event, spec = notice.claim, notice.event, EVENTS[notice.event]
-        languages = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
+        languages: dict[str, str] = {Party.BUYER: claim.order.language, Party.SELLER: claim.seller.language}
         policy = presenters.policy_of(claim)
         key = _key(notice.key)
         for party, user in people:
@@ -536,7 +543,7 @@ def _write(notices: Sequence[Notice], *, render_later: bool) -> tuple[list[int],
                 if row is not None:
                     queued.append(row)
     ids = [row.pk for row in _insert_new(listed, queued)]
-    digests = []
+    digests: list[OutboundEmail] = []
     for notice, party, user, note, row, language in one_by_one:
         try:
             with transaction.atomic():
@@ -549,7 +556,7 @@ def _write(notices: Sequence[Notice], *, render_later: bool) -> tuple[list[int],
                     row.save(force_insert=True)
         except IntegrityError:
             continue  # already listed (and queued, if emailed): same event, same recipient
-        if started:
+        if started and digest is not None:
             digests.append(digest)
         elif row is not None and digest is None:
             ids.append(row.pk)
@@ -673,14 +680,16 @@ def _into_digest(claim: Claim, user: Any, *, party: str, language: str,
     if not window or message is None:  # no window, or no message to list: the news goes out on its own
         return None, False
     about_messages = OutboundEmail.objects.filter(claim=claim, recipient=user, event__in=(MESSAGE, DIGEST))
-    pending = (about_messages.select_for_update().filter(event=DIGEST, sent_at__isnull=True,
-                                                         attempts__lt=MAX_ATTEMPTS).order_by("-pk").first())
+    now = timezone.now()
+    # Not one a worker is sending right now (claimed): what it sends was read already, and this message would be lost.
+    pending = (about_messages.select_for_update()
+               .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), event=DIGEST, sent_at__isnull=True,
+                       attempts__lt=MAX_ATTEMPTS).order_by("-pk").first())
     if pending is not None:
         _render_digest(pending, claim, user, party)
         pending.save(update_fields=["subject", "body_text", "body_html"])
         return pending, False
     last = about_messages.order_by("-pk").first()
-    now = timezone.now()
     if last is None:
         return None, False
     went_out = last.sent_at or last.send_after or last.created_at
@@ -718,7 +727,8 @@ def _digest_messages(claim: Claim, user: Any, *, since: dt.datetime) -> list[Mes
 
 
 def _author_words(party: str) -> str:
-    return {Party.BUYER: _("The buyer"), Party.SELLER: _("The seller")}.get(party, _("Our support team"))
+    words: dict[str, Any] = {Party.BUYER: _("The buyer"), Party.SELLER: _("The seller")}
+    return str(words.get(party, _("Our support team")))
 
 
 def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> None:
@@ -739,7 +749,8 @@ def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> N
                               "collected into one email, so that a busy conversation does not fill your inbox. These "
                               "are the new ones:", settings.MESSAGE_DIGEST_MINUTES) % values,
             "lines": [DigestLine(who=str(_author_words(m.party)), at=presenters.market_moment(m.created_at, policy),
-                                 body=m.body, files=m.files) for m in messages],
+                                 body=m.body, files=m.files)  # type: ignore[attr-defined]  # annotated count
+                      for m in messages],
             "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=EmailKind.MESSAGES),
         }
         row.body_text, row.body_html = emails.render("message_digest", ctx)
@@ -786,66 +797,123 @@ def enqueue_at(pk: int, eta: dt.datetime) -> None:
 
 
 def _due(now: dt.datetime) -> Q:
-    """Rows that may be sent now: a digest not before the end of its window."""
-    return Q(send_after__isnull=True) | Q(send_after__lte=now)
+    """Rows that may be sent now: a digest not before the end of its window, a failed row not before its back-off
+    ended, and no row another worker is sending (its claim not expired)."""
+    return ((Q(send_after__isnull=True) | Q(send_after__lte=now))
+            & (Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+            & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a row waits after its `attempts`-th failed attempt: 1, 2, 4 … minutes, at most 6 hours, so that the
+    MAX_ATTEMPTS attempts of a row the server keeps refusing span about eight hours before it is given up."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 6 * 60))
+
+
+# The server, the network or our account failed, not this email: the attempt is not held against the row, and the
+# rest of a batch waits for the next run instead of each trying the same dead server (up to EMAIL_TIMEOUT each).
+# smtplib's errors are OSErrors; these are the ones about one message.
+_MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPNotSupportedError)
+
+
+class Sent(enum.Enum):
+    SENT = "sent"
+    SKIPPED = "skipped"  # sent already, another worker's, not due yet, or given up
+    FAILED = "failed"  # this email failed; the others may go on
+    SERVER_DOWN = "server down"  # the connection failed: the others would fail the same way
+
+
+def message_id(row: OutboundEmail) -> str:
+    """The row's Message-ID, the same on every attempt: a mail server or reader that gets it twice shows it once."""
+    domain = (parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost").strip("<>") or "localhost"
+    return f"<outbox-{row.pk}.{int(row.created_at.timestamp())}@{domain}>"
+
+
+def _claim(pk: int, now: dt.datetime) -> str | None:
+    """Take the row for this worker until now + EMAIL_CLAIM_SECONDS, in one conditional UPDATE (atomic on every
+    database, SQLite included); the attempt is counted now, so a row that kills its worker is given up in the end.
+    The token, or None when the row is not this worker's to send."""
+    token = uuid.uuid4().hex
+    taken = (OutboundEmail.objects.filter(_due(now), pk=pk, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+             .update(claimed_until=now + dt.timedelta(seconds=settings.EMAIL_CLAIM_SECONDS), claim_token=token,
+                     attempts=F("attempts") + 1))
+    return token if taken else None
+
+
+def send_row(pk: int, *, connection: Any = None) -> Sent:
+    """Send one outbox row if it is still unsent and due. The row is claimed first (`_claim`), the SMTP conversation
+    holds no lock and no transaction, and the row is marked sent after it, by the claim's token. A row written without
+    its bodies (a batch of the deadline sweep) is rendered now (`render_row`), and the bodies sent are kept on it."""
+    token = _claim(pk, timezone.now())
+    if token is None:
+        return Sent.SKIPPED
+    row = OutboundEmail.objects.get(pk=pk)
+    mine = OutboundEmail.objects.filter(pk=pk, claim_token=token)
+    fields: dict[str, Any] = {}
+    try:
+        if not row.body_text and row.facts:
+            render_row(row)
+            fields = {"body_text": row.body_text, "body_html": row.body_html}
+        # From the marketplace by name; one-click unsubscribe (RFC 8058) on the kinds of email a person may turn off.
+        headers = {"Message-ID": message_id(row),
+                   **unsubscribe.headers(user_id=row.recipient_id, kind=kind_of(row.event))}
+        message = EmailMultiAlternatives(row.subject, row.body_text, from_email=emails.sender(),
+                                         to=[row.to_email], connection=connection, headers=headers)
+        message.attach_alternative(row.body_html, "text/html")
+        message.send()
+    except Exception as exc:  # noqa: BLE001 - SMTP and network errors of every kind
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        now = timezone.now()
+        if isinstance(exc, OSError) and not isinstance(exc, _MESSAGE_REFUSED):
+            mine.update(attempts=F("attempts") - 1, last_error=error, claimed_until=None, claim_token="",
+                        retry_after=now + dt.timedelta(minutes=1), **fields)
+            logger.warning("email %s not sent, the mail server failed: %s", pk, exc)
+            return Sent.SERVER_DOWN
+        mine.update(last_error=error, claimed_until=None, claim_token="", retry_after=now + retry_delay(row.attempts),
+                    **fields)
+        logger.warning("email %s not sent (attempt %s of %s): %s", pk, row.attempts, MAX_ATTEMPTS, exc)
+        return Sent.FAILED
+    if not mine.update(sent_at=timezone.now(), claimed_until=None, claim_token="", **fields):
+        # Our claim ran out during the conversation and another worker took the row: EMAIL_CLAIM_SECONDS is shorter
+        # than a conversation lasts (EMAIL_TIMEOUT).
+        logger.error("email %s was sent after its claim ran out; EMAIL_CLAIM_SECONDS is too short", pk)
+    return Sent.SENT
 
 
 def deliver(pk: int, *, connection: Any = None) -> bool:
-    """Send one outbox row if it is still unsent and due; True when this call sent it. A row written without its
-    bodies (a batch of the deadline sweep) is rendered now (`render_row`), and the bodies sent are kept on it."""
-    with transaction.atomic():
-        row = (OutboundEmail.objects.select_for_update(skip_locked=True)
-               .filter(_due(timezone.now()), pk=pk, sent_at__isnull=True).first())
-        if row is None:
-            return False  # sent already, being sent by another worker right now, or not due yet (a digest)
-        fields = ["sent_at", "attempts"]
-        try:
-            if not row.body_text and row.facts:
-                render_row(row)
-                fields += ["body_text", "body_html"]
-            # From the marketplace by name; one-click unsubscribe (RFC 8058) on the kinds of email a person may turn
-            # off.
-            message = EmailMultiAlternatives(row.subject, row.body_text, from_email=emails.sender(),
-                                             to=[row.to_email], connection=connection,
-                                             headers=unsubscribe.headers(user_id=row.recipient_id,
-                                                                         kind=kind_of(row.event)))
-            message.attach_alternative(row.body_html, "text/html")
-            message.send()
-        except Exception as exc:  # noqa: BLE001 - SMTP and network errors of every kind
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            row.save(update_fields=["attempts", "last_error"])
-            logger.warning("email %s not sent (attempt %s): %s", pk, row.attempts, exc)
-            return False
-        row.sent_at = timezone.now()
-        row.attempts += 1
-        row.save(update_fields=fields)
-        return True
+    """Send one outbox row (`send_row`); True when this call sent it."""
+    return send_row(pk, connection=connection) is Sent.SENT
 
 
 def deliver_many(ids: Iterable[int]) -> int:
-    """Send these outbox rows over one SMTP connection (`deliver` each); how many this call sent."""
+    """Send these outbox rows over one SMTP connection (`send_row` each), stopping at the first failure of the server
+    itself: the rest wait for deliver_pending. How many this call sent."""
     from django.core.mail import get_connection
 
     connection = get_connection()
+    sent = 0
     try:
-        connection.open()
-    except Exception:  # noqa: BLE001 - the server is down: each send tries again, and records its failure
-        logger.warning("could not open the email connection; each email tries on its own")
-    try:
-        return sum(1 for pk in ids if deliver(pk, connection=connection))
+        for pk in ids:
+            outcome = send_row(pk, connection=connection)
+            if outcome is Sent.SERVER_DOWN:
+                break
+            sent += outcome is Sent.SENT
     finally:
-        connection.close()
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - closing a connection the server already dropped
+            logger.debug("the email connection did not close cleanly", exc_info=True)
+    return sent
 
 
 def deliver_pending(*, older_than: dt.timedelta = dt.timedelta(seconds=30), limit: int = 500) -> int:
-    """Send outbox rows that the after-commit task did not (broker down, worker lost), and digests whose window
-    ended. Returns how many."""
+    """Send outbox rows that the after-commit task did not (broker down, worker lost, a failed attempt whose back-off
+    ended), and digests whose window ended. Returns how many."""
     now = timezone.now()
     cutoff = now - older_than
     # A row the after-commit task may still be sending is left to it for `older_than`; a digest is due at the end of
-    # its window (its eta task may race this one: deliver's row lock sends it once).
+    # its window (its eta task may race this one: the claim sends it once).
     waited = Q(send_after__isnull=True, created_at__lte=cutoff) | Q(send_after__lte=now)
-    ids = list(OutboundEmail.objects.filter(waited, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    ids = list(OutboundEmail.objects.filter(waited, _due(now), sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
                .order_by("created_at").values_list("pk", flat=True)[:limit])
-    return sum(1 for pk in ids if deliver(pk))
+    return deliver_many(ids)

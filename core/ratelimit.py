@@ -7,7 +7,9 @@ its window has left without counting anything."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -60,19 +62,36 @@ def peek(scope: str, key: str) -> Window:
     return Window(count=int(counted), resets_in=max(1, math.ceil(ends - time.time())) if ends else 1)
 
 
-def client_ip(request) -> str:  # type: ignore[no-untyped-def]
-    # Behind the proxy of the production set-up REMOTE_ADDR is the proxy; it passes the client in
-    # X-Forwarded-For, whose last entry is the one the proxy itself added.
+def client_ip(request: HttpRequest) -> str:
+    """The address of the person behind the request. Behind proxies or load balancers (TRUSTED_PROXIES: addresses or
+    networks such as 10.0.0.0/8) REMOTE_ADDR is the last proxy, and each proxy appended the address it got the
+    request from to X-Forwarded-For: the client is the rightmost entry that is not one of our proxies. Entries left
+    of it were written by the client and are never believed. With no trusted proxy in front, REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR", "")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and request.META.get("REMOTE_ADDR") in _trusted_proxies():
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    if not forwarded or not _is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted_proxy(hop):
+            return hop
+    return hops[0] if hops else remote  # every hop is one of our proxies: the first one is the nearest to the client
 
 
-def _trusted_proxies() -> set[str]:
+def _is_trusted_proxy(address: str) -> bool:
     from django.conf import settings
 
-    return set(settings.TRUSTED_PROXIES)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES as networks (a single address is a network of one)."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
 
 
 def too_many(request: HttpRequest, message: str, *, retry_after: int | None = None,

@@ -25,7 +25,7 @@ import redis
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 
 from claims import notifications, services
 from claims.models import Claim, ClaimTransition, OutboundEmail, Refund
@@ -118,6 +118,7 @@ def test_a_broker_that_comes_back_before_the_resend_does_not_double_an_email():
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, emptied by the test
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_SECONDS = 60  # the killed worker would be sending this long
+CLAIM_SECONDS = 5  # the workers' EMAIL_CLAIM_SECONDS: a killed worker's email waits this long
 # The worker runs in-process from this snippet so that a test can give it a short Redis visibility timeout.
 WORKER = (
     "import sys\n"
@@ -152,6 +153,7 @@ class Workers:
             "SLOW_EMAIL_SECONDS": str(slow_seconds),
             "SLOW_EMAIL_ATTEMPTS": str(slow_attempts),
             "SLOW_EMAIL_MARKER_DIR": str(self.attempts_dir),
+            "EMAIL_CLAIM_SECONDS": str(CLAIM_SECONDS),
         }
         log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 - the process writes to it until it ends
         process = subprocess.Popen(  # noqa: S603 - our own worker with fixed arguments
@@ -204,10 +206,18 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "") -> None:  # type:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def row_lock_released(pk: int) -> bool:
-    """True once nobody holds the outbox row's lock (the killed worker's session is gone)."""
-    with transaction.atomic():
-        return OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
+def claim_ran_out(pk: int) -> bool:
+    """True once the killed worker's claim on the outbox row has run out (EMAIL_CLAIM_SECONDS)."""
+    row = OutboundEmail.objects.get(pk=pk)
+    return row.claimed_until is None or row.claimed_until < dt.datetime.now(dt.UTC)
+
+
+def beat_resends() -> None:
+    """What beat does every minute: the outbox's re-send task, through the broker to the workers."""
+    from claims.tasks import deliver_pending_emails
+
+    with celery_broker(REDIS_URL):
+        deliver_pending_emails.apply_async(kwargs={"older_than": 0})
 
 
 def open_claim_with_one_email() -> tuple[Claim, OutboundEmail]:
@@ -221,12 +231,10 @@ def open_claim_with_one_email() -> tuple[Claim, OutboundEmail]:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_while_sending_is_redone_by_a_new_worker_once(workers):
-    """SIGKILL of the whole worker (no warm shutdown, nothing acknowledged): the task stays unacknowledged in
-    Redis and a new worker gets it again once the visibility timeout has passed.
-
-    The shipped settings use a 10-minute visibility timeout; there the email goes out within a minute through the
-    deliver_pending_emails beat task (see (a)), and the redelivered task later finds it sent. The new worker here
-    gets a 3-second timeout so that the redelivery itself is what sends it."""
+    """SIGKILL of the whole worker (no warm shutdown, nothing acknowledged) in the middle of the SMTP conversation.
+    The row stays claimed by the dead worker for EMAIL_CLAIM_SECONDS (5 s here), with the attempt counted; the task,
+    unacknowledged, goes back to a new worker after Redis' visibility timeout (3 s here), and whichever comes first
+    after the claim ran out — that task or beat's re-send — sends the email, once."""
     first = workers.start("first", slow_seconds=SLOW_SECONDS)
     claim, row = open_claim_with_one_email()
     subject = f"We received your claim {claim.number}"
@@ -236,27 +244,28 @@ def test_a_worker_killed_while_sending_is_redone_by_a_new_worker_once(workers):
     first.wait(timeout=10)
 
     assert workers.sent_count(subject) == 0
-    wait_for(lambda: row_lock_released(row.pk), timeout=20, what="the killed worker's row lock to go")
     row.refresh_from_db()
-    assert (row.sent_at, row.attempts) == (None, 0)  # the killed attempt left nothing behind
-    time.sleep(4)  # past the new worker's visibility timeout, so it takes the message back at start-up
+    assert (row.sent_at, row.attempts) == (None, 1) and row.claimed_until is not None  # the killed attempt, claimed
+    wait_for(lambda: claim_ran_out(row.pk), timeout=20, what="the killed worker's claim to run out")
+    time.sleep(1)  # past the new worker's visibility timeout too, so it takes the message back at start-up
 
     workers.start("second", visibility_timeout=3)
+    beat_resends()
     wait_for(lambda: OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=False).exists(), timeout=90,
-             what="the redelivered task to send the email")
+             what="the email to be sent again")
     time.sleep(2)  # a second delivery, if there were one, would show by now
     assert workers.sent_count(subject) == 1
-    assert len(workers.attempts()) == 2  # the killed attempt and the one that sent it: a redelivery
+    assert len(workers.attempts()) == 2  # the killed attempt and the one that sent it
     row.refresh_from_db()
-    assert row.sent_at is not None and row.attempts == 1 and row.last_error == ""
+    assert row.sent_at is not None and row.attempts == 2 and row.last_error == "" and row.claimed_until is None
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_pool_process_killed_while_sending_is_redone_once(workers):
     """SIGKILL of the prefork child that runs the task: the worker sees it lost, and with acks_late and
-    reject_on_worker_lost (the shipped settings, no override) puts the message back at once; a new child sends
-    the email."""
+    reject_on_worker_lost (the shipped settings, no override) puts the message back at once. The row is still the
+    dead child's (its claim), so that redelivery leaves it; once the claim ran out, beat's re-send sends it, once."""
     workers.start("prefork", pool="prefork", slow_seconds=SLOW_SECONDS)
     claim, row = open_claim_with_one_email()
     subject = f"We received your claim {claim.number}"
@@ -265,10 +274,13 @@ def test_a_pool_process_killed_while_sending_is_redone_once(workers):
     assert child_pid != workers.processes[0].pid
     os.kill(child_pid, signal.SIGKILL)
 
+    wait_for(lambda: claim_ran_out(row.pk), timeout=20, what="the killed child's claim to run out")
+    assert workers.sent_count(subject) == 0
+    beat_resends()
     wait_for(lambda: OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=False).exists(), timeout=60,
              what="a new pool process to send the email")
     time.sleep(2)
     assert workers.sent_count(subject) == 1
     assert len(workers.attempts()) == 2
     row.refresh_from_db()
-    assert row.sent_at is not None and row.attempts == 1
+    assert row.sent_at is not None and row.attempts == 2

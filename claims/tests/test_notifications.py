@@ -1,11 +1,18 @@
 """Every event becomes an email in the outbox, sent after commit, once, even when the broker was down."""
 
 import datetime as dt
+import io
+import json
+import re
+import smtplib
+from unittest import mock
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from claims import notifications, services
 from claims.models import OutboundEmail
@@ -103,20 +110,132 @@ def test_emails_wait_in_the_outbox_while_the_broker_is_down(django_capture_on_co
     assert [m.subject for m in mail.outbox] == [f"We received your claim {claim.number}"]
 
 
-def test_failed_sends_are_counted_and_retried(monkeypatch):
+def only_the_receipt() -> OutboundEmail:
     claim_world("awaiting_seller")
     row = OutboundEmail.objects.filter(event="receipt").get()
     OutboundEmail.objects.exclude(pk=row.pk).update(sent_at=OPENED_AT)
+    return row
+
+
+def test_a_mail_server_that_is_down_costs_the_email_no_attempt(monkeypatch):
+    """The server, not the email, failed: the row waits a minute and keeps all its attempts (issue 21)."""
+    row = only_the_receipt()
 
     def refuse(self, fail_silently=False):
         raise ConnectionRefusedError("SMTP down")
 
-    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
-    assert notifications.deliver(row.pk) is False
+    at = OPENED_AT + dt.timedelta(minutes=5)
+    with time_machine.travel(at, tick=False):
+        monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+        assert notifications.send_row(row.pk) is notifications.Sent.SERVER_DOWN
+        row.refresh_from_db()
+        assert (row.attempts, row.sent_at, row.claimed_until, row.claim_token) == (0, None, None, "")
+        assert row.retry_after == at + dt.timedelta(minutes=1) and "SMTP down" in row.last_error
+        monkeypatch.undo()
+        assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 0  # not before its minute
+    with time_machine.travel(at + dt.timedelta(minutes=1), tick=False):
+        assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 1
     row.refresh_from_db()
-    assert (row.attempts, row.sent_at) == (1, None) and "SMTP down" in row.last_error
+    assert row.sent_at is not None and row.attempts == 1
+
+
+def test_a_refused_email_backs_off_and_is_given_up_after_its_attempts(monkeypatch):
+    """A message the server refuses (a bad address) is retried after 1, 2, 4 … minutes, then given up; the health
+    check reports it apart and does not fail for it."""
+    row = only_the_receipt()
+
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({self.to[0]: (550, b"no such user")})
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    at = OPENED_AT + dt.timedelta(minutes=5)
+    waits = []
+    for attempt in range(1, notifications.MAX_ATTEMPTS + 1):
+        with time_machine.travel(at, tick=False):
+            assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 0
+            row.refresh_from_db()
+            assert (row.attempts, row.claimed_until) == (attempt, None) and "no such user" in row.last_error
+            waits.append(row.retry_after - at)
+            with time_machine.travel(row.retry_after - dt.timedelta(seconds=1), tick=False):
+                assert notifications.send_row(row.pk) is notifications.Sent.SKIPPED  # still backing off
+            at = row.retry_after
+    assert waits[:5] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
+    assert max(waits) <= dt.timedelta(hours=6)
+    with time_machine.travel(at + dt.timedelta(seconds=1), tick=False):  # before the claim's first deadline
+        assert notifications.send_row(row.pk) is notifications.Sent.SKIPPED  # given up
+        out = io.StringIO()
+        call_command("claims_health", stdout=out)  # exit status 0: a given-up email is no lag
+    report = json.loads(out.getvalue())
+    assert (report["emails_given_up"], report["emails_unsent"], report["email_lag_seconds"]) == (1, 0, 0)
+
+
+def test_a_row_another_worker_is_sending_is_left_to_it_until_its_claim_runs_out(settings):
+    """No lock is held during the SMTP conversation: the row is claimed until EMAIL_CLAIM_SECONDS from now. A worker
+    killed mid-way leaves its claim; the row is sent once the claim has run out, and that attempt counts."""
+    settings.EMAIL_CLAIM_SECONDS = 300
+    row = only_the_receipt()
+    at = OPENED_AT + dt.timedelta(minutes=5)
+    with time_machine.travel(at, tick=False):
+        token = notifications._claim(row.pk, timezone.now())  # a worker that is then killed
+        assert token is not None and notifications._claim(row.pk, timezone.now()) is None
+        assert notifications.send_row(row.pk) is notifications.Sent.SKIPPED
+        assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 0
+    with time_machine.travel(at + dt.timedelta(seconds=301), tick=False):
+        assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 1
+    row.refresh_from_db()
+    assert (row.attempts, row.claimed_until, row.claim_token) == (2, None, "") and row.sent_at is not None
+    assert len(mail.outbox) == 1
+
+
+def test_the_sent_mark_needs_the_claim_it_was_sent_under(settings, caplog):
+    """A worker whose claim ran out mid-conversation (and was taken by another) does not mark the other's row."""
+    row = only_the_receipt()
+    original = notifications.EmailMultiAlternatives.send
+
+    def slow_send(message, fail_silently=False):
+        OutboundEmail.objects.filter(pk=row.pk).update(claim_token="another-worker")
+        return original(message, fail_silently)
+
+    with mock.patch.object(notifications.EmailMultiAlternatives, "send", slow_send):
+        assert notifications.send_row(row.pk) is notifications.Sent.SENT
+    row.refresh_from_db()
+    assert row.sent_at is None and row.claim_token == "another-worker"
+    assert "EMAIL_CLAIM_SECONDS is too short" in caplog.text
+
+
+def test_a_batch_stops_at_a_dead_server_and_the_rest_wait_untouched(monkeypatch):
+    claim_world("awaiting_seller")
+    rows = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(rows) >= 2
+    calls = []
+
+    def refuse(self, fail_silently=False):
+        calls.append(self.to)
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    assert notifications.deliver_many(rows) == 0
+    assert len(calls) == 1  # one try, not one EMAIL_TIMEOUT per email
+    untouched = OutboundEmail.objects.filter(pk__in=rows[1:])
+    assert set(untouched.values_list("attempts", "retry_after", "claimed_until")) == {(0, None, None)}
+
+
+def test_every_attempt_of_a_row_carries_the_same_message_id(monkeypatch):
+    """A server or reader that gets an email twice (a worker killed after the server took it) shows it once."""
+    row = only_the_receipt()
+
+    def refuse(self, fail_silently=False):
+        seen.append(self.extra_headers["Message-ID"])
+        raise smtplib.SMTPDataError(451, b"try again later")
+
+    seen: list[str] = []
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    assert notifications.send_row(row.pk) is notifications.Sent.FAILED
     monkeypatch.undo()
-    assert notifications.deliver_pending(older_than=dt.timedelta(0)) == 1
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=False):
+        assert notifications.send_row(row.pk) is notifications.Sent.SENT
+    assert mail.outbox[-1].extra_headers["Message-ID"] == seen[0] == notifications.message_id(row)
+    assert re.fullmatch(r"<outbox-\d+\.\d+@[^>]+>", seen[0])
 
 
 def test_the_same_event_is_queued_once():
