@@ -84,7 +84,7 @@ class LoginLockoutAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("failures"), ordering="pair_failures")
     def failures(self, obj: AccessAttempt) -> int:
-        return obj.pair_failures  # type: ignore[attr-defined]
+        return obj.pair_failures
 
     @admin.display(description=gettext_lazy("last failure"), ordering="attempt_time")
     def last_failure(self, obj: AccessAttempt) -> str:
@@ -92,11 +92,11 @@ class LoginLockoutAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("locked until"))
     def locked_until(self, obj: AccessAttempt) -> str:
-        return _moment(lockout.locked_until(obj.pair_failures, obj.attempt_time))  # type: ignore[attr-defined]
+        return _moment(lockout.locked_until(obj.pair_failures, obj.attempt_time))
 
     @admin.display(description=gettext_lazy("locked now"))
     def locked_now(self, obj: AccessAttempt) -> str:
-        until = lockout.locked_until(obj.pair_failures, obj.attempt_time)  # type: ignore[attr-defined]
+        until = lockout.locked_until(obj.pair_failures, obj.attempt_time)
         return yes_no(until is not None and timezone.now() < until)
 
     # --- permissions: see and clear, nothing else -----------------------------------------------------------------
@@ -115,7 +115,7 @@ class LoginLockoutAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Clear lockout"), permissions=["delete"])
     def clear_lockouts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
         chosen = list(queryset)
-        self.log_deletions(request, chosen)
+        self.log_deletions(request, chosen)  # type: ignore[arg-type]  # any iterable of rows; the stubs say QuerySet
         cleared = sum(1 for attempt in chosen if self._clear(request, attempt))
         self.message_user(request, ngettext("%(count)d lockout cleared: that username may log in from that address "
                                             "again.", "%(count)d lockouts cleared: those usernames may log in from "

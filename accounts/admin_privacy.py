@@ -11,7 +11,7 @@ is, since the agent must know whom they erase.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -32,6 +32,19 @@ from orders.models import Order
 
 from . import erasure
 from .models import ErasureRequest, ErasureState
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations
+
+    class _Counts(TypedDict):
+        order_count: int
+        claim_count: int
+        open_claim_count: int
+
+    # A request of the list (ErasureRequestAdmin.get_queryset): with the person's numbers.
+    CountedRequest = WithAnnotations[ErasureRequest, _Counts]
 
 
 class EraseForm(ActionForm):
@@ -102,8 +115,8 @@ class ErasureRequestAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     search_help_text = gettext_lazy("The person's exact email address, username or account number.")
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
-    fields = ["person_in_full", "requested_at", "answer_due", "state", "orders", "claims", "open_claim_links",
-              "processed_by_name", "processed_at", "note"]
+    fields = ("person_in_full", "requested_at", "answer_due", "state", "orders", "claims", "open_claim_links",
+              "processed_by_name", "processed_at", "note")
     readonly_fields = fields
     change_form_template = "admin/accounts/erasurerequest/change_form.html"
 
@@ -157,16 +170,16 @@ class ErasureRequestAdmin(ConsoleActionsMixin, admin.ModelAdmin):
         return buyer_label(obj.user) if obj.state != ErasureState.DONE else obj.user.get_username()
 
     @admin.display(description=gettext_lazy("orders"), ordering="order_count")
-    def orders(self, obj: ErasureRequest) -> int:
-        return obj.order_count  # type: ignore[attr-defined]
+    def orders(self, obj: CountedRequest) -> int:
+        return obj.order_count
 
     @admin.display(description=gettext_lazy("claims"), ordering="claim_count")
-    def claims(self, obj: ErasureRequest) -> int:
-        return obj.claim_count  # type: ignore[attr-defined]
+    def claims(self, obj: CountedRequest) -> int:
+        return obj.claim_count
 
     @admin.display(description=gettext_lazy("open claims"), ordering="open_claim_count")
-    def open_claims(self, obj: ErasureRequest) -> int:
-        return obj.open_claim_count  # type: ignore[attr-defined]
+    def open_claims(self, obj: CountedRequest) -> int:
+        return obj.open_claim_count
 
     @admin.display(description=gettext_lazy("to be answered by"))
     def answer_due(self, obj: ErasureRequest) -> str:

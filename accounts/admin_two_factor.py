@@ -26,7 +26,7 @@ class TwoFactorAppAdmin(SuperuserOnlyMixin, admin.ModelAdmin):  # whatever a gro
     list_display = ["user", "created_at", "last_used_at", "throttling_failure_count"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
-    fields = ["user", "created_at", "last_used_at", "throttling_failure_count", "throttling_failure_timestamp"]
+    fields = ("user", "created_at", "last_used_at", "throttling_failure_count", "throttling_failure_timestamp")
     readonly_fields = fields
     ordering = ["-id"]
     show_full_result_count = False

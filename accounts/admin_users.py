@@ -46,7 +46,7 @@ class PasswordHashWidget(ReadOnlyPasswordHashWidget):
     """Django's summary of the stored password, with its id for the admin's label and help text: the stock widget has
     none, so the help text got no id and the widget's aria-describedby named nothing."""
 
-    def id_for_label(self, id_: str) -> str:  # type: ignore[override]
+    def id_for_label(self, id_: str) -> str:
         return id_
 
 
@@ -102,4 +102,5 @@ def _audited_own_password_change(view: Any) -> Any:
 
 
 # Set on the site before its URLs are built (config.urls reads admin.site.urls after every admin module loaded).
-admin.site.password_change = _audited_own_password_change(admin.site.password_change)  # type: ignore[method-assign]
+_own_password_change = _audited_own_password_change(admin.site.password_change)
+admin.site.password_change = _own_password_change  # type: ignore[method-assign]  # replaced on the one site object

@@ -270,7 +270,7 @@ class Erased:
     login_records: int = 0
     other_rows: int = 0
 
-    def details(self) -> dict[str, int]:
+    def details(self) -> dict[str, Any]:  # numbers, as audit.record's **details (Any) takes them
         return dataclasses.asdict(self)
 
 

@@ -25,7 +25,8 @@ import logging
 import re
 import tempfile
 import zipfile
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
@@ -37,6 +38,9 @@ from core.models import AuditEvent
 from orders.models import Order
 
 from .models import ErasureRequest
+
+if TYPE_CHECKING:
+    from claims.selectors import ClaimInFull
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +114,7 @@ def _files_of(claim: Claim) -> list[Evidence]:
     return sorted(files, key=lambda evidence: (evidence.created_at, evidence.pk))
 
 
-def _write_files(archive: zipfile.ZipFile, claims: list[Claim], user: Any) -> dict[int, str]:
+def _write_files(archive: zipfile.ZipFile, claims: Sequence[Claim], user: Any) -> dict[int, str]:
     """The files this person uploaded and that are still kept, stored as they are (photos and videos are compressed
     already); returns where each went, by evidence id. A file missing from the storage is left out, and listed
     without a place in the archive."""
@@ -177,7 +181,7 @@ def orders(user: Any) -> list[dict[str, Any]]:
     } for order in rows]
 
 
-def claim_data(claim: Claim, user: Any, stored: dict[int, str]) -> dict[str, Any]:
+def claim_data(claim: ClaimInFull, user: Any, stored: dict[int, str]) -> dict[str, Any]:
     """One claim as its buyer reads it (claims.selectors and claims.presenters say it the way the page does)."""
     appeal = _appeal_of(claim)
     return {
@@ -232,7 +236,7 @@ def _appeal_of(claim: Claim) -> Appeal | None:
 
 def notifications(user: Any) -> list[dict[str, Any]]:
     return [{"at": notification.created_at, "text": notification.text,
-             "claim": notification.claim.number if notification.claim_id else None,
+             "claim": notification.claim.number if notification.claim is not None else None,
              "read_at": notification.read_at}
             for notification in Notification.objects.filter(user=user).select_related("claim")
             .only("created_at", "text", "read_at", "claim__number", "claim__state").order_by("created_at", "id")]

@@ -107,7 +107,9 @@ class PairState:
 
     @property
     def seconds_left(self) -> int:
-        return max(0, math.ceil((self.until - self.now).total_seconds())) if self.locked else 0  # type: ignore[operator]
+        if self.until is None or not self.locked:
+            return 0
+        return max(0, math.ceil((self.until - self.now).total_seconds()))
 
 
 def memory_threshold(now: dt.datetime) -> dt.datetime:
@@ -175,8 +177,8 @@ class AddressCeilingBackend:
         refusal = address_refusal(request)
         if refusal is None:
             return None
-        request.login_refusal = refusal  # type: ignore[attr-defined]
-        request.axes_locked_out = True  # type: ignore[attr-defined]
+        request.login_refusal = refusal  # type: ignore[attr-defined]  # our mark on Django's request
+        request.axes_locked_out = True  # type: ignore[attr-defined]  # read by axes, as its own backend sets it
         raise PermissionDenied("too many failed logins from this address")
 
 

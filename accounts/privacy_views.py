@@ -10,12 +10,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core import audit, ratelimit
 from core.formatting import day
+from core.http import AuthenticatedHttpRequest
 from core.models import AuditKind
 
 from . import erasure, export
@@ -41,7 +43,7 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def privacy(request: HttpRequest) -> HttpResponse:
+def privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The person's own privacy page: download their data, ask for erasure, and where a request stands."""
     user = request.user
     latest = erasure.latest_request(user)
@@ -59,7 +61,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def export_data(request: HttpRequest) -> HttpResponse:
+def export_data(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The ZIP of the person's data, as a download; the audit log records that it was made (not what it held)."""
     if not ratelimit.hit("data-export", str(request.user.pk), limit=EXPORTS_PER_HOUR,
                          window_seconds=EXPORT_WINDOW_SECONDS):
@@ -77,7 +79,7 @@ def export_data(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def erasure_request(request: HttpRequest) -> HttpResponse:
+def erasure_request(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The person asks to be forgotten; the support team processes it (accounts.admin_privacy)."""
     try:
         created = erasure.request_erasure(user=request.user, request=request)

@@ -18,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote, urlencode
 
 import segno
@@ -76,6 +76,12 @@ def app_device(user: Any) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
+def is_verified(user: Any) -> bool:
+    """This session passed its second factor. django-otp's OTPMiddleware gives request.user `is_verified()`; the
+    user model's types do not have it."""
+    return user.is_verified()
+
+
 def has_two_factors(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated
                 and TOTPDevice.objects.filter(user=user, confirmed=True).exists())
@@ -121,7 +127,7 @@ def new_secret() -> str:
     return random_hex(20)
 
 
-def valid_secret(key: Any) -> bool:
+def valid_secret(key: Any) -> TypeGuard[str]:
     try:
         return isinstance(key, str) and len(binascii.unhexlify(key)) == 20
     except (binascii.Error, ValueError):

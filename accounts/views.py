@@ -4,6 +4,7 @@ code at login, new recovery codes. Each asks accounts.two_factor and shows the a
 from __future__ import annotations
 
 import django_otp
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -35,7 +36,7 @@ def _with_next(url: str, target: str) -> str:
     return f"{url}?{urlencode({'next': target})}" if target else url
 
 
-def _refused(form, error: two_factor.TwoFactorError) -> int:  # type: ignore[no-untyped-def]
+def _refused(form: forms.Form, error: two_factor.TwoFactorError) -> int:
     form.add_error(None, str(error))
     return 429 if isinstance(error, two_factor.TooManyAttempts) else 400
 
@@ -79,7 +80,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     of the current app) confirms it. A second set-up replaces the app (a new phone)."""
     user = request.user
     target = _next(request)
-    if two_factor.has_two_factors(user) and not user.is_verified():
+    if two_factor.has_two_factors(user) and not two_factor.is_verified(user):
         # Replacing an app needs the current one first (the middleware says the same; a password alone never does).
         return redirect(_with_next(reverse("accounts:mfa_verify"), request.get_full_path()))
     key = request.session.get(PENDING_KEY)
@@ -109,7 +110,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         "form": form, "next": target, "secret": two_factor.secret_for_people(key), "issuer": two_factor.issuer(),
         "qr_code": two_factor.qr_code_svg(uri, label=_("QR code to scan with your authenticator app")),
         "required": two_factor.must_use_two_factors(user), "replacing": two_factor.has_two_factors(user),
-        "second_factor_pending": two_factor.must_use_two_factors(user) and not user.is_verified(),
+        "second_factor_pending": two_factor.must_use_two_factors(user) and not two_factor.is_verified(user),
     }, status=http_status)
 
 
@@ -120,7 +121,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     """The second step of every login for whoever has an app: a code from it, or a recovery code."""
     user = request.user
     target = _next(request)
-    if user.is_verified():
+    if two_factor.is_verified(user):
         return redirect(target or "home")
     if not two_factor.has_two_factors(user):
         page = "accounts:mfa_setup" if two_factor.must_use_two_factors(user) else "accounts:security"
@@ -137,8 +138,8 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             else:
                 request.session.cycle_key()  # a new session id for the session that now counts as fully logged in
                 django_otp.login(request, verified.device)
-                if verified.recovery_code_used:
-                    left = verified.recovery_codes_left
+                left = verified.recovery_codes_left
+                if verified.recovery_code_used and left is not None:
                     messages.warning(request, ngettext(
                         "You used a recovery code. You have %(left)d left: make new ones on the account security "
                         "page before they run out.",

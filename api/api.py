@@ -117,7 +117,7 @@ class Me(Schema):
 
 @api.get("/v1/me", response=Me, auth=KeyAuth("any"), tags=["keys"], summary="The key making this request")
 def me(request: HttpRequest) -> Me:
-    key = request.auth  # type: ignore[attr-defined]
+    key = request.auth  # type: ignore[attr-defined]  # set by django-ninja's authentication
     return Me(name=key.name, kind="platform" if key.is_platform else "seller",
               seller=key.seller.slug if key.seller_id else None, scope=key.scope)
 

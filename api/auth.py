@@ -57,10 +57,10 @@ def count_key_failure(request: HttpRequest) -> None:
     being counted; the try that reaches the limit and every one after it are answered 429."""
     if getattr(request, "key_failure_counted", False):
         return
-    request.key_failure_counted = True  # type: ignore[attr-defined]
+    request.key_failure_counted = True  # type: ignore[attr-defined]  # our mark on Django's request
     credentials = {"username": lockout.API_KEY_USERNAME}
     if not AxesProxyHandler.is_allowed(request, credentials):
-        request.axes_locked_out = True  # type: ignore[attr-defined]
+        request.axes_locked_out = True  # type: ignore[attr-defined]  # read by axes, as its own backend sets it
     # Axes records the failure (or, locked, only says so), the audit log its line (accounts.receivers).
     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
     if getattr(request, "axes_locked_out", False):
@@ -85,7 +85,7 @@ class KeyAuth(HttpBearer):
         if api_key is None:
             count_key_failure(request)
             return None  # ninja answers 401 (api.api turns it into a problem)
-        request.api_key = api_key  # type: ignore[attr-defined]
+        request.api_key = api_key  # type: ignore[attr-defined]  # our mark on Django's request
         request.user = api_key.user
         if not getattr(request, "rate_counted", False):  # the idempotency middleware counted POSTs already
             check_rate(api_key)

@@ -92,12 +92,12 @@ class IdempotencyMiddleware:
         if api_key is None:
             # The API answers 401 (or 429 after repeated wrong keys): api.auth counts the failure, once per request.
             return self.get_response(request)
-        request.api_key = api_key  # type: ignore[attr-defined]
+        request.api_key = api_key  # type: ignore[attr-defined]  # our mark on Django's request (api.auth)
         try:
             check_rate(api_key)  # here, so that replays and refusals count too (api.auth does not count it again)
         except Problem as problem:
             return from_problem(problem)
-        request.rate_counted = True  # type: ignore[attr-defined]
+        request.rate_counted = True  # type: ignore[attr-defined]  # our mark on Django's request
         idempotency_key = request.headers.get(HEADER, "").strip()
         if not idempotency_key or len(idempotency_key) > 255 or not idempotency_key.isprintable():
             return problem_response("idempotency-key-missing",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from django.utils.translation import gettext as _
 from ninja import Schema
@@ -39,18 +39,45 @@ from claims.seller.forms import SELLER_FILE_KINDS
 
 def choices(values: list[str]) -> Any:
     """A Literal of the values (a list of a TextChoices' values): inline in the schema, checked on input."""
-    return Literal[tuple(str(value) for value in values)]  # type: ignore[valid-type]
+    return Literal[tuple(str(value) for value in values)]
 
 
-StateName = choices(ClaimState.values)
-ReasonName = choices(Reason.values)
-PartyName = choices(Party.values)
-OfferKindName = choices(OfferKind.values)
 # What a seller may say a PDF is (the dashboard's choices); a photo is a photo and a video a video whatever is said.
 DOCUMENT_KINDS = [value for value, _label in SELLER_FILE_KINDS if value] + [EvidenceKind.DOCUMENT]
-DocumentKind = choices(DOCUMENT_KINDS)
-# The same in a form, where an empty choice (the dashboard's "Other document") is a field not chosen.
-FormDocumentKind = choices(["", *DOCUMENT_KINDS])
+
+if TYPE_CHECKING:  # Literals made at run time from the values: to the type checker, strings
+    StateName: TypeAlias = str
+    ReasonName: TypeAlias = str
+    PartyName: TypeAlias = str
+    OfferKindName: TypeAlias = str
+    DocumentKind: TypeAlias = str
+    FormDocumentKind: TypeAlias = str
+    DesiredOutcomeName: TypeAlias = str
+    ChannelName: TypeAlias = str
+    OutcomeName: TypeAlias = str
+    EvidenceKindName: TypeAlias = str
+    OfferStatusName: TypeAlias = str
+    ReturnStatusName: TypeAlias = str
+    DefectTypeName: TypeAlias = str
+    RejectionCodeName: TypeAlias = str
+    InspectionResultName: TypeAlias = str
+else:
+    StateName = choices(ClaimState.values)
+    ReasonName = choices(Reason.values)
+    PartyName = choices(Party.values)
+    OfferKindName = choices(OfferKind.values)
+    DocumentKind = choices(DOCUMENT_KINDS)
+    # The same in a form, where an empty choice (the dashboard's "Other document") is a field not chosen.
+    FormDocumentKind = choices(["", *DOCUMENT_KINDS])
+    DesiredOutcomeName = choices(DesiredOutcome.values)
+    ChannelName = choices(Channel.values)
+    OutcomeName = choices(Outcome.values)
+    EvidenceKindName = choices(EvidenceKind.values)
+    OfferStatusName = choices(OfferStatus.values)
+    ReturnStatusName = choices(ReturnStatus.values)
+    DefectTypeName = choices(DefectType.values)
+    RejectionCodeName = choices(RejectionCode.values)
+    InspectionResultName = choices(InspectionResult.values)
 
 
 def _split_commas(value: Any) -> Any:
@@ -72,9 +99,9 @@ def money(amount: Decimal, currency: str) -> Money:
 
 
 class ClaimFilters(Schema):
-    state: Annotated[list[StateName], BeforeValidator(_split_commas)] = Field(  # type: ignore[valid-type]
+    state: Annotated[list[StateName], BeforeValidator(_split_commas)] = Field(
         default_factory=list, description="Only claims in these states (repeat it, or separate them with commas).")
-    reason: Annotated[list[ReasonName], BeforeValidator(_split_commas)] = Field(  # type: ignore[valid-type]
+    reason: Annotated[list[ReasonName], BeforeValidator(_split_commas)] = Field(
         default_factory=list, description="Only claims for these reasons (repeat it, or separate them with commas).")
     needs_action: bool | None = Field(
         None, description="true: only the claims where the next move is the seller's (the dashboard's “Needs your "
@@ -89,11 +116,11 @@ class ClaimFilters(Schema):
 
 class ClaimSummary(Schema):
     number: str = Field(examples=["C-7KQ2-MX4P"])
-    state: StateName  # type: ignore[valid-type]
-    reason: ReasonName  # type: ignore[valid-type]
-    desired_outcome: choices(DesiredOutcome.values)  # type: ignore[valid-type]
-    channel: choices(Channel.values)  # type: ignore[valid-type]
-    outcome: choices(Outcome.values) | None  # type: ignore[valid-type]
+    state: StateName
+    reason: ReasonName
+    desired_outcome: DesiredOutcomeName
+    channel: ChannelName
+    outcome: OutcomeName | None
     rejected: bool = Field(description="The seller rejected the claim (the buyer may ask the platform to decide).")
     order_number: str
     opened_at: dt.datetime
@@ -119,10 +146,10 @@ class ClaimPage(Schema):
 
 class EvidenceOut(Schema):
     id: int
-    kind: choices(EvidenceKind.values)  # type: ignore[valid-type]
+    kind: EvidenceKindName
     content_type: str = Field(examples=["image/jpeg"])
     size: int = Field(description="Bytes, as stored (photos are re-encoded without their metadata).")
-    uploaded_by: PartyName  # type: ignore[valid-type]
+    uploaded_by: PartyName
     created_at: dt.datetime
     message_id: int | None = Field(description="The message it came with; null for the buyer's claim itself.")
     url: str = Field(description="Where this key downloads it: GET, with the key.")
@@ -133,7 +160,7 @@ class EvidenceOut(Schema):
 
 class MessageOut(Schema):
     id: int
-    party: PartyName  # type: ignore[valid-type]
+    party: PartyName
     author: str | None = Field(description="The seller's own staff member (or key) who wrote it; the buyer and the "
                                            "platform's agents are not named.")
     body: str
@@ -143,12 +170,12 @@ class MessageOut(Schema):
 
 class OfferOut(Schema):
     id: int
-    kind: OfferKindName  # type: ignore[valid-type]
-    status: choices(OfferStatus.values)  # type: ignore[valid-type]
+    kind: OfferKindName
+    status: OfferStatusName
     amount: Money | None
     note: str
     return_instructions: str
-    party: PartyName = Field(description="Who proposed it: seller, buyer (a counter-offer) or agent (the "  # type: ignore[valid-type]
+    party: PartyName = Field(description="Who proposed it: seller, buyer (a counter-offer) or agent (the "
                                          "platform's offer).")
     counter_to: int | None = Field(description="The offer the buyer declined by making this counter-offer.")
     decline_reason: str
@@ -161,7 +188,7 @@ class TimelineEntry(Schema):
     kind: Literal["event", "message", "offer"]
     name: str = Field(description="An event's transition (reply, reject, escalate, decide, …); empty otherwise.")
     title: str = Field(description="The event or the offer in words, in the language of the request.")
-    party: PartyName  # type: ignore[valid-type]
+    party: PartyName
     body: str
     message_id: int | None
     offer_id: int | None
@@ -209,9 +236,9 @@ class DeadlineOut(Schema):
 
 class ReturnOut(Schema):
     rma_number: str
-    status: choices(ReturnStatus.values)  # type: ignore[valid-type]
+    status: ReturnStatusName
     address: str
-    postage_paid_by: PartyName  # type: ignore[valid-type]
+    postage_paid_by: PartyName
     authorized_at: dt.datetime
     send_by: dt.datetime | None = Field(description="The buyer's deadline to send it, while it is to be sent.")
     carrier: str
@@ -225,7 +252,7 @@ class ReturnOut(Schema):
 class ClaimDetail(ClaimSummary):
     description: str
     discovered_on: dt.date | None
-    defect_type: choices(DefectType.values) | None  # type: ignore[valid-type]
+    defect_type: DefectTypeName | None
     escalation_reason: str = Field(description="The buyer's words when they asked the platform to step in, while "
                                                "the platform has the claim because of it.")
     deadline: DeadlineOut
@@ -268,12 +295,20 @@ def text(max_length: int, min_length: int = 0) -> Any:
                      AfterValidator(plain_text)]
 
 
-Text = text(MAX_DESCRIPTION_LENGTH)
-RequiredText = text(MAX_DESCRIPTION_LENGTH, min_length=1)
-ReturnInstructions = text(1000)
-CarrierName = text(50)
-TrackingNumber = text(64)
-DeclineReason = text(DECLINE_REASON_LENGTH)
+if TYPE_CHECKING:  # text(): strings, with constraints the type checker does not know
+    Text: TypeAlias = str
+    RequiredText: TypeAlias = str
+    ReturnInstructions: TypeAlias = str
+    CarrierName: TypeAlias = str
+    TrackingNumber: TypeAlias = str
+    DeclineReason: TypeAlias = str
+else:
+    Text = text(MAX_DESCRIPTION_LENGTH)
+    RequiredText = text(MAX_DESCRIPTION_LENGTH, min_length=1)
+    ReturnInstructions = text(1000)
+    CarrierName = text(50)
+    TrackingNumber = text(64)
+    DeclineReason = text(DECLINE_REASON_LENGTH)
 EvidenceIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], BeforeValidator(_split_commas)]
 
 
@@ -283,7 +318,7 @@ class MessageIn(Schema):
 
 
 class OfferIn(Schema):
-    kind: OfferKindName  # type: ignore[valid-type]
+    kind: OfferKindName
     amount: Decimal | None = Field(None, gt=0, max_digits=12, decimal_places=2,
                                    description="For partial_refund and discount: less than what is refundable. "
                                                "Ignored for the other kinds (a full refund is what is left).")
@@ -294,11 +329,11 @@ class OfferIn(Schema):
 
 
 class RejectIn(Schema):
-    code: choices(RejectionCode.values)  # type: ignore[valid-type]
+    code: RejectionCodeName
     body: RequiredText = Field(description="Why, for the buyer (and the platform if they escalate).")
     evidence_ids: EvidenceIds = Field(default_factory=list, description="Files your shop already uploaded on this "
                                                                       "claim (POST …/evidence) that support it.")
-    evidence_kind: DocumentKind | None = Field(None, description="What the PDFs sent with it are.")  # type: ignore[valid-type]
+    evidence_kind: DocumentKind | None = Field(None, description="What the PDFs sent with it are.")
 
 
 class TrackingIn(Schema):
@@ -311,7 +346,7 @@ class TrackingIn(Schema):
 
 
 class ReturnReceivedIn(Schema):
-    inspection_result: choices(InspectionResult.values)  # type: ignore[valid-type]
+    inspection_result: InspectionResultName
     note: Text = ""
 
 
@@ -324,4 +359,4 @@ class InfoIn(Schema):
                                            "message on the thread).")
     evidence_ids: EvidenceIds = Field(default_factory=list, description="Files your shop already uploaded on this "
                                                                       "claim (POST …/evidence) to send with it.")
-    evidence_kind: DocumentKind | None = Field(None, description="What the PDFs sent with it are.")  # type: ignore[valid-type]
+    evidence_kind: DocumentKind | None = Field(None, description="What the PDFs sent with it are.")

@@ -37,7 +37,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import pydantic
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -60,6 +61,7 @@ from claims.retention import purged_words
 from claims.seller import selectors
 from claims.templatetags.returns import return_panel
 from claims.views import serve_evidence
+from core.models import max_length
 from orders.services import TrackingError
 
 from .auth import seller_key
@@ -87,7 +89,7 @@ from .schemas import (
 router = Router(auth=seller_key, tags=["claims"])
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-MAX_NUMBER_LENGTH = Claim._meta.get_field("number").max_length
+MAX_NUMBER_LENGTH = max_length(Claim, "number")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 S = TypeVar("S", bound=Schema)
 
@@ -97,7 +99,8 @@ S = TypeVar("S", bound=Schema)
 
 def _claims(request: HttpRequest) -> QuerySet[Claim]:
     """The key's seller's claims, scoped as the dashboard scopes its staff's (the key's user is that staff)."""
-    return selectors.staff_claims(request.user).filter(seller_id=request.auth.seller_id)  # type: ignore[attr-defined]
+    key = request.auth  # type: ignore[attr-defined]  # set by django-ninja's authentication
+    return selectors.staff_claims(request.user).filter(seller_id=key.seller_id)
 
 
 def _number(number: str) -> str:
@@ -116,7 +119,7 @@ def _claim(request: HttpRequest, number: str) -> Claim:
 def _claim_page(request: HttpRequest, number: str) -> Claim:
     """One claim with everything its dashboard page shows (claims.seller.selectors.claim_for_staff)."""
     claim = selectors.claim_for_staff(request.user, _number(number))
-    if claim.seller_id != request.auth.seller_id:  # type: ignore[attr-defined]
+    if claim.seller_id != request.auth.seller_id:  # type: ignore[attr-defined]  # set by ninja's authentication
         raise Http404
     return claim
 
@@ -435,7 +438,7 @@ EVIDENCE_NOTE = Form("")
 @router.post("/claims/{number}/evidence", response={201: EvidenceUploaded}, url_name="claim_evidence_upload",
              summary="Upload evidence")
 def upload_evidence(request: HttpRequest, number: str, files: File[list[UploadedFile]],
-                    note: Text = EVIDENCE_NOTE, kind: Form[FormDocumentKind] = "",  # type: ignore[valid-type]
+                    note: Text = EVIDENCE_NOTE, kind: Form[FormDocumentKind] = "",
                     ) -> Status[dict[str, Any]]:
     """Photos (JPEG, PNG, WebP, HEIC), one video (MP4, MOV) or PDFs, up to 5 at once, checked as the dashboard
     checks them and posted on the thread with `note` (or a line saying files are attached), as the dashboard's reply
@@ -576,7 +579,7 @@ def provide_info(request: HttpRequest, number: str) -> dict[str, Any]:
                                                  "content": {"*/*": {"schema": {"type": "string",
                                                                                 "format": "binary"}}}}}})
 def evidence_file(request: HttpRequest, number: str, evidence_id: Id,
-                  variant: Literal["file", "thumbnail"] = "file") -> HttpResponse:
+                  variant: Literal["file", "thumbnail"] = "file") -> HttpResponseBase:
     """A file of the claim, as the dashboard serves it (the same authorization and headers: claims.views
     .serve_evidence). A file of another claim, or attached to a note of the platform's agents, is a 404."""
     claim = _claim(request, number)

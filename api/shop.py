@@ -29,6 +29,7 @@ from claims.services import mark_refund_failed, mark_refund_paid
 from claims.services.tracking import report_shipment
 from claims.webhooks import refund_pk
 from core.errors import DomainError
+from core.models import max_length
 from orders import services as orders
 from orders.models import Order, Shipment, ShipmentSource
 from sellers.models import Seller
@@ -46,7 +47,7 @@ from .shop_schemas import (
 
 router = Router(auth=platform_key, tags=["shop"])
 
-MAX_NUMBER_LENGTH = Order._meta.get_field("number").max_length
+MAX_NUMBER_LENGTH = max_length(Order, "number")
 
 
 def _refused(exc: DomainError, *, prefix: str = "") -> Problem:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,17 +65,30 @@ def _text(max_length: int, min_length: int = 0) -> object:
                      AfterValidator(_one_line)]
 
 
-Name = _text(150)
-Title = _text(300, 1)
-Code = _text(64)  # a sku, a serial number or IMEI
-Carrier = _text(100, 1)  # the carrier and the tracking number are normalised, then checked against their columns
-TrackingNumber = _text(100, 1)
-AddressLine = _text(200, 1)
-OptionalAddressLine = _text(200)
-PostalCode = _text(20, 1)
-City = _text(100, 1)
-Reference = _text(100)
-Reason = _text(500)
+if TYPE_CHECKING:  # _text(): strings, with constraints the type checker does not know
+    Name: TypeAlias = str
+    Title: TypeAlias = str
+    Code: TypeAlias = str
+    Carrier: TypeAlias = str
+    TrackingNumber: TypeAlias = str
+    AddressLine: TypeAlias = str
+    OptionalAddressLine: TypeAlias = str
+    PostalCode: TypeAlias = str
+    City: TypeAlias = str
+    Reference: TypeAlias = str
+    Reason: TypeAlias = str
+else:
+    Name = _text(150)
+    Title = _text(300, 1)
+    Code = _text(64)  # a sku, a serial number or IMEI
+    Carrier = _text(100, 1)  # the carrier and the tracking number are normalised, then checked against their columns
+    TrackingNumber = _text(100, 1)
+    AddressLine = _text(200, 1)
+    OptionalAddressLine = _text(200)
+    PostalCode = _text(20, 1)
+    City = _text(100, 1)
+    Reference = _text(100)
+    Reason = _text(500)
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]  # with its UTC offset; kept in UTC
@@ -91,9 +104,14 @@ Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True
 Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
 Language = Annotated[str, StringConstraints(max_length=10), AfterValidator(_language)]
 # The model's own choices, so the schema and the database never disagree.
-BuyerKindValue = Literal[tuple(BuyerKind.values)]  # type: ignore[valid-type]
-ConditionValue = Literal[tuple(Condition.values)]  # type: ignore[valid-type]
-PaymentMethodValue = Literal[tuple(PaymentMethod.values)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # Literals made at run time from the values: to the type checker, strings
+    BuyerKindValue: TypeAlias = str
+    ConditionValue: TypeAlias = str
+    PaymentMethodValue: TypeAlias = str
+else:
+    BuyerKindValue = Literal[tuple(BuyerKind.values)]
+    ConditionValue = Literal[tuple(Condition.values)]
+    PaymentMethodValue = Literal[tuple(PaymentMethod.values)]
 # Bounds of the columns (a positive integer, a small positive integer).
 MAX_QUANTITY = 2_147_483_647
 MAX_WARRANTY_MONTHS = 32_767

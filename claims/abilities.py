@@ -462,6 +462,10 @@ def assign_refusal(user: Any, agent: Any = None) -> ClaimError | None:
     return None
 
 
+def _transition_check(verb: str) -> Callable[[Claim, Any], ClaimError | None]:
+    return lambda claim, user: transition_refusal(claim, verb, user)
+
+
 CHECKS: dict[str, Callable[[Claim, Any], ClaimError | None]] = {
     "message": message_refusal,
     "upload_evidence": message_refusal,
@@ -487,6 +491,6 @@ CHECKS: dict[str, Callable[[Claim, Any], ClaimError | None]] = {
     "add_return_tracking": lambda claim, user: returns.tracking_refusal(claim, user, returns.latest_return(claim)),
     "mark_return_delivered": lambda claim, user: returns.mark_delivered_refusal(claim, user,
                                                                                 returns.latest_return(claim)),
-    **{verb: (lambda claim, user, verb=verb: transition_refusal(claim, verb, user)) for verb in TRANSITIONS},
+    **{verb: _transition_check(verb) for verb in TRANSITIONS},
     "decide": lambda claim, user: transition_refusal(claim, "decide", user) or appeal_decider_refusal(claim, user),
 }

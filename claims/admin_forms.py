@@ -3,7 +3,8 @@ allowed (and say why not)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -36,7 +37,7 @@ class _ReadInOneQuery(forms.models.ModelChoiceIterator):
     server-side cursor (DECLARE … WITH HOLD, FETCH and CLOSE: three round trips, the rows copied at commit) for the
     handful of agents the claim page's assign form lists."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[forms.models.ModelChoiceIteratorValue | str, Any]]:  # labels may be lazy
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
         for obj in self.queryset.all():
@@ -48,6 +49,12 @@ class AgentChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
+
+
+def _offered(field: forms.ChoiceField) -> list[tuple[Any, Any]]:
+    """What a choice field offers now: Django keeps set choices as a list of (value, label); their type says anything
+    choices may be set to."""
+    return cast("list[tuple[Any, Any]]", field.choices)
 
 
 def _text(label: Any, *, required: bool = True, rows: int = 4, help_text: Any = "") -> forms.CharField:
@@ -69,7 +76,7 @@ class AssignForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = agents()
+        cast(AgentChoiceField, self.fields["agent"]).queryset = agents()
         if self.obj is not None:
             self.fields["agent"].initial = self.obj.assigned_to_id or (self.user.pk if self.user else None)
 
@@ -108,11 +115,12 @@ class DecideForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _allowed_only(self, "outcome", lambda remedies: remedies.outcomes)
-        first = [("", _("Choose the outcome"))]
+        first: list[tuple[str, Any]] = [("", _("Choose the outcome"))]
         # The decision on an appeal may uphold the appealed one as it stood (claims.services.uphold_appeal).
         if self.obj is not None and (appeal := open_appeal(self.obj)) is not None:
             first.append((UPHOLD, _("Uphold the decision (%(decision)s)") % {"decision": first_decision_words(appeal)}))
-        self.fields["outcome"].choices = [*first, *self.fields["outcome"].choices]
+        outcome = cast(forms.ChoiceField, self.fields["outcome"])
+        outcome.choices = [*first, *_offered(outcome)]
     funded_by = forms.ChoiceField(label=_("Who pays"), required=False, widget=forms.RadioSelect,
                                   choices=decision.PAYERS, help_text=_(
                                       "Who pays the buyer, and whether the seller's ledger gets the amount. Not "
@@ -130,7 +138,8 @@ class DecideForm(ActionForm):
     macro = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["funded_by"], data["recover_from_seller"] = decision.funding(data.get("funded_by") or "")
         return data
 
@@ -143,8 +152,9 @@ def _allowed_only(form: ActionForm, field: str, allowed: Any) -> None:
     if not remedies.applies:
         return
     keep = set(allowed(remedies))
-    form.fields[field].choices = [(value, label) for value, label in form.fields[field].choices if value in keep]
-    form.fields[field].help_text = remedies.why
+    choice_field = cast(forms.ChoiceField, form.fields[field])
+    choice_field.choices = [(value, label) for value, label in _offered(choice_field) if value in keep]
+    choice_field.help_text = remedies.why
 
 
 class ClassifyDefectForm(ActionForm):
@@ -165,9 +175,11 @@ class ClassifyDefectForm(ActionForm):
         overview = defect_overview(self.obj) if self.obj is not None else None
         if overview is None:
             return
-        self.fields["same_as"].choices += [(d.pk, defect_label(d)) for d in overview.earlier_defects(self.obj)]
-        self.fields["item"].choices += [(ci.order_item_id, ci.order_item.title)
-                                        for ci in self.obj.items.select_related("order_item")]
+        same_as = cast(forms.TypedChoiceField, self.fields["same_as"])
+        same_as.choices = [*_offered(same_as), *((d.pk, defect_label(d)) for d in overview.earlier_defects(self.obj))]
+        item = cast(forms.TypedChoiceField, self.fields["item"])
+        item.choices = [*_offered(item), *((ci.order_item_id, ci.order_item.title)
+                                           for ci in self.obj.items.select_related("order_item"))]
         self.fields["defect_type"].initial = self.obj.defect_type or None
         self.fields["same_as"].initial = self.obj.defect_id if self.obj.defect_id in {
             d.pk for d in overview.earlier_defects(self.obj)} else ""
@@ -214,7 +226,8 @@ class ProviderVerdictForm(ActionForm):
         "gets this amount and the fixed dispute fine."))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["buyer_won"] = data.get("winner") == self.BUYER
         return data
 
@@ -235,8 +248,8 @@ class ProviderDisputeForm(ActionForm):
         number = (self.data.get("order") if self.is_bound else self.initial.get("order")) or ""
         self.order_obj = Order.objects.filter(number=number.strip()).first() if number else None
         if self.order_obj is not None:
-            self.fields["items"].choices = [(str(item.pk), f"{item.quantity} × {item.title}")
-                                            for item in self.order_obj.items.all()]
+            cast(forms.MultipleChoiceField, self.fields["items"]).choices = [
+                (str(item.pk), f"{item.quantity} × {item.title}") for item in self.order_obj.items.all()]
         else:
             del self.fields["items"]
 
@@ -247,7 +260,8 @@ class ProviderDisputeForm(ActionForm):
         return order
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["items"] = [int(pk) for pk in data.get("items") or []] or None
         return data
 
@@ -260,4 +274,4 @@ class BulkAssignForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = agents()
+        cast(AgentChoiceField, self.fields["agent"]).queryset = agents()

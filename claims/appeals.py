@@ -148,7 +148,8 @@ def decision_words(outcome: str, funded_by: str, amount: Decimal | None, denial_
         return f"{text}: {DenialReason(denial_reason).label}"
     if amount:
         text = f"{text}: {money_text(amount, currency)}"
-    payer = {FundedBy.SELLER: _("paid by the seller"), FundedBy.PLATFORM: _("paid by the platform")}.get(funded_by)
+    payers: dict[str, str] = {FundedBy.SELLER: _("paid by the seller"), FundedBy.PLATFORM: _("paid by the platform")}
+    payer = payers.get(funded_by)
     return f"{text}, {payer}" if payer else text
 
 

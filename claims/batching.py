@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, models
 
@@ -87,6 +87,11 @@ def _concrete(model: type[models.Model]) -> dict[str, str]:
             if not field.primary_key and field.name != "updated_at"}
 
 
+def _column(field: models.Field[Any, Any]) -> str:
+    """A concrete field's column: only a field that is not concrete has none."""
+    return cast(str, field.column)
+
+
 def _values(claim: Claim) -> dict[str, Any]:
     return {attname: claim.__dict__.get(attname) for attname in _concrete(type(claim))}
 
@@ -95,7 +100,8 @@ def _update(model: type[models.Model], rows: Sequence[models.Model], attnames: S
     """Save these columns of these rows in one statement. On PostgreSQL an UPDATE ... FROM (VALUES ...), whose cost is
     that of the rows; elsewhere Django's bulk_update (a CASE per column)."""
     names = _concrete(model)
-    fields = [model._meta.get_field(names.get(attname, attname)) for attname in attnames]
+    concrete = {field.name: field for field in model._meta.concrete_fields}
+    fields = [concrete[names.get(attname, attname)] for attname in attnames]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(rows, [field.name for field in fields])
         return
@@ -105,9 +111,9 @@ def _update(model: type[models.Model], rows: Sequence[models.Model], attnames: S
     row = "(" + ", ".join(f"%s::{column.db_type(connection)}" for column in columns) + ")"
     # Only the model's own table and column names, quoted, go into the statement; every value is a parameter.
     sql = (f"UPDATE {quote(model._meta.db_table)} AS t SET "  # noqa: S608
-           + ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-           + f" FROM (VALUES {', '.join([row] * len(rows))}) AS v({', '.join(quote(c.column) for c in columns)})"
-           + f" WHERE t.{quote(pk.column)} = v.{quote(pk.column)}")  # noqa: S608
+           + ", ".join(f"{quote(_column(field))} = v.{quote(_column(field))}" for field in fields)
+           + f" FROM (VALUES {', '.join([row] * len(rows))}) AS v({', '.join(quote(_column(c)) for c in columns)})"
+           + f" WHERE t.{quote(_column(pk))} = v.{quote(_column(pk))}")  # noqa: S608
     params = [column.get_db_prep_save(getattr(obj, column.attname), connection) for obj in rows for column in columns]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -33,6 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import webhooks as signed
+from core.models import max_length
 from orders.models import CarrierEvent, Shipment
 from orders.services import CarrierEventResult, normalise_carrier, normalise_tracking_number
 
@@ -67,9 +68,9 @@ def _event(body: bytes) -> dict[str, Any] | str:
     if not isinstance(data, dict):
         return "the body must be a JSON object"
     fields: dict[str, Any] = {}
-    limits = {"carrier": Shipment._meta.get_field("carrier").max_length,
-              "tracking_number": Shipment._meta.get_field("tracking_number").max_length,
-              "status": CarrierEvent._meta.get_field("status").max_length}
+    limits = {"carrier": max_length(Shipment, "carrier"),
+              "tracking_number": max_length(Shipment, "tracking_number"),
+              "status": max_length(CarrierEvent, "status")}
     clean = {"carrier": normalise_carrier, "tracking_number": normalise_tracking_number,
              "status": lambda value: value.strip().lower()}
     for name, limit in limits.items():
@@ -117,7 +118,7 @@ def carrier_tracking(request: HttpRequest) -> JsonResponse:
     if signed.verify(body, headers, secrets, raw_secrets=True) != signed.VERIFIED:
         return _error(401, "bad signature")
     event_id = headers["webhook-id"]
-    if len(event_id) > CarrierEvent._meta.get_field("event_id").max_length:
+    if len(event_id) > max_length(CarrierEvent, "event_id"):
         return _error(400, "webhook-id is too long")
     fields = _event(body)
     if isinstance(fields, str):

@@ -169,7 +169,7 @@ class OfferKind(models.TextChoices):
 
 OFFER_KINDS_WITH_AMOUNT = {OfferKind.PARTIAL_REFUND, OfferKind.DISCOUNT}
 OFFER_KINDS_NEEDING_RETURN = {OfferKind.REPLACEMENT, OfferKind.REPAIR, OfferKind.RETURN_FOR_REFUND}
-OFFER_OUTCOME = {
+OFFER_OUTCOME: dict[str, Outcome] = {
     OfferKind.FULL_REFUND: Outcome.REFUND,
     OfferKind.PARTIAL_REFUND: Outcome.PARTIAL_REFUND,
     OfferKind.REPLACEMENT: Outcome.REPLACEMENT,

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from orders.models import Order
@@ -11,17 +14,17 @@ from . import keeping_up, roles
 CLAIM_PAGES = {"claims:detail", "sellers:claim"}
 
 
-def _claim_on_page(request) -> str:  # type: ignore[no-untyped-def]
+def _claim_on_page(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     return match.kwargs.get("number", "") if match is not None and match.view_name in CLAIM_PAGES else ""
 
 
-def site(request):
+def site(request: HttpRequest) -> dict[str, Any]:
     """What every page needs for its header: the marketplace's name (`marketplace_name`: a view's own `site_name`,
     such as Django's login view gives from the request's host, never replaces it), the viewer's roles (one query at
     most) and their unread notifications (one more, when the page shows them)."""
     user = getattr(request, "user", None)
-    nav = {"is_agent": False, "is_seller_staff": False, "is_buyer": False, "unread": None}
+    nav: dict[str, Any] = {"is_agent": False, "is_seller_staff": False, "is_buyer": False, "unread": None}
     if user is not None and user.is_authenticated:
         # "Support console" in the header: agents, and the finance team (payout queue, settlements).
         nav["is_agent"] = roles.is_agent(user) or roles.may_manage_payouts(user)

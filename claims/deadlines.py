@@ -84,9 +84,10 @@ def due_events(claim: Claim) -> list[DueEvent]:
          False),
         (FIRST_REPLY_BREACHED, first if awaiting_first else None, Party.SELLER, claim.first_reply_breached),
         (TAKEN_OVER, resolution if with_seller else None, Party.SELLER, False),
-        (FIRST_REPLY_REMINDER, first - remind if awaiting_first and not claim.first_reply_breached
+        (FIRST_REPLY_REMINDER, first - remind if first is not None and awaiting_first and not claim.first_reply_breached
          and not claim.first_reply_reminded_at else None, Party.SYSTEM, False),
-        (RESOLUTION_REMINDER, resolution - remind if with_seller and not claim.resolution_reminded_at else None,
+        (RESOLUTION_REMINDER, resolution - remind if resolution is not None and with_seller
+         and not claim.resolution_reminded_at else None,
          Party.SYSTEM, False),
         # The platform's own deadline while a claim is escalated (not while it waits for information).
         (DECISION, decision_target.current(claim), Party.AGENT, claim.decision_breached),

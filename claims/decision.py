@@ -192,7 +192,8 @@ def _buyer_steps(claim: Claim, *, money: bool, returning: bool, resolution: Any)
             steps.append(_("The refund is paid once the item is back with the seller."))
         return steps
     steps = []
-    if money:  # the refund is booked right after this email is written: its sentence as it will stand
+    # the refund is booked right after this email is written: its sentence as it will stand
+    if money and claim.refund_amount is not None:
         steps.append(refund_sentence(Refund(claim=claim, amount=claim.refund_amount, currency=claim.currency,
                                             status=RefundStatus.PENDING)))
         low, high = settings.REFUND_ARRIVAL_BUSINESS_DAYS
@@ -218,18 +219,19 @@ def _appeal_step(claim: Claim, user: Any) -> str:
 
 
 def _seller_summary(outcome: str, amount: str) -> str:
-    with_amount = {
+    with_amount: dict[str, str] = {
         Outcome.REFUND: _("The buyer gets a refund of %(amount)s."),
         Outcome.PARTIAL_REFUND: _("The buyer gets a partial refund of %(amount)s."),
         Outcome.DISCOUNT: _("The buyer gets a price discount of %(amount)s."),
     }
     if outcome in with_amount:
         return with_amount[outcome] % {"amount": amount} if amount else ""
-    return {
+    without: dict[str, str] = {
         Outcome.REPLACEMENT: _("The buyer gets a replacement."),
         Outcome.REPAIR: _("The buyer gets the item repaired."),
         Outcome.DENIED: _("The claim was denied."),
-    }.get(outcome, "")
+    }
+    return without.get(outcome, "")
 
 
 @dataclasses.dataclass(frozen=True)

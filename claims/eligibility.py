@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext as _
@@ -21,6 +22,9 @@ from .choices import REASONS_NEEDING_PHOTOS, DesiredOutcome, Reason
 from .errors import ClaimError
 from .policy import Policy
 from .presenters import long_date
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_DESCRIPTION_LENGTH = 5000
 # What the warranty claim policy calls defect liability: the item is faulty, wrong or not as described.
@@ -210,7 +214,7 @@ def order_eligibility(order: Order, *, now: dt.datetime, policy: Policy, trial_d
 def check_eligibility(
     *,
     order: Order,
-    buyer,  # type: ignore[no-untyped-def]
+    buyer: User | None,
     reason: str,
     description: str,
     desired_outcome: str,

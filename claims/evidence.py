@@ -28,10 +28,11 @@ import io
 import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import av
 import pillow_heif
@@ -47,6 +48,8 @@ from .errors import ClaimError
 
 if TYPE_CHECKING:
     import pikepdf
+    from django.core.files.uploadedfile import UploadedFile
+    from pikepdf.sanitize import Sanitizer
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +134,7 @@ class PreparedFile:
         return ContentFile(self.content)
 
 
-def _read_capped(upload, cap: int, name: str) -> bytes:  # type: ignore[no-untyped-def]
+def _read_capped(upload: UploadedFile, cap: int, name: str) -> bytes:
     upload.seek(0)
     data = upload.read(cap + 1)
     if len(data) > cap:
@@ -142,7 +145,7 @@ def _read_capped(upload, cap: int, name: str) -> bytes:  # type: ignore[no-untyp
     return data
 
 
-def prepare(upload, *, kind: str | None = None) -> PreparedFile:  # type: ignore[no-untyped-def]
+def prepare(upload: UploadedFile, *, kind: str | None = None) -> PreparedFile:
     """Check and clean one uploaded file. `kind` is what the uploader says a document is (invoice, ...)."""
     name = getattr(upload, "name", None) or _("file")
     upload.seek(0)
@@ -181,7 +184,7 @@ def _clean_image(data: bytes, pil_format: str, name: str, stored_format: str) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.format != pil_format and image.format not in ALSO_READ_AS.get(pil_format, ()):
                 raise unreadable
             width, height = image.size
@@ -265,7 +268,9 @@ def _convert_profile(image: Image.Image, icc: bytes) -> Image.Image:
         ImageCms.profileToProfile(colour, profile, _srgb(), renderingIntent=intent, inPlace=True)
         converted = colour
     else:
-        converted = ImageCms.profileToProfile(colour, profile, _srgb(), renderingIntent=intent, outputMode="RGB")
+        # Not in place: a new image (None only comes back from a conversion in place).
+        converted = cast(Image.Image, ImageCms.profileToProfile(colour, profile, _srgb(), renderingIntent=intent,
+                                                                outputMode="RGB"))
     if colour.mode == "L":
         converted = converted.convert("L")  # grey stays grey: R = G = B after the conversion
     if alpha is not None:
@@ -333,8 +338,9 @@ def _clean_video(data: bytes, name: str) -> tuple[bytes, bytes, Decimal]:
                              % {"name": name})
     try:
         # "mov" is FFmpeg's MP4/MOV reader, named so that FFmpeg never guesses another format from the bytes.
-        with av.open(io.BytesIO(data), format="mov") as source:
-            video = source.streams.best("video")
+        with av.open(io.BytesIO(data), "r", format="mov") as source:
+            # best("video") is a video stream, when there is one
+            video = cast("av.VideoStream | None", source.streams.best("video"))
             if video is None or video.codec_context is None:
                 raise not_a_video
             width, height = video.codec_context.width, video.codec_context.height
@@ -355,8 +361,8 @@ def _clean_video(data: bytes, name: str) -> tuple[bytes, bytes, Decimal]:
     return content, _thumbnail(poster), duration.quantize(Decimal("0.01"))
 
 
-def _remux(source, video, audio, target: Path, name: str,  # type: ignore[no-untyped-def]
-           not_a_video: ClaimError) -> tuple[Image.Image, Fraction]:
+def _remux(source: av.container.InputContainer, video: av.VideoStream, audio: av.stream.Stream | None, target: Path,
+           name: str, not_a_video: ClaimError) -> tuple[Image.Image, Fraction]:
     """Copy the video's (and its sound's) packets into a new MP4, decoding only until the first picture.
 
     Only the streams are copied: the container's and the streams' metadata (location ©xyz and
@@ -392,7 +398,7 @@ def _remux(source, video, audio, target: Path, name: str,  # type: ignore[no-unt
     return poster, end - (start or 0)
 
 
-def _copy_stream(out, template, name: str):  # type: ignore[no-untyped-def]
+def _copy_stream(out: av.container.OutputContainer, template: av.stream.Stream, name: str) -> av.stream.Stream:
     try:
         # opaque: the reader's codec description is enough for copying packets; no encoder is needed.
         stream = out.add_stream_from_template(template, opaque=True)
@@ -404,7 +410,7 @@ def _copy_stream(out, template, name: str):  # type: ignore[no-untyped-def]
     return stream
 
 
-def _first_picture(video, packet) -> Image.Image | None:  # type: ignore[no-untyped-def]
+def _first_picture(video: av.VideoStream, packet: av.Packet | None) -> Image.Image | None:
     """The first decoded frame as an upright image, or None while the decoder has none yet (or only errors)."""
     try:
         frames = video.codec_context.decode(packet)
@@ -437,7 +443,7 @@ _PDF_TRAILER_KEYS = frozenset({"/Root", "/Size", "/ID", "/Encrypt", "/Prev", "/X
 
 
 @functools.cache
-def _pdf_sanitizer():  # type: ignore[no-untyped-def]
+def _pdf_sanitizer() -> Sanitizer:
     """Scripts, attachments, links to the network or the disk (also /Launch, /SubmitForm), media, thumbnails,
     Acrobat's search index, web capture addresses, the portfolio view: pikepdf's own sanitizer, which knows where
     each of them hangs in an intact file."""
@@ -449,7 +455,7 @@ def _pdf_sanitizer():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def _markup_annotations() -> frozenset:  # type: ignore[type-arg]
+def _markup_annotations() -> frozenset[pikepdf.Name]:
     from pikepdf import Name
 
     return frozenset(Name(subtype) for subtype in _MARKUP_ANNOTATIONS)
@@ -513,7 +519,7 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> None:
     # Objects no longer referenced (the XMP streams, the attached files, the scripts) are not written by qpdf.
 
 
-def _with_direct_children(obj):  # type: ignore[no-untyped-def]
+def _with_direct_children(obj: pikepdf.Object) -> Iterator[pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array]:
     """`obj` and the dictionaries and arrays written inside it (an annotation inline in a page's /Annots, ...);
     indirect objects are visited on their own."""
     from pikepdf import Array, Dictionary, Stream
@@ -529,7 +535,7 @@ def _with_direct_children(obj):  # type: ignore[no-untyped-def]
         stack.extend(v for v in values if isinstance(v, Dictionary | Array) and not v.is_indirect)
 
 
-def _strip_pdf_object(obj) -> None:  # type: ignore[no-untyped-def]
+def _strip_pdf_object(obj: pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array) -> None:
     from pikepdf import Array, Name, Stream
 
     if isinstance(obj, Array):
@@ -555,7 +561,7 @@ def _strip_pdf_object(obj) -> None:  # type: ignore[no-untyped-def]
             _strip_photo(obj)
 
 
-def _strip_photo(stream) -> None:  # type: ignore[no-untyped-def]
+def _strip_photo(stream: pikepdf.Stream) -> None:
     """A picture stored as JPEG (a DCTDecode stream, or JPEG bytes behind a damaged filter name) loses what the
     camera wrote into it."""
     from pikepdf import Name
@@ -567,10 +573,12 @@ def _strip_photo(stream) -> None:  # type: ignore[no-untyped-def]
     if stripped is None:  # no viewer can show it, and its EXIF would travel on: refused as damaged
         raise ValueError("a picture in the PDF is not a JPEG")
     if stripped != raw:
-        stream.write(stripped, filter=stream.get("/Filter"), decode_parms=stream.get("/DecodeParms"))
+        # A stream's /Filter is a name or an array of names, its /DecodeParms a dictionary or an array of them.
+        stream.write(stripped, filter=cast("pikepdf.Name | pikepdf.Array | None", stream.get("/Filter")),
+                     decode_parms=cast("pikepdf.Dictionary | pikepdf.Array | None", stream.get("/DecodeParms")))
 
 
-def _single_filter(stream):  # type: ignore[no-untyped-def]
+def _single_filter(stream: pikepdf.Stream) -> pikepdf.Object | None:
     from pikepdf import Array
 
     filters = stream.get("/Filter")

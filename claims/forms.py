@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.functional import lazy
@@ -18,6 +19,17 @@ from .eligibility import MAX_DESCRIPTION_LENGTH, ItemEligibility, already_claime
 from .errors import ClaimError
 from .policy import Policy, policy_for_order
 from .remedies import same_defect_choices
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.forms.boundfield import BoundField, BoundWidget
+
+    from .keeping_up import KindOfEmail
+
+    # PossibleNowMixin is mixed into choice fields only: checked as a Field, a plain class at run time.
+    _Field = forms.Field
+else:
+    _Field = object
 
 MAX_PHOTOS = 8
 MAX_ATTACHMENTS = 5
@@ -49,12 +61,12 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    def __init__(self, *args, max_files: int, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, max_files: int, **kwargs: Any) -> None:
         self.max_files = max_files
         kwargs.setdefault("widget", MultipleFileInput())
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
         files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
         if not files:
             if self.required:
@@ -65,19 +77,19 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class PossibleNowMixin:
+class PossibleNowMixin(_Field):
     """A choice field whose choices are what is possible now. A value that exists but is not possible now (a reason
     that cannot be used yet, an item with an open claim) is refused with the sentence that says why, not with
     "Select a valid choice"."""
 
     refusals: dict[str, str]
 
-    def validate(self, value):  # type: ignore[no-untyped-def]
+    def validate(self, value: Any) -> None:
         refusals = getattr(self, "refusals", {})
         for chosen in value if isinstance(value, (list, tuple)) else [value]:
             if str(chosen) in refusals:
                 raise forms.ValidationError(refusals[str(chosen)], code="not_possible_now")
-        super().validate(value)  # type: ignore[misc]
+        super().validate(value)
 
 
 class PossibleItemsField(PossibleNowMixin, forms.MultipleChoiceField):
@@ -110,8 +122,8 @@ class GetHelpForm(forms.Form):
                                                                    "data-previews": "video-previews"}),
                             help_text=lazy(evidence_files.video_limits, str)())
 
-    def __init__(self, *args, order: Order, eligibility: Sequence[ItemEligibility], policy: Policy | None = None,
-                 chosen_item: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, order: Order, eligibility: Sequence[ItemEligibility], policy: Policy | None = None,
+                 chosen_item: str | None = None, **kwargs: Any) -> None:
         """`eligibility`: each item's reasons now (claims.eligibility.order_eligibility): only the items with a reason
         usable now can be chosen, only the reasons usable for one of them are offered. `chosen_item`: the item the
         order page's "Get help" link of an item chose."""
@@ -143,7 +155,7 @@ class GetHelpForm(forms.Form):
         # A seller that offers it: the buyer may bring a defective item and collect it there (claims.collection).
         terms = getattr(order.seller, "warranty_policy", None)
         self.offers_collection = bool(terms and terms.offers_collection)
-        if self.offers_collection:
+        if terms is not None and self.offers_collection:
             self.fields["collect_in_person"] = forms.BooleanField(
                 label=_("I will bring the item to the seller and collect it there"), required=False,
                 help_text=_("Only for a defective item. Storage is free for a while after the claim is resolved; "
@@ -154,15 +166,17 @@ class GetHelpForm(forms.Form):
         """The items with a reason usable now, and the reasons usable now for at least one of them; what was left out
         is refused, when posted anyway, with the sentence that says why."""
         claimable = {item.pk for item in self.order_items}
-        self.fields["items"].choices = [(str(item.pk), item.title) for item in self.order_items]
-        self.fields["items"].refusals = {
+        items = cast(PossibleItemsField, self.fields["items"])
+        items.choices = [(str(item.pk), item.title) for item in self.order_items]
+        items.refusals = {
             str(row.item.pk): str(already_claimed(row.item, row.open_claim)) if row.open_claim
             else " ".join(dict.fromkeys(status.why for status in row.reasons))
             for row in self.eligibility if row.item.pk not in claimable}
         usable = {status.reason for row in self.eligibility for status in row.usable}
         self.offered_reasons = [value for value in Reason.values if value in usable]
-        self.fields["reason"].choices = [(value, label) for value, label in Reason.choices if value in usable]
-        self.fields["reason"].refusals = {
+        reason = cast(PossibleReasonField, self.fields["reason"])
+        reason.choices = [(value, label) for value, label in Reason.choices if value in usable]
+        reason.refusals = {
             value: " ".join(dict.fromkeys(why for row in self.eligibility if (why := row.status(value).why)))
             or str(_("Nothing on this order can be reported now."))
             for value in Reason.values if value not in usable}
@@ -177,8 +191,9 @@ class GetHelpForm(forms.Form):
         """The defect's discovery date (and the earlier defects, collecting in person) are asked for a defect only."""
         return Reason.DEFECTIVE in self.offered_reasons
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         reason = cleaned.get("reason")
         chosen = {pk for pk in cleaned.get("items") or []}
         refused = [row.status(reason).why for row in self.eligibility
@@ -198,10 +213,11 @@ class GetHelpForm(forms.Form):
         return self._prepared([video], kind=EvidenceKind.VIDEO)[0] if video else None
 
     @staticmethod
-    def _prepared(uploads: list, *, kind: str) -> list[evidence_files.PreparedFile]:  # type: ignore[type-arg]
+    def _prepared(uploads: list[UploadedFile], *, kind: str) -> list[evidence_files.PreparedFile]:
         """Each file checked by its bytes (claims.evidence) here, so that a bad one is named at its own field, not
         among the reasons a claim cannot be opened; open_claim takes the checked files as they are."""
-        prepared, errors = [], []
+        prepared: list[evidence_files.PreparedFile] = []
+        errors: list[forms.ValidationError] = []
         for upload in uploads:
             try:
                 prepared.append(evidence_files.prepare(upload, kind=kind))
@@ -228,14 +244,14 @@ class GetHelpForm(forms.Form):
             return None
         return self.cleaned_data.get("same_defect")
 
-    def item_rows(self):  # type: ignore[no-untyped-def]
+    def item_rows(self) -> list[tuple[ItemEligibility, BoundWidget | None, BoundField | None]]:
         """Each item with its reasons now, its checkbox and quantity field when it can be chosen, for the template."""
         checkboxes = {str(cb.data["value"]): cb for cb in self["items"]}
         return [(row, checkboxes.get(str(row.item.pk)),
                  self[f"quantity_{row.item.pk}"] if row.claimable and row.item.quantity > 1 else None)
                 for row in self.eligibility]
 
-    def reason_rows(self):  # type: ignore[no-untyped-def]
+    def reason_rows(self) -> list[tuple[BoundWidget, Any, str]]:
         """Each offered reason's radio, its explanation and the items it can be used for now."""
         return [(radio, self.reason_help[radio.data["value"]],
                  " ".join(str(row.item.pk) for row in self.eligibility
@@ -273,7 +289,7 @@ class InfoForm(MessageForm):
     body = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 4}),
                            max_length=MAX_DESCRIPTION_LENGTH)
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["attachments"].widget.attrs["data-previews"] = "info-previews"
 
@@ -324,7 +340,7 @@ class EmailPreferencesForm(forms.Form):
     """One checkbox per kind of email (claims.keeping_up.KINDS). The always-sent kind is a disabled field: Django keeps
     its initial value (on) whatever is posted, so it cannot be turned off from here; the service refuses it too."""
 
-    def __init__(self, *args, kinds: Sequence, enabled: dict[str, bool], **kwargs) -> None:  # type: ignore[type-arg]
+    def __init__(self, *args: Any, kinds: Sequence[KindOfEmail], enabled: dict[str, bool], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind in kinds:
             self.fields[kind.kind] = forms.BooleanField(label=kind.label, help_text=kind.examples, required=False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.urls import reverse
@@ -21,6 +21,18 @@ from .choices import OPEN_STATES, ClaimState, EmailKind, Party
 from .models import Claim, ClaimItem, ClaimView, EmailPreference, Notification
 from .selectors import buyer_deadline
 
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django.contrib.auth.models import User
+    from django_stubs_ext import StrPromise, WithAnnotations
+
+    class _NewActivity(TypedDict):
+        is_unread: bool
+
+    # A claim of `with_new_activity`: whether something happened on it since the person last saw it.
+    ClaimWithActivity = WithAnnotations[Claim, _NewActivity]
+
 NOTIFICATIONS_PER_PAGE = 25
 MY_CLAIMS_PER_PAGE = 25
 # The header shows at most "99+": counting stops there, so a long-unread list costs no more than a short one.
@@ -29,7 +41,7 @@ UNREAD_CAP = 99
 # --- notifications --------------------------------------------------------------------------------------------
 
 
-def notifications_of(user) -> QuerySet[Notification]:  # type: ignore[no-untyped-def]
+def notifications_of(user: User) -> QuerySet[Notification]:
     """A person's notifications, newest first, with their claims (for the number and the link) in the same query."""
     return (Notification.objects.filter(user=user).select_related("claim")
             # the claim's state too: django-fsm-2 reads it as the claim is loaded
@@ -47,7 +59,7 @@ class Unread:
         return f"{UNREAD_CAP}+" if self.count > UNREAD_CAP else str(self.count)
 
 
-def unread(user, *, except_claim: str = "") -> Unread:  # type: ignore[no-untyped-def]
+def unread(user: User, *, except_claim: str = "") -> Unread:
     """How many notifications the person has not read, counted to just past the cap (one query on the partial index
     `notification_unread_idx`). `except_claim`: the number of the claim on the page being shown, whose news the
     person is reading right now (claims.services.mark_seen records it once the page is sent)."""
@@ -57,7 +69,7 @@ def unread(user, *, except_claim: str = "") -> Unread:  # type: ignore[no-untype
     return Unread(rows.order_by().values("pk")[:UNREAD_CAP + 1].count())
 
 
-def claim_link(notification: Notification, user) -> str:  # type: ignore[no-untyped-def]
+def claim_link(notification: Notification, user: User) -> str:
     """Where this person follows the claim: their own claim page as its buyer, the seller dashboard's as the seller's
     staff, the support console's as an agent. No query: the roles are read once per request."""
     claim = notification.claim
@@ -106,7 +118,7 @@ ALWAYS_REASON = gettext_lazy("Always sent: these emails carry a deadline, a deci
                              "they cannot be turned off.")
 
 
-def email_settings(user) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+def email_settings(user: User) -> dict[str, bool]:
     """Whether the person gets each kind of email: on unless they turned it off; the always-sent kind always on."""
     off = set(EmailPreference.objects.filter(user=user, enabled=False).values_list("kind", flat=True))
     return {kind.kind: kind.always or kind.kind not in off for kind in KINDS}
@@ -119,14 +131,14 @@ MY_CLAIMS_FILTERS = [("", gettext_lazy("All")), (OPEN, gettext_lazy("Open")),
                      (RESOLVED, gettext_lazy("Resolved"))]
 
 
-def with_new_activity(claims: QuerySet[Claim], user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+def with_new_activity(claims: QuerySet[Claim], user: User) -> QuerySet[ClaimWithActivity]:
     """`is_unread`: something happened on the claim (Claim.last_activity_at) since the person last saw it
     (claims.models.ClaimView), or they never opened it."""
     seen = ClaimView.objects.filter(claim=OuterRef("pk"), user=user, seen_at__gte=OuterRef("last_activity_at"))
     return claims.annotate(is_unread=~Exists(seen))
 
 
-def buyer_claims(user, *, show: str = "") -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+def buyer_claims(user: User, *, show: str = "") -> QuerySet[Claim]:
     """The buyer's claims, the latest activity first, with their order and items in a fixed number of queries."""
     claims = with_new_activity(Claim.objects.filter(buyer=user), user).select_related("order").prefetch_related(
         Prefetch("items", queryset=ClaimItem.objects.select_related("order_item").order_by("id")))
@@ -142,7 +154,7 @@ class NextStep:
     """The deadline that matters now on one of the buyer's claims, short enough for a list: who must act, by when.
     The claim page says the same in a sentence (claims.selectors.buyer_deadline, which this reads)."""
 
-    label: str
+    label: str | StrPromise
     due_at: dt.datetime | None = None
     yours: bool = False  # the buyer may or must act now
     past: bool = False
@@ -156,7 +168,8 @@ def next_step(claim: Claim, now: dt.datetime | None = None) -> NextStep:
     if deadline.due_at is None:
         return NextStep(_("You can act now") if deadline.urgent else _("No deadline right now"), yours=deadline.urgent)
     who = next((event.who for event in deadlines.due_events(claim) if event.at == deadline.due_at), "")
-    label = {Party.BUYER: _("You need to act by"), Party.SELLER: _("The seller has until"),
-             Party.AGENT: _("We decide by")}.get(who, _("Next deadline"))
+    labels: dict[str, str] = {Party.BUYER: _("You need to act by"), Party.SELLER: _("The seller has until"),
+                              Party.AGENT: _("We decide by")}
+    label = labels.get(who, _("Next deadline"))
     return NextStep(label, deadline.due_at, yours=deadline.urgent or who == Party.BUYER,
                     past=deadlines.is_overdue(deadline.due_at, now))

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.http import AuthenticatedHttpRequest
 from core.signed_links import SignedLinkError
 
 from . import keeping_up, services
@@ -25,7 +26,7 @@ from .forms import EmailPreferencesForm
 
 @login_required
 @require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What happened on the person's claims, newest first; opening a claim (or "Mark all as read") reads them."""
     page = Paginator(keeping_up.notifications_of(request.user), keeping_up.NOTIFICATIONS_PER_PAGE).get_page(
         request.GET.get("page"))
@@ -35,7 +36,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
+def mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = services.mark_all_read(user=request.user)
     messages.success(request, ngettext("%(count)d notification marked as read.",
                                        "%(count)d notifications marked as read.", count) % {"count": count}
@@ -45,7 +46,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def email_preferences(request: HttpRequest) -> HttpResponse:
+def email_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EmailPreferencesForm(request.POST or None, kinds=keeping_up.KINDS,
                                 enabled=keeping_up.email_settings(request.user))
     if request.method == "POST" and form.is_valid():
@@ -85,7 +86,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def my_claims(request: HttpRequest) -> HttpResponse:
+def my_claims(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The buyer's claims ("My requests"): the latest activity first, with what happens next on each."""
     filters = dict(keeping_up.MY_CLAIMS_FILTERS)
     show = request.GET.get("show", "")

@@ -4,7 +4,7 @@ They check the shape of the input; the services (claims.services.parties, .count
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -63,7 +63,8 @@ class CounterOfferForm(forms.Form):
     def __init__(self, *args: Any, claim: Claim, countering: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = set(counter_kinds(claim))
-        self.fields["kind"].choices = [(kind, label) for kind, label in OfferKind.choices if kind in allowed]
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [(kind, label) for kind, label in OfferKind.choices
+                                                                if kind in allowed]
         self.fields["amount"].help_text = _(
             "For a partial refund or a price discount only: less than %(max)s, what is left to refund on the items of "
             "this claim.") % {"max": formatting.money_text(refund_room(claim).total, claim.currency)}
@@ -71,7 +72,8 @@ class CounterOfferForm(forms.Form):
             del self.fields["reason"]  # nothing pending to decline
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") in OFFER_KINDS_WITH_AMOUNT:
             if data.get("amount") is None and "amount" not in self.errors:
                 self.add_error("amount", _("Please enter the amount of the partial refund or discount."))

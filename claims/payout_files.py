@@ -16,7 +16,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -127,7 +127,7 @@ def parse_confirmations(data: bytes) -> list[Confirmation]:
             raise FileRefused(_("The first line must name the columns %(columns)s; missing: %(missing)s.")
                               % {"columns": ", ".join(IMPORT_COLUMNS), "missing": ", ".join(missing)})
         where = {name: header.index(name) for name in IMPORT_COLUMNS}
-        rows = []
+        rows: list[Confirmation] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
@@ -195,7 +195,7 @@ def apply_confirmations(rows: list[Confirmation], *, by: Any) -> list[tuple[Conf
         if row.error:
             row.outcome, row.message = "refused", row.error
             continue
-        refund = refunds[row.refund_id]  # type: ignore[index]
+        refund = refunds[cast(int, row.refund_id)]  # a row without an error has its refund's id
         if already_so(refund, row.status, row.value):
             row.outcome, row.message = "unchanged", _("Already recorded; nothing changed.")
             continue

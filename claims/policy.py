@@ -67,7 +67,7 @@ class Policy:
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Policy:
-        fields = _field_names(cls)
+        fields = _field_names(cls)  # type: ignore[arg-type]  # mypy: a class is hashable (by its metaclass)
         merged = {k: v for k, v in data.items() if k in fields}
         if len(merged) < len(fields):
             # Values added to the policy after a claim was opened fall back to the current setting.

@@ -9,7 +9,7 @@ a number. The emails' words stay in `claims.notifications.EVENTS` and take their
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
@@ -20,13 +20,16 @@ from .choices import DenialReason
 from .policy import Policy, current_policy
 from .policy import policy_of as read_policy
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 def policy_of(claim: Any) -> Policy:
     """The policy the claim was opened under; the current one where there is no claim (None)."""
     return read_policy(claim) if claim is not None else current_policy()
 
 
-def long_date(day: dt.date) -> str:
+def long_date(day: dt.date | None) -> str:
     """A last day as people say it, with its weekday: "Tuesday, March 3, 2026", "Dienstag, 3. März 2026"
     (core.formatting.long_day)."""
     return formatting.long_day(day)
@@ -37,7 +40,7 @@ def long_date(day: dt.date) -> str:
 # Each denial reason (SPEC section 4's exclusions, and the refurbished-goods warranty conditions' "The scope of the
 # warranty does not extend to") in the buyer's words: the Get help page lists them before a claim is submitted
 # (NOT_COVERED_REASONS), and the decision page, email and console say the same sentence when a claim is denied.
-DENIAL_WORDS = {
+DENIAL_WORDS: dict[str, StrPromise] = {
     DenialReason.DAMAGE_AFTER_RECEIPT: gettext_lazy(
         "Damage caused after receipt: drops, liquid, unapproved chargers, third-party repair, rooting or jailbreak."),
     DenialReason.NORMAL_WEAR: gettext_lazy("Normal wear within the grade you bought."),
@@ -263,7 +266,7 @@ def market_moment(moment: dt.datetime, policy: Policy) -> str:
     return formatting.moment(moment, zone=ZoneInfo(policy.time_zone))
 
 
-def market_day(moment: dt.datetime | dt.date, policy: Policy) -> str:
+def market_day(moment: dt.datetime | dt.date | None, policy: Policy) -> str:
     """A day on the claim's market calendar, written as every page writes one ("Tue 9 Jun")."""
     from zoneinfo import ZoneInfo
 

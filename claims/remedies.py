@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -47,6 +47,9 @@ from .choices import DECIDE_OUTCOMES, DefectType, DesiredOutcome, OfferKind, Out
 from .errors import ClaimError
 from .models import Claim, Defect, DefectRemedy
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 # "recurrence is understood as occurring after at least two repairs"
 REPAIRS_BEFORE_REPLACEMENT = 2
 # "multiple different defects (defined as at least three defects)"
@@ -54,7 +57,7 @@ DIFFERENT_DEFECTS_FOR_REPLACEMENT = 3
 
 # What the policy calls the buyer's rights, as the kinds of offers and outcomes that give them.
 WITHDRAWAL, REPLACEMENT, REPAIR, DISCOUNT = "withdrawal", "replacement", "repair", "discount"
-REMEDY_OF = {
+REMEDY_OF: dict[str, str] = {
     OfferKind.FULL_REFUND: WITHDRAWAL,
     OfferKind.RETURN_FOR_REFUND: WITHDRAWAL,
     Outcome.REFUND: WITHDRAWAL,
@@ -74,7 +77,7 @@ REMEDIES: dict[str, frozenset[str]] = {
 REMOVABLE_TYPES = frozenset({DefectType.REMOVABLE, DefectType.REMOVABLE_PREVENTS_USE})
 # What a resolved claim gave the defect it is about (DefectRemedy): a partial refund is money for keeping the
 # defective item, the policy's price discount.
-REMEDY_KIND_OF_OUTCOME = {
+REMEDY_KIND_OF_OUTCOME: dict[str, RemedyKind] = {
     Outcome.REPAIR: RemedyKind.REPAIR,
     Outcome.REPLACEMENT: RemedyKind.REPLACEMENT,
     Outcome.DISCOUNT: RemedyKind.DISCOUNT,
@@ -175,6 +178,11 @@ def item_histories(order_item_ids: Iterable[int]) -> dict[int, ItemHistory]:
                             [r for r in remedies if r.defect.order_item_id == pk]) for pk in ids}
 
 
+def _defect_item_id(claim: Claim) -> int:
+    """The order item of the claim's defect; asked only of a claim linked to one (`defect_id` set)."""
+    return cast(Defect, claim.defect).order_item_id
+
+
 def item_history(order_item_id: int) -> ItemHistory:
     return item_histories([order_item_id])[order_item_id]
 
@@ -183,9 +191,9 @@ def prefetch_histories(claims: Iterable[Claim]) -> None:
     """The defect history `remedies_for` reads, for many claims at once (a list asking each what may be done: the
     API's), in two queries: kept on each defective claim linked to a defect (with `defect` already read)."""
     linked = [claim for claim in claims if claim.reason == Reason.DEFECTIVE and claim.defect_id is not None]
-    histories = item_histories(claim.defect.order_item_id for claim in linked)
+    histories = item_histories(_defect_item_id(claim) for claim in linked)
     for claim in linked:
-        claim._defect_history = histories[claim.defect.order_item_id]  # type: ignore[attr-defined]
+        claim._defect_history = histories[_defect_item_id(claim)]  # type: ignore[attr-defined]  # a cache on the object
 
 
 def defect_label(defect: Defect) -> str:
@@ -238,7 +246,7 @@ def remedies_for(claim: Claim, *, history: ItemHistory | None = None) -> Remedie
     if claim.reason != Reason.DEFECTIVE:
         return Remedies(applies=False)
     if claim.defect_id is not None and history is None:
-        history = getattr(claim, "_defect_history", None) or item_history(claim.defect.order_item_id)
+        history = getattr(claim, "_defect_history", None) or item_history(_defect_item_id(claim))
     own = claim.pk
     compensated = history.compensation_of(claim.defect_id, own) if history and claim.defect_id else None
     repairs = history.repairs_of(claim.defect_id, own) if history and claim.defect_id else 0
@@ -265,8 +273,8 @@ def remedies_for(claim: Claim, *, history: ItemHistory | None = None) -> Remedie
         allowed.add(REPAIR)
     if asked == DesiredOutcome.DISCOUNT:
         allowed.add(DISCOUNT)
-    why, for_buyer = _TYPE_WORDS[claim.defect_type]
-    why, for_buyer = str(why), str(for_buyer)
+    why_words, buyer_words = _TYPE_WORDS[claim.defect_type]
+    why, for_buyer = str(why_words), str(buyer_words)
     if repairs >= REPAIRS_BEFORE_REPLACEMENT:
         allowed.discard(REPAIR)
         why = ngettext("This defect was repaired %(count)d time already, so the buyer is entitled to a replacement "
@@ -298,7 +306,7 @@ def remedies_for(claim: Claim, *, history: ItemHistory | None = None) -> Remedie
     return Remedies(True, allowed=frozenset(allowed), **facts, why=why, for_buyer=for_buyer)
 
 
-_TYPE_WORDS = {
+_TYPE_WORDS: dict[str, tuple[StrPromise, StrPromise]] = {
     DefectType.REMOVABLE: (
         gettext_lazy("A removable defect: the buyer is entitled to a free repair or a replacement, and the seller may "
                      "always replace the item instead."),
@@ -395,9 +403,9 @@ def defect_overview(claim: Claim) -> DefectOverview | None:
         return None
     item_ids = [ci.order_item_id for ci in claim.items.all()]
     if claim.defect_id is not None:
-        item_ids.append(claim.defect.order_item_id)
+        item_ids.append(_defect_item_id(claim))
     histories = item_histories(item_ids)
-    history = histories.get(claim.defect.order_item_id) if claim.defect_id is not None else None
+    history = histories.get(_defect_item_id(claim)) if claim.defect_id is not None else None
     return DefectOverview(remedies_for(claim, history=history), histories)
 
 

@@ -144,7 +144,7 @@ def amount_words(amount: Decimal | None, currency: str, funded_by: str) -> str:
 
 def outcome_words(outcome: str, amount_text: str) -> str:
     """The outcome in the buyer's words, with `amount_words`' amount."""
-    sentences = {
+    sentences: dict[str, str] = {
         Outcome.REFUND: _("Your claim was accepted: you get a refund of %(amount)s.") % {"amount": amount_text},
         Outcome.PARTIAL_REFUND: _("Your claim was accepted: you get a partial refund of %(amount)s.")
         % {"amount": amount_text},

@@ -22,10 +22,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from typing import cast
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -55,7 +57,7 @@ def retention_limit(now: dt.datetime | None = None) -> dt.datetime:
     return timezone.make_aware(wall)
 
 
-def due_claims(limit: dt.datetime):  # type: ignore[no-untyped-def]
+def due_claims(limit: dt.datetime) -> QuerySet[Claim]:
     """Claims resolved before `limit` that still have a file, oldest first. Only a resolved claim has a
     `resolved_at` (reopening and appealing clear it), so the range alone is what `claim_resolved_idx` serves; the
     state is checked again under each claim's lock."""
@@ -110,7 +112,8 @@ def purged_by_retention(evidence: Evidence, claim: Claim | None = None) -> bool:
     """Deleted because its claim (given when the page has it: no query) closed long enough ago; else because its
     uploader's data was erased, which may happen as soon as the claim is closed."""
     resolved_at = (claim if claim is not None else evidence.claim).resolved_at
-    return resolved_at is None or evidence.purged_at >= resolved_at + relativedelta(
+    purged_at = cast(dt.datetime, evidence.purged_at)  # asked of a deleted file only
+    return resolved_at is None or purged_at >= resolved_at + relativedelta(
         months=settings.EVIDENCE_RETENTION_MONTHS) - dt.timedelta(days=1)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.utils import translation
@@ -30,13 +30,14 @@ if TYPE_CHECKING:
 
 # A font with the letters of every market's language (Slovak "ľ", "č", Portuguese "ç", German "ß"): Debian's DejaVu
 # where it is installed, else Bitstream Vera, which reportlab ships (Western European letters only).
+_REPORTLAB_FONTS = Path(cast(str, __import__("reportlab").__file__)).parent / "fonts"  # an installed package's file
 FONT_FILES = [
     ("Slip", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    ("Slip", str(Path(__import__("reportlab").__file__).parent / "fonts" / "Vera.ttf")),
+    ("Slip", str(_REPORTLAB_FONTS / "Vera.ttf")),
 ]
 FONT_BOLD_FILES = [
     ("Slip-Bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    ("Slip-Bold", str(Path(__import__("reportlab").__file__).parent / "fonts" / "VeraBd.ttf")),
+    ("Slip-Bold", str(_REPORTLAB_FONTS / "VeraBd.ttf")),
 ]
 MARGIN = 18 * mm
 

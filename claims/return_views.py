@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from core.http import AuthenticatedHttpRequest
 
 from . import return_slip, returns, selectors, services
 from .errors import ClaimError
@@ -23,7 +25,7 @@ ERROR_STATUS = {"forbidden": 403, "state": 409, "conflict": 409}
 
 @login_required
 @require_GET
-def slip(request: HttpRequest, number: str) -> HttpResponse:
+def slip(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The return slip as a PDF download, for whoever may see the claim (Claim.objects.visible_to)."""
     claim = get_object_or_404(Claim.objects.visible_to(request.user).select_related("order", "seller"),
                               number=number)
@@ -39,7 +41,7 @@ def slip(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
+def add_tracking(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The buyer's return parcel: its carrier and tracking number. Refused or invalid, the claim page comes back with
     the form's errors and nothing changed."""
     claim = selectors.claim_for_buyer(request.user, number)

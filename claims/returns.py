@@ -26,7 +26,7 @@ goods are delivered. A claim awaiting a return from before returns were authoriz
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,7 +46,7 @@ IN_TRANSIT = "in_transit"
 DELIVERED = "delivered"
 
 # Who pays the return's postage, by the claim's reason.
-POSTAGE_PAYER = {
+POSTAGE_PAYER: dict[str, str] = {
     # Refurbished-goods conditions, the trial period: "Within the 30-day trial period any physical product can be
     # returned irrespective of the customers motivation. The costs associated with the return are covered by the
     # merchant."
@@ -127,8 +127,8 @@ def buyer_holds_return(claim: Claim) -> bool:
 def latest_return(claim: Claim) -> ReturnAuthorization | None:
     """The claim's latest return authorization, read once per claim object (pages ask several questions of it)."""
     if not hasattr(claim, "_latest_return"):
-        claim._latest_return = claim.returns.order_by("-created_at", "-id").first()  # type: ignore[attr-defined]
-    return claim._latest_return  # type: ignore[attr-defined]
+        claim._latest_return = claim.returns.order_by("-created_at", "-id").first()  # type: ignore[attr-defined]  # a cache on the object
+    return claim._latest_return  # type: ignore[attr-defined]  # the cache set above
 
 
 def tracking_refusal(claim: Claim, user: Any, ret: ReturnAuthorization | None,
@@ -163,7 +163,7 @@ def mark_delivered_refusal(claim: Claim, user: Any, ret: ReturnAuthorization | N
     return None
 
 
-def slip_available(ret: ReturnAuthorization | None) -> bool:
+def slip_available(ret: ReturnAuthorization | None) -> TypeGuard[ReturnAuthorization]:
     """A slip is printed for a return still to be sent or on its way (and kept for the records afterwards); never for
     one that expired or was cancelled."""
     return ret is not None and ret.status not in (ReturnStatus.EXPIRED, ReturnStatus.CANCELLED)

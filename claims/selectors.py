@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -34,6 +34,18 @@ from .models import (
     SatisfactionResponse,
 )
 
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django.contrib.auth.models import AnonymousUser, User
+    from django_stubs_ext import WithAnnotations
+
+    class _BuyerAnswers(TypedDict):
+        buyer_answers: list[SatisfactionResponse]
+
+    # A claim of `buyer_claims_in_full`: with the buyer's own survey answers.
+    ClaimInFull = WithAnnotations[Claim, _BuyerAnswers]
+
 
 def _detail_queryset() -> QuerySet[Claim]:
     public_messages = Message.objects.filter(is_internal=False).select_related("author").prefetch_related(
@@ -48,11 +60,11 @@ def _detail_queryset() -> QuerySet[Claim]:
     )
 
 
-def claim_for_buyer(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
+def claim_for_buyer(user: User, number: str) -> Claim:
     return get_object_or_404(_detail_queryset().filter(buyer=user), number=number)
 
 
-def buyer_claims_in_full(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+def buyer_claims_in_full(user: User) -> QuerySet[ClaimInFull]:
     """A buyer's claims, each with what their claim page shows (`_detail_queryset`) and the rest of what is theirs:
     the appeal, the returns, the expert assessments with their costs and the buyer's own survey answer
     (`buyer_answers`). A fixed number of queries however many claims: the buyer's data export (accounts.export)."""
@@ -63,7 +75,7 @@ def buyer_claims_in_full(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-de
         .order_by("opened_at", "id"))
 
 
-def evidence_for_viewer(user, pk: int) -> Evidence:  # type: ignore[no-untyped-def]
+def evidence_for_viewer(user: User | AnonymousUser, pk: int) -> Evidence:
     """An evidence file the user may see: the claim's buyer, the seller's staff, agents. Attachments of internal
     notes are for agents only. Anything else is a 404, so file ids reveal nothing."""
     evidence = get_object_or_404(Evidence.objects.select_related("claim", "message"), pk=pk)
@@ -100,28 +112,29 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     if claim.is_open and warranty_clock.may_choose_remedy(claim):
         return Deadline(_("Your warranty claim was not resolved in time. You may now choose a replacement or withdraw "
                           "from the purchase with a full refund: see below."), None, urgent=True)
-    if what in (deadlines.WARRANTY_LIMIT, deadlines.WARRANTY_MAX) and action.who == Party.SELLER:
+    if action is not None and what in (deadlines.WARRANTY_LIMIT, deadlines.WARRANTY_MAX) \
+            and action.who == Party.SELLER:
         return Deadline(_("The seller must resolve your warranty claim by %(when)s, the limit the law sets; "
                           "otherwise we take over.") % {"when": _when(action.at)}, action.at)
-    if what == deadlines.FIRST_REPLY_BREACHED and deadlines.is_overdue(action.at, now):
+    if action is not None and what == deadlines.FIRST_REPLY_BREACHED and deadlines.is_overdue(action.at, now):
         takeover = deadlines.event(events, deadlines.TAKEN_OVER)
         due = takeover.at if takeover else None
         return Deadline(_("The seller did not reply by %(missed)s. You can ask us to step in now; otherwise we take "
                           "over automatically on %(when)s.") % {"missed": _when(action.at),
                                                                 "when": _when(due) if due else "—"},
                         due, urgent=True)
-    if what == deadlines.FIRST_REPLY_BREACHED:
+    if action is not None and what == deadlines.FIRST_REPLY_BREACHED:
         return Deadline(_("The seller has until %(when)s to reply.") % {"when": _when(action.at)}, action.at)
     if what == deadlines.TAKEN_OVER and claim.rejected:
         return Deadline(_("The seller rejected your claim. If you disagree, ask us to step in: we will look "
                           "at it and decide."), None, urgent=True)
-    if what == deadlines.TAKEN_OVER:
+    if action is not None and what == deadlines.TAKEN_OVER:
         return Deadline(_("You are working it out with the seller. If it is not solved by %(when)s, we take over "
                           "automatically.") % {"when": _when(action.at)}, action.at)
-    if what == deadlines.INFO_TIMEOUT and action.who == Party.BUYER:
+    if action is not None and what == deadlines.INFO_TIMEOUT and action.who == Party.BUYER:
         return Deadline(_("We need information from you. Please answer by %(when)s; without an answer we may "
                           "decide with what we have.") % {"when": _when(action.at)}, action.at, urgent=True)
-    if what == deadlines.INFO_TIMEOUT:
+    if action is not None and what == deadlines.INFO_TIMEOUT:
         return Deadline(_("We asked the seller for information; they have until %(when)s to answer.")
                         % {"when": _when(action.at)}, action.at)
     if claim.state == ClaimState.ESCALATED and (decision := decision_words(claim, now)) is not None:
@@ -129,7 +142,8 @@ def buyer_deadline(claim: Claim, now: dt.datetime | None = None) -> Deadline:
     if claim.state == ClaimState.ESCALATED:
         return Deadline(_("Our support team is handling your claim and will decide it. If it is still open on "
                           "%(when)s, you get a full refund.") % {"when": _when(action.at)}
-                        if what == deadlines.FORCED_REFUND else _("Our support team is handling your claim."), None)
+                        if action is not None and what == deadlines.FORCED_REFUND
+                        else _("Our support team is handling your claim."), None)
     if claim.state == ClaimState.AWAITING_RETURN:
         return _return_deadline(claim)
     return Deadline(outcome_sentence(claim), None)
@@ -235,7 +249,7 @@ def collection_status(claim: Claim, now: dt.datetime | None = None) -> Collectio
 
 def outcome_sentence(claim: Claim) -> str:
     amount = formatting.money_text(claim.refund_amount, claim.currency) if claim.refund_amount else ""
-    return {
+    sentences: dict[str, str] = {
         Outcome.REFUND: _("Resolved: you are refunded %(amount)s.") % {"amount": amount},
         Outcome.PARTIAL_REFUND: _("Resolved: you are refunded %(amount)s.") % {"amount": amount},
         Outcome.DISCOUNT: _("Resolved: you get a price discount of %(amount)s.") % {"amount": amount},
@@ -245,7 +259,8 @@ def outcome_sentence(claim: Claim) -> str:
         % {"reason": presenters.denial_words(claim.denial_reason)},
         Outcome.WITHDRAWN: _("You closed this claim."),
         Outcome.DELIVERED: _("Closed: tracking shows your order was delivered to your address."),
-    }.get(claim.outcome, _("Resolved."))
+    }
+    return sentences.get(claim.outcome, _("Resolved."))
 
 
 def payment_method_words(order: Any) -> str:
@@ -369,13 +384,13 @@ def pending_offer(claim: Claim) -> Offer | None:
 # --- the buyer's orders, with their claims (another buyer's order is a 404, never a 403) ------------------------
 
 
-def buyer_orders(user) -> QuerySet[Order]:  # type: ignore[no-untyped-def]
+def buyer_orders(user: User) -> QuerySet[Order]:
     claims = Claim.objects.only("id", "number", "state", "order_id", "opened_at").order_by("-opened_at")
     return (Order.objects.filter(buyer=user).select_related("seller")
             .prefetch_related("items", Prefetch("claims", queryset=claims)).order_by("-placed_at", "-id"))
 
 
-def buyer_order(user, number: str) -> Order:  # type: ignore[no-untyped-def]
+def buyer_order(user: User, number: str) -> Order:
     return get_object_or_404(buyer_orders(user).prefetch_related("shipments"), number=number)
 
 

@@ -1,11 +1,17 @@
 """Thin Celery wrappers: each takes ids, calls one service, and is safe to run twice."""
 
 import datetime as dt
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import logs
+
 from . import notifications, payout_webhook, services
+from .models import OutboundEmail, Refund
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,12 +24,19 @@ def enforce_deadlines(now: str | None = None, fan_out: bool = True) -> dict[str,
         with enforce_deadlines.app.producer_or_acquire() as producer:
             for _ in range(helpers):
                 enforce_deadlines.apply_async(kwargs={"now": at.isoformat(), "fan_out": False}, producer=producer)
-    return services.enforce_deadlines(at)
+    return services.enforce_deadlines(at, budget_seconds=settings.DEADLINE_SWEEP_TASK_SECONDS)
+
+
+def _claim_of(rows: QuerySet[Any]) -> str | None:
+    """The number of the claim a task about one row is about, for its log lines (core.logs): one read by primary key."""
+    number: str | None = rows.values_list("claim__number", flat=True).first()
+    return number
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_email(email_id: int) -> bool:
-    return notifications.deliver(email_id)
+    with logs.claim(_claim_of(OutboundEmail.objects.filter(pk=email_id))):
+        return notifications.deliver(email_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -33,15 +46,17 @@ def deliver_emails(email_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_pending_emails() -> int:
-    return notifications.deliver_pending()
+def deliver_pending_emails(older_than: float = 30.0) -> int:
+    """Beat's re-send of the outbox: rows older than `older_than` seconds still unsent (claims.notifications)."""
+    return notifications.deliver_pending(older_than=dt.timedelta(seconds=older_than))
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
 def submit_refund_payout(self, refund_id: int) -> str:
     """POST one refund to the shop's payment system (claims.payout_webhook); retried with backoff when told to.
     The number of POSTs is capped by the service (REFUND_WEBHOOK_MAX_ATTEMPTS), not by Celery."""
-    delivery = payout_webhook.deliver_refund(refund_id, attempt=self.request.retries + 1)
+    with logs.claim(_claim_of(Refund.objects.filter(pk=refund_id))):
+        delivery = payout_webhook.deliver_refund(refund_id, attempt=self.request.retries + 1)
     if delivery.retry_in is not None:
         raise self.retry(countdown=delivery.retry_in)
     return delivery.outcome

@@ -3,11 +3,16 @@ message; every state change is a POST. Other people's claims are 404s."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import ratelimit
 from core.after_response import after_response
+from core.http import AuthenticatedHttpRequest
 from core.ranges import ranged_file_response
 from core.signed_links import SignedLinkError
 from orders.models import Order
@@ -53,9 +59,15 @@ from .resolution import written_resolution
 from .retention import purged_words
 from .what_now import buyer_what_now
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .abilities import Ability
+    from .models import Claim
+
 
 @login_required
-def get_help(request: HttpRequest, number: str) -> HttpResponse:
+def get_help(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     order = selectors.buyer_order(request.user, number)
     if request.method == "POST" and not ratelimit.hit(
             "open-claim", str(request.user.pk), limit=settings.OPEN_CLAIM_RATE_LIMIT,
@@ -87,14 +99,14 @@ def get_help(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
+def claim_detail(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     show_receipt = request.session.pop("receipt_for", None) == claim.number
     response = render(request, "claims/detail.html", _detail_context(request, claim, show_receipt=show_receipt))
     return after_response(response, services.mark_seen, claim=claim, by=request.user, at=timezone.now())
 
 
-def _detail_context(request: HttpRequest, claim, **extra):  # type: ignore[no-untyped-def]
+def _detail_context(request: AuthenticatedHttpRequest, claim: Claim, **extra: Any) -> dict[str, Any]:
     can = abilities(claim, request.user, BUYER_ACTIONS)
     return {
         # Expert assessments exist for warranty claims only (claims.abilities): no query for the others.
@@ -127,7 +139,7 @@ def _back(claim_number: str) -> HttpResponse:
     return redirect(reverse("claims:detail", kwargs={"number": claim_number}) + "#what-now")
 
 
-def _run(request: HttpRequest, number: str, action, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _run(request: AuthenticatedHttpRequest, number: str, action: Callable[[], object], success: str) -> HttpResponse:
     try:
         action()
     except ClaimError as error:
@@ -137,7 +149,7 @@ def _run(request: HttpRequest, number: str, action, success: str) -> HttpRespons
     return _back(number)
 
 
-def _form_or_error(request: HttpRequest, claim, form) -> HttpResponse | None:  # type: ignore[no-untyped-def]
+def _form_or_error(request: AuthenticatedHttpRequest, claim: Claim, form: forms.Form) -> HttpResponse | None:
     """Re-render the claim page with the form's errors (status 400), or None if the form is valid."""
     if form.is_valid():
         return None
@@ -151,7 +163,8 @@ def _form_or_error(request: HttpRequest, claim, form) -> HttpResponse | None:  #
 KEPT_REFUSALS = {"message_quota": 429, "file_quota": 400}
 
 
-def _send(request: HttpRequest, number: str, form, send, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _send(request: AuthenticatedHttpRequest, number: str, form: forms.Form, send: Callable[[], object],
+          success: str) -> HttpResponse:
     """Run the service of a message form: back to the claim with the confirmation, or the refusal as other refusals
     are shown, or (a quota) the page again with the form, its text kept and the refusal at it."""
     try:
@@ -170,7 +183,7 @@ def _send(request: HttpRequest, number: str, form, send, success: str) -> HttpRe
 
 @login_required
 @require_POST
-def post_message(request: HttpRequest, number: str) -> HttpResponse:
+def post_message(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = MessageForm(request.POST, request.FILES)
     if (invalid := _form_or_error(request, claim, form)) is not None:
@@ -182,7 +195,7 @@ def post_message(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def provide_info(request: HttpRequest, number: str) -> HttpResponse:
+def provide_info(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = InfoForm(request.POST, request.FILES)
     if (invalid := _form_or_error(request, claim, form)) is not None:
@@ -192,20 +205,20 @@ def provide_info(request: HttpRequest, number: str) -> HttpResponse:
         _("Thank you: your answer was passed to our support team."))
 
 
-def _buyer_offer(request: HttpRequest, number: str, offer_id: int) -> Offer:
+def _buyer_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> Offer:
     claim = selectors.claim_for_buyer(request.user, number)
     return get_object_or_404(Offer, pk=offer_id, claim=claim)
 
 
 @login_required
 @require_POST
-def accept_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+def accept_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> HttpResponse:
     offer = _buyer_offer(request, number, offer_id)
     return _run(request, number, lambda: services.accept_offer(offer=offer, by=request.user),
                 _("You accepted the offer."))
 
 
-def _offer_section(claim, user, can, **bound):  # type: ignore[no-untyped-def]
+def _offer_section(claim: Claim, user: User, can: dict[str, Ability], **bound: Any) -> dict[str, Any]:
     """The pending offer (the seller's or the platform's to answer, or the buyer's own counter-offer waiting), the
     forms to decline or counter it, and what declining means, in the escalate button's words (claims.offers)."""
     offer = selectors.pending_offer(claim)
@@ -224,7 +237,7 @@ def _offer_section(claim, user, can, **bound):  # type: ignore[no-untyped-def]
 
 @login_required
 @require_POST
-def decline_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+def decline_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> HttpResponse:
     offer = _buyer_offer(request, number, offer_id)
     form = DeclineOfferForm(request.POST)
     if not form.is_valid():
@@ -244,7 +257,7 @@ def decline_offer(request: HttpRequest, number: str, offer_id: int) -> HttpRespo
 
 @login_required
 @require_POST
-def counter_offer(request: HttpRequest, number: str) -> HttpResponse:
+def counter_offer(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The buyer's counter-offer to the seller: in place of the seller's pending offer it saw (`countered`), or after
     declining one. A refusal shows the page again with the form and its error, nothing changed."""
     claim = selectors.claim_for_buyer(request.user, number)
@@ -271,7 +284,7 @@ def counter_offer(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def escalate(request: HttpRequest, number: str) -> HttpResponse:
+def escalate(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = EscalateForm(request.POST)
     if not form.is_valid():
@@ -283,7 +296,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def exercise_warranty_rights(request: HttpRequest, number: str) -> HttpResponse:
+def exercise_warranty_rights(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     form = WarrantyRightsForm(request.POST)
     if not form.is_valid():
@@ -296,7 +309,7 @@ def exercise_warranty_rights(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def close(request: HttpRequest, number: str) -> HttpResponse:
+def close(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     return _run(request, number, lambda: services.close(claim=claim, by=request.user),
                 _("You closed the claim. Thank you for letting us know."))
@@ -304,7 +317,7 @@ def close(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_expert(request: HttpRequest, number: str) -> HttpResponse:
+def request_expert(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_buyer(request.user, number)
     return _run(request, number, lambda: services.request_expert_assessment(claim=claim, by=request.user),
                 _("You asked for an expert assessment. Our support team will tell you where to send the item."))
@@ -312,7 +325,7 @@ def request_expert(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def appeal(request: HttpRequest, number: str) -> HttpResponse:
+def appeal(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The buyer appeals the platform's decision (claims.services.appeal), with a reason."""
     claim = selectors.claim_for_buyer(request.user, number)
     form = AppealForm(request.POST)
@@ -325,7 +338,7 @@ def appeal(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def resolution(request: HttpRequest, number: str) -> HttpResponse:
+def resolution(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The written resolution, printable: the same content as the buyer's resolution email (claims.resolution)."""
     claim = selectors.claim_for_buyer(request.user, number)
     return render(request, "claims/resolution.html", {
@@ -335,13 +348,13 @@ def resolution(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def evidence_file(request: HttpRequest, pk: int, variant: str = "file") -> HttpResponse:
+def evidence_file(request: AuthenticatedHttpRequest, pk: int, variant: str = "file") -> HttpResponseBase:
     """Evidence is never on a public URL: this view streams it to the claim's buyer, the seller's staff and
     agents, with headers that stop a browser from running anything in it."""
     return serve_evidence(request, selectors.evidence_for_viewer(request.user, pk), variant)
 
 
-def serve_evidence(request: HttpRequest, evidence: Evidence, variant: str = "file") -> HttpResponse:
+def serve_evidence(request: HttpRequest, evidence: Evidence, variant: str = "file") -> HttpResponseBase:
     """An evidence file (or its thumbnail) the caller has authorized the viewer for, with the headers that keep a
     browser from running anything in it: the pages' evidence view and the API's download. A file deleted after the
     retention period or at its uploader's request (claims.retention) is 410 Gone, with a page that says why."""
@@ -367,7 +380,7 @@ ORDERS_PER_PAGE = 20
 
 @login_required
 @require_GET
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.buyer_orders(request.user), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "orders/list.html", {"page": page})
 
@@ -381,7 +394,7 @@ def _eligibility(order: Order, policy: Policy) -> list[ItemEligibility]:
 
 @login_required
 @require_GET
-def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+def order_detail(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     order = selectors.buyer_order(request.user, number)
     policy = policy_for_order(order)
     received_on = receipt_date(order, policy=policy)

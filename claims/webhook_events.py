@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -193,7 +193,7 @@ def emit_for(claim: Claim, event: str, *, key: Any, context: dict[str, Any] | No
 
 def _endpoint_link(endpoint: WebhookEndpoint) -> str:
     """Where the owner sees the endpoint: the seller dashboard's webhook page, or the console's endpoints."""
-    if endpoint.seller_id:
+    if endpoint.seller is not None:
         path = f"{reverse('sellers:webhooks')}?seller={endpoint.seller.slug}"
     else:
         try:
@@ -212,10 +212,10 @@ def _endpoint_owners(endpoint: WebhookEndpoint) -> list[tuple[Any, str]]:
                                seller_memberships__role=MembershipRole.OWNER)
     else:
         people = people.filter(is_superuser=True)
-    found = [(user, user.email) for user in people.distinct().order_by("pk")]
+    found: list[tuple[Any, str]] = [(user, user.email) for user in people.distinct().order_by("pk")]
     if not endpoint.seller_id:
         known = {email.lower() for _user, email in found}
-        for _name, email in settings.ADMINS:
+        for _name, email in cast("list[tuple[str, str]]", settings.ADMINS):  # (name, address) in Django 5.2
             if email and email.lower() not in known:
                 known.add(email.lower())
                 found.append((None, email))

@@ -42,12 +42,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
 
     @property
-    def from_email(self) -> str:  # type: ignore[override]
+    def from_email(self) -> str:  # type: ignore[override]  # a read-only property for an attribute
         """From the marketplace by name, like every other email (core.emails.sender)."""
         return emails.sender()
 
     @property
-    def extra_email_context(self) -> dict[str, str]:  # type: ignore[override]
+    def extra_email_context(self) -> dict[str, str]:  # type: ignore[override]  # as from_email
         """The marketplace's name, and the site's address that the link starts with: SITE_URL, as in every email,
         never the host the request came in on."""
         return {"site_name": settings.MARKETPLACE_NAME, "site_url": settings.SITE_URL.rstrip("/")}
@@ -58,7 +58,7 @@ class PasswordResetView(auth_views.PasswordResetView):
             return ratelimit.too_many(request, lockout.reset_refused_message(wait), retry_after=wait)
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
         email = form.cleaned_data["email"]
         users = list(form.get_users(email))
         sent = lockout.reset_email_allowed(email)

@@ -36,7 +36,7 @@ class AuditEventAdmin(SuperuserOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
-    fields = ["at", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary", "details"]
+    fields = ("at", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary", "details")
     readonly_fields = fields
 
     class Media:

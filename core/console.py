@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -27,6 +27,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    # The mixins below are mixed into ModelAdmins only: checked as one, plain classes at run time.
+    _ModelAdmin = ModelAdmin[Any]
+else:
+    _ModelAdmin = object
 
 
 def escaped(value: Any) -> str:
@@ -149,7 +157,7 @@ class ServiceOutcome:
     error_code: str | None = None
 
 
-class ConsoleActionsMixin:
+class ConsoleActionsMixin(_ModelAdmin):
     """Service-backed action pages for a ModelAdmin: add `console_action_urls()` to `get_urls()`."""
 
     console_actions: tuple[ConsoleAction, ...] = ()
@@ -178,14 +186,14 @@ class ConsoleActionsMixin:
     # --- URLs -------------------------------------------------------------------------------------------
 
     def console_url_name(self, suffix: str) -> str:
-        opts = self.opts  # type: ignore[attr-defined]
+        opts = self.opts
         return f"{opts.app_label}_{opts.model_name}_{suffix}"
 
     def console_action_urls(self) -> list[Any]:
         from django.urls import path
 
         return [path("<path:object_id>/act/<slug:action>/",
-                     self.admin_site.admin_view(self.console_action_view),  # type: ignore[attr-defined]
+                     self.admin_site.admin_view(self.console_action_view),
                      name=self.console_url_name("act"))]
 
     def console_action_url(self, obj: Any, action: str) -> str:
@@ -200,14 +208,14 @@ class ConsoleActionsMixin:
         spec = next((a for a in self.console_actions if a.name == action), None)
         if spec is None:
             raise Http404
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
         if not self.may_run(request, spec, obj):
             raise PermissionDenied
         if spec.guard or request.method != "POST":
             if not spec.available(obj, request.user):
-                self.message_user(request, _("“%(action)s” is not possible on %(obj)s now.")  # type: ignore[attr-defined]
+                self.message_user(request, _("“%(action)s” is not possible on %(obj)s now.")
                                   % {"action": spec.label, "obj": obj}, messages.WARNING)
                 return HttpResponseRedirect(self.change_url(obj))
         # Forms with a file (an expert's report) get the uploads; the others ignore them.
@@ -235,33 +243,43 @@ class ConsoleActionsMixin:
             sentence = call()
         except ValidationError as error:
             for text in error.messages:
-                self.message_user(request, text, messages.ERROR)  # type: ignore[attr-defined]
+                self.message_user(request, text, messages.ERROR)
             return ServiceOutcome(done=False, error_code=getattr(error, "code", None))
-        (log or self.log_change)(request, obj, sentence)  # type: ignore[attr-defined]
+        (log or self.log_change)(request, obj, sentence)
         if success:
-            self.message_user(request, success, messages.SUCCESS)  # type: ignore[attr-defined]
+            self.message_user(request, success, messages.SUCCESS)
         return ServiceOutcome(done=True)
 
     def render_action_form(self, request: HttpRequest, form: forms.Form, *, title: Any, obj: Any = None,
                            intro: Any = "", status: int = 200, danger: bool = False,
                            template: str | None = None, extra: dict[str, Any] | None = None) -> HttpResponse:
-        opts = self.opts  # type: ignore[attr-defined]
-        admin_form = helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {})
+        opts = self.opts
+        # AdminForm and AdminErrorList use only what every Form has; the stubs ask for a ModelForm.
+        as_model_form = cast("forms.ModelForm[Any]", form)
+        admin_form = helpers.AdminForm(as_model_form, [(None, {"fields": list(form.fields)})], {})
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": title,
             "subtitle": str(obj) if obj is not None else None,
             "intro": intro,
             "adminform": admin_form,
             "form": form,
-            "errors": helpers.AdminErrorList(form, []) if form.is_bound else None,
+            "errors": helpers.AdminErrorList(as_model_form, []) if form.is_bound else None,
             "opts": opts,
             "original": obj,
             "danger": danger,
-            "media": self.media + admin_form.media,  # type: ignore[attr-defined]
+            "media": self.media + admin_form.media,
             "cancel_url": self.change_url(obj) if obj is not None else
             reverse(f"admin:{self.console_url_name('changelist')}"),
             **(extra or {}),
         }
-        request.current_app = self.admin_site.name  # type: ignore[attr-defined]
+        request.current_app = self.admin_site.name
         return TemplateResponse(request, template or self.console_action_template, context, status=status)
+
+
+if TYPE_CHECKING:
+    # The base of the mixins that make up one console ModelAdmin (ClaimAdmin's page, queue and disputes): checked as
+    # a ModelAdmin with console actions, plain classes at run time.
+    ConsoleMixinBase = ConsoleActionsMixin
+else:
+    ConsoleMixinBase = object

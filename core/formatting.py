@@ -111,7 +111,8 @@ def moment(value: dt.datetime | None, *, zone: dt.tzinfo | None = None, now: dt.
     code = _site_language(language)
     date_text = _date_text(local.date(), "MMMEd" if _this_year(local.year, zone, now) else "yMMMEd", code)
     time_text = _time_in(local.hour, local.minute, code)
-    pattern = get_datetime_format("medium", locale=_date_locale(code))  # "{1}, {0}": date, then time
+    # "{1}, {0}": date, then time. Babel annotates it as a DateTimePattern; the locale data holds a plain str.
+    pattern = str(get_datetime_format("medium", locale=_date_locale(code)))
     joined = pattern.replace("{1}", date_text).replace("{0}", time_text)
     return f"{joined} {local.tzname()}"
 

@@ -33,7 +33,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         reference = request_id.accept(request.headers.get(request_id.HEADER))
-        request.request_id = reference  # type: ignore[attr-defined]
+        request.request_id = reference  # type: ignore[attr-defined]  # our mark on the request
         token = request_id.bind(reference)
         try:
             response = self.get_response(request)

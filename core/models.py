@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def max_length(model: type[models.Model], name: str) -> int:
+    """The max_length of one of `model`'s text fields: the longest value that fits, for a check before writing."""
+    length = getattr(model._meta.get_field(name), "max_length", None)
+    if length is None:
+        raise TypeError(f"{model.__name__}.{name} has no max_length.")
+    return length
+
+
 class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> NoReturn:
         raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row instead.")
 
-    def redact(self, **values):  # type: ignore[no-untyped-def]
+    def redact(self, **values: Any) -> int:
         """The one change an append-only row allows: a person's words or names taken out of the free-text fields the
         model names in REDACTABLE_FIELDS, when that person's data is erased (GDPR art. 17: accounts.erasure). What
         happened, when, by whom and for how much stays as it was written."""
@@ -33,12 +43,12 @@ class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{type(self).__name__} rows are append-only; add a correcting row instead.")
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 CHUNK_BYTES = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def requested_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def requested_range(header: str, size: int) -> tuple[int, int] | None | Literal[False]:
     """The (first, last) byte asked for, None to send the whole file, or False when the range cannot be satisfied."""
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
@@ -46,10 +47,11 @@ def _slice(handle: Any, start: int, end: int) -> Iterator[bytes]:
         handle.close()
 
 
-def ranged_file_response(request: HttpRequest, field: Any, content_type: str) -> HttpResponse:
+def ranged_file_response(request: HttpRequest, field: Any, content_type: str) -> HttpResponseBase:
     """The stored file (a FieldFile), whole or the one range the request asks for."""
     size = field.size
     wanted = requested_range(request.headers.get("Range", ""), size) if "If-Range" not in request.headers else None
+    response: HttpResponseBase
     if wanted is False:
         response = HttpResponse(status=416, content_type=content_type)
         response["Content-Range"] = f"bytes */{size}"

@@ -37,7 +37,7 @@ def of(request: HttpRequest) -> str:
     """The request's reference; one is given to a request that came in without the middleware (a test's factory)."""
     request_id = getattr(request, "request_id", None)
     if not request_id:
-        request_id = request.request_id = new()  # type: ignore[attr-defined]
+        request_id = request.request_id = new()  # type: ignore[attr-defined]  # our mark on the request
     return request_id
 
 

@@ -14,6 +14,7 @@ secret once, on the page right after it was made (kept in the session until then
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,8 +173,8 @@ class ApiKeyAdmin(SuperuserManagedAdmin):
     search_fields = ["name", "=prefix", "seller__display_name"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = ["name", "whose", "scope", "key_start", "created_at", "created_by_name", "last_used_at", "revoked_at",
-              "revoked_by_name"]
+    fields = ("name", "whose", "scope", "key_start", "created_at", "created_by_name", "last_used_at", "revoked_at",
+              "revoked_by_name")
     readonly_fields = fields
 
 
@@ -267,7 +268,8 @@ class PlatformEndpointForm(ActionForm):
 
     def clean(self) -> dict[str, Any]:
         """The destination is checked here too, so a refused URL stays on the form next to its field."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("url") and (self.obj is None or data["url"] != self.obj.url):
             try:
                 endpoints.clean_url(data["url"])
@@ -323,8 +325,8 @@ class WebhookEndpointAdmin(SuperuserManagedAdmin):
     search_fields = ["url", "seller__display_name"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = ["url", "description", "whose", "event_list", "status", "failing_since", "secret_state", "created_at",
-              "created_by_name", "deliveries_link"]
+    fields = ("url", "description", "whose", "event_list", "status", "failing_since", "secret_state", "created_at",
+              "created_by_name", "deliveries_link")
     readonly_fields = fields
     actions: list[Any] = []  # no bulk delete: deleting goes through integrations.endpoints
 
@@ -473,7 +475,7 @@ def _payload(event: WebhookEvent) -> str:
 
 class WebhookAttemptInline(AgentsReadMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = WebhookAttempt
-    fields = ["attempted_at", "status_code", "error", "response_excerpt", "duration_ms", "redelivered_by"]
+    fields = ("attempted_at", "status_code", "error", "response_excerpt", "duration_ms", "redelivered_by")
     readonly_fields = fields
     extra = 0
     verbose_name = gettext_lazy("attempt")
@@ -515,8 +517,8 @@ class WebhookDeliveryAdmin(AgentsReadMixin, ReadOnlyAdminMixin, ConsoleActionsMi
     search_help_text = gettext_lazy("Exact claim number or message id, or part of the endpoint's URL.")
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = ["event_link", "claim", "endpoint_link", "status", "attempts", "next_attempt_at", "last_answer",
-              "delivered_at", "created_at", "payload"]
+    fields = ("event_link", "claim", "endpoint_link", "status", "attempts", "next_attempt_at", "last_answer",
+              "delivered_at", "created_at", "payload")
     readonly_fields = fields
     actions = ["redeliver_selected"]
 
@@ -526,7 +528,7 @@ class WebhookDeliveryAdmin(AgentsReadMixin, ReadOnlyAdminMixin, ConsoleActionsMi
     def has_console_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return roles.is_agent(request.user)
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         return lookup == "endpoint__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -587,7 +589,7 @@ class WebhookDeliveryAdmin(AgentsReadMixin, ReadOnlyAdminMixin, ConsoleActionsMi
             return
         done = 0
         for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related("event", "endpoint"):
-            outcome = self.run_service(request, delivery, lambda d=delivery: _redeliver(d, request.user, {}))
+            outcome = self.run_service(request, delivery, functools.partial(_redeliver, delivery, request.user, {}))
             done += outcome.done
         if done:
             self.message_user(request, ngettext("%(count)d delivery was sent again; its attempt is on its page.",
@@ -608,7 +610,7 @@ class WebhookDeliveryAdmin(AgentsReadMixin, ReadOnlyAdminMixin, ConsoleActionsMi
 
 class DeliveryInline(AgentsReadMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = WebhookDelivery
-    fields = ["endpoint", "status", "attempts", "last_status_code", "delivered_at"]
+    fields = ("endpoint", "status", "attempts", "last_status_code", "delivered_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -629,7 +631,7 @@ class WebhookEventAdmin(AgentsReadMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     date_hierarchy = "created_at"
-    fields = ["msg_id", "type", "whose", "claim", "created_at", "dedupe_key", "payload"]
+    fields = ("msg_id", "type", "whose", "claim", "created_at", "dedupe_key", "payload")
     readonly_fields = fields
 
     class Media:
@@ -641,7 +643,7 @@ class WebhookEventAdmin(AgentsReadMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("whose"))
     def whose(self, event: WebhookEvent) -> str:
-        return event.seller.display_name if event.seller_id else "—"
+        return event.seller.display_name if event.seller is not None else "—"
 
     @admin.display(description=gettext_lazy("what was sent"))
     def payload(self, event: WebhookEvent) -> str:

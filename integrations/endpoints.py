@@ -28,15 +28,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.models import max_length
 from sellers.models import MembershipRole, Seller, SellerMembership
 
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
-URL_MAX_LENGTH = WebhookEndpoint._meta.get_field("url").max_length
-DESCRIPTION_MAX_LENGTH = WebhookEndpoint._meta.get_field("description").max_length
-REASON_MAX_LENGTH = WebhookEndpoint._meta.get_field("disabled_reason").max_length
+URL_MAX_LENGTH = max_length(WebhookEndpoint, "url")
+DESCRIPTION_MAX_LENGTH = max_length(WebhookEndpoint, "description")
+REASON_MAX_LENGTH = max_length(WebhookEndpoint, "disabled_reason")
 
 
 class EndpointError(DomainError):

@@ -502,7 +502,7 @@ def _disable(delivery: WebhookDelivery, reason: Callable[[], str]) -> None:
 
 def owner_language(endpoint: WebhookEndpoint) -> str:
     """The language the endpoint's owner reads: the seller's, or the site's for a platform endpoint."""
-    return (endpoint.seller.language if endpoint.seller_id else "") or settings.LANGUAGE_CODE
+    return (endpoint.seller.language if endpoint.seller is not None else "") or settings.LANGUAGE_CODE
 
 
 def _enqueue_retry(delivery_id: int, seconds: float) -> None:

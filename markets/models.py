@@ -9,6 +9,7 @@ never moves the deadlines of claims already open.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -18,6 +19,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 CONDITIONS = ("new", "like_new", "used")
 LANGUAGE_CODES = {code for code, _name in global_settings.LANGUAGES}
@@ -73,7 +77,7 @@ class Market(models.Model):
         return f"{self.name} ({self.country})"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str | StrPromise] = {}
         self.country = (self.country or "").upper()
         if self.country not in holidays.list_supported_countries():
             errors["country"] = _("There is no public-holiday calendar for %(code)s.") % {"code": self.country}

@@ -73,7 +73,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def money(self, order: Order) -> str:
         return formatting.money_text(order.total, order.currency)
 
-    def get_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str | list[str] | tuple[str, ...]]:
         """The buyer's name and email in place of a link to the user admin."""
         fields = list(super().get_fields(request, obj))
         if "buyer_contact" in fields:

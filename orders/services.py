@@ -7,22 +7,26 @@ import re
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Field, Model
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import formatting
 from core.errors import DomainError
+from core.models import max_length
 from markets.models import Market
 from markets.selectors import market_for
 from sellers.models import Seller, SellerStatus, WarrantyPolicy
 
 from .models import BuyerKind, CarrierEvent, Order, OrderItem, Shipment, ShipmentSource
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 def create_order(*, number: str, buyer: Any, seller: Seller, placed_at: dt.datetime, items: Iterable[dict[str, Any]],
@@ -176,9 +180,14 @@ def _check_total(items: list[dict[str, Any]], shipping: Any) -> None:
                            "quantities."), field="items")
 
 
+def _model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """One of the model's own fields (never the other side of a relation)."""
+    return cast("Field[Any, Any]", model._meta.get_field(name))
+
+
 def _check_unchanged(order: Order, *, buyer: Any, seller: Seller, items: list[dict[str, Any]],
                      fields: dict[str, Any]) -> None:
-    def conflict(field: str, what: str) -> OrderError:
+    def conflict(field: str, what: str | StrPromise) -> OrderError:
         return OrderError(_("Order %(number)s already exists with another %(what)s; it cannot change once the order "
                             "exists.") % {"number": order.number, "what": what}, code="conflict", field=field)
 
@@ -188,7 +197,7 @@ def _check_unchanged(order: Order, *, buyer: Any, seller: Seller, items: list[di
         raise conflict("buyer.email", _("buyer"))
     for name, model_field in ORDER_FIXED_FIELDS.items():
         if name in fields and getattr(order, model_field) != fields[name]:
-            raise conflict(name, Order._meta.get_field(model_field).verbose_name)
+            raise conflict(name, _model_field(Order, model_field).verbose_name)
     existing = list(order.items.all())
     if len(existing) != len(items):
         raise conflict("items", _("list of items"))
@@ -196,7 +205,7 @@ def _check_unchanged(order: Order, *, buyer: Any, seller: Seller, items: list[di
     market = market_for(order.delivery_country) if order.buyer_kind != BuyerKind.BUSINESS else None
     for index, (item, data) in enumerate(zip(existing, items, strict=True)):
         for name in ITEM_FIELDS:
-            expected = data[name] if name in data else OrderItem._meta.get_field(name).get_default()
+            expected = data[name] if name in data else _model_field(OrderItem, name).get_default()
             if getattr(item, name) != expected:
                 raise conflict(f"items.{index}.{name}", _("item %(position)d") % {"position": index + 1})
         # Months the shop gave are compared as create_order would have stored them; without, the seller's policy
@@ -312,10 +321,10 @@ def record_shipment(*, order: Order, carrier: str, tracking_number: str, shipped
     if not carrier or not number:
         raise TrackingError(_("Please give both the carrier and the tracking number."),
                             field="tracking_number" if carrier else "carrier")
-    if len(carrier) > Shipment._meta.get_field("carrier").max_length or \
-            len(number) > Shipment._meta.get_field("tracking_number").max_length:
+    if len(carrier) > max_length(Shipment, "carrier") or \
+            len(number) > max_length(Shipment, "tracking_number"):
         raise TrackingError(_("The carrier or the tracking number is longer than any we know. Please check it."),
-                            field="tracking_number" if len(carrier) <= Shipment._meta.get_field("carrier").max_length
+                            field="tracking_number" if len(carrier) <= max_length(Shipment, "carrier")
                             else "carrier")
     _check_dates(order, shipped_at=shipped_at, delivered_at=delivered_at)
     confirming = source in CONFIRMING_SOURCES

@@ -6,6 +6,7 @@ team records settlements (a payment received from the seller, or what it owed of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -82,7 +83,7 @@ class SettlementForm(ActionForm):
         return currency
 
 
-def _verify(step: str):  # type: ignore[no-untyped-def]
+def _verify(step: str) -> Callable[[Seller, Any, dict[str, Any]], str]:
     words = {
         "identity": gettext_lazy("Verified the identity."),
         "registration": gettext_lazy("Verified the business registration."),
@@ -96,7 +97,7 @@ def _verify(step: str):  # type: ignore[no-untyped-def]
     return run
 
 
-def _not_verified(step: str):  # type: ignore[no-untyped-def]
+def _not_verified(step: str) -> Callable[[Seller, Any], bool]:
     """Offered while the step is open and there is something to check (the service says the same)."""
     needs = {"identity": None, "registration": "registration_number", "tax": "tax_id"}[step]
 
@@ -221,7 +222,7 @@ class WarrantyPolicyInline(admin.StackedInline):
     readonly_fields = ["offers_collection_words"]
     offers_collection_words = boolean_words(WarrantyPolicy, "offers_collection")
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str | list[str] | tuple[str, ...]]:
         """Editable for whoever may change it; read-only for everyone else, its yes/no in words."""
         fields = [name for name in super().get_fields(request, obj) if name != "offers_collection_words"]
         if self.has_change_permission(request, obj):
@@ -250,10 +251,10 @@ VETTING_FIELDS = [
     "suspension_reason",
 ]
 # Who verified what is in the vetting panel at the top of the page; the form shows the rest.
-STATUS_FIELDS = ["activated_at", "suspended_at", "suspension_reason"]
+STATUS_FIELDS = ("activated_at", "suspended_at", "suspension_reason")
 
 
-def _worded(name: str) -> str:
+def _worded(name: str | list[str] | tuple[str, ...]) -> str | list[str] | tuple[str, ...]:
     return "is_platform_words" if name == "is_platform" else name
 
 
@@ -329,7 +330,7 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Seller | None = None) -> list[Any]:
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:
-            return fieldsets
+            return list(fieldsets)
         return [(title, {**options, "fields": [_worded(name) for name in options["fields"]]})
                 for title, options in fieldsets]
 
@@ -340,7 +341,8 @@ class SellerAdmin(ConsoleActionsMixin, admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        seller = Seller.objects.filter(pk=_int_or_none(unquote(object_id))).first()
+        pk = _int_or_none(unquote(object_id))
+        seller = Seller.objects.filter(pk=pk).first() if pk is not None else None
         if seller is not None and self.has_view_permission(request, seller):
             extra.update(self._page_context(request, seller))
         return super().change_view(request, object_id, form_url, extra)

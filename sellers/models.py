@@ -10,9 +10,10 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMField, FSMModelMixin
 
 from core.formatting import money_text
+from core.fsm import transition
 from core.models import AppendOnlyModel
 from markets.selectors import market_for
 

@@ -4,6 +4,7 @@ transition and notifies. What `run` returns is the sentence of the admin LogEntr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ from ..selectors import pending_offer
 from .experts import StartForm as StartExpertForm
 
 
-def _can(action: str):  # type: ignore[no-untyped-def]
+def _can(action: str) -> Callable[[Claim, Any], bool]:
     """Offered when claims.abilities allows the action to this person now."""
     return lambda claim, user: ability(claim, user, action).allowed
 

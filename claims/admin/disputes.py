@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
+
+from core.console import ConsoleMixinBase
 
 from .. import services
 from ..admin_forms import ProviderDisputeForm
 from ..models import Claim
 
 
-class DisputeMixin:
+class DisputeMixin(ConsoleMixinBase):
     """For ClaimAdmin: the page that records a payment-provider dispute as a claim."""
+
+    if TYPE_CHECKING:
+        def has_record_dispute_permission(self, request: HttpRequest) -> bool: ...  # ClaimAdmin's
 
     def record_dispute_view(self, request: HttpRequest) -> HttpResponse:
         """A chargeback or PayPal dispute: a claim on the payment_provider channel that waits for the

@@ -8,8 +8,10 @@ own is needed; every POST is checked again here and once more by the service (cl
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -71,13 +73,13 @@ class RemoveCostForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.obj is not None:
-            self.fields["cost"].queryset = self.obj.costs.order_by("id")
+            cast(forms.ModelChoiceField, self.fields["cost"]).queryset = self.obj.costs.order_by("id")
 
 
 # --- the actions -----------------------------------------------------------------------------------------------
 
 
-def _can(action: str):  # type: ignore[no-untyped-def]
+def _can(action: str) -> Callable[[ExpertAssessment, Any], bool]:
     """Offered when claims.abilities allows the action on this assessment to this person now."""
     return lambda assessment, user: assessment_abilities(assessment, user)[action].allowed
 
@@ -241,7 +243,7 @@ class ExpertAssessmentAdmin(ReadOnlyAdminMixin, ConsoleActionsMixin, admin.Model
             return
         done = 0
         for assessment in ExpertAssessment.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))):
-            outcome = self.run_service(request, assessment, lambda a=assessment: _mark_paid(a, request.user, {}))
+            outcome = self.run_service(request, assessment, functools.partial(_mark_paid, assessment, request.user, {}))
             done += outcome.done
         if done:
             self.message_user(request, ngettext("The costs of %(count)d assessment are marked as paid.",

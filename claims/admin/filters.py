@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -15,6 +15,9 @@ from .. import deadlines
 from ..choices import ClaimState, EscalationCause
 from ..selectors import PLATFORM_STATES
 
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+
 
 class SellerFilter(admin.RelatedFieldListFilter):
     """Django's filter by seller, the same links, at a fraction of the cost with a thousand sellers: the choices are
@@ -25,7 +28,7 @@ class SellerFilter(admin.RelatedFieldListFilter):
     template = "admin/claims/filter.html"
     _PLACEHOLDER = "SELLERPK0"  # letters and digits: urlencode leaves it as it is
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:  # (pk, name) pairs
         model = field.remote_field.model
         ordering = self.field_admin_ordering(field, request, model_admin) or model._meta.ordering
         # str(seller) is its display name (sellers.models.Seller.__str__)
@@ -43,11 +46,11 @@ class SellerFilter(admin.RelatedFieldListFilter):
                 return written[:at + len(needle) - len(self._PLACEHOLDER)], written[at + len(needle):]
         raise AssertionError(f"{self.lookup_kwarg} is not in {written}")  # get_query_string always writes it
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         if changelist.add_facets:  # the console shows no facets (ClaimAdmin.show_facets); Django's way if it ever does
             yield from super().choices(changelist)
             return
-        chosen = self.lookup_val or []
+        chosen: str | list[str] = self.lookup_val or []  # a list since Django 5.0; the stubs say str
         yield {
             "selected": self.lookup_val is None and not self.lookup_val_isnull,
             "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.lookup_kwarg_isnull]),

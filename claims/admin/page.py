@@ -6,7 +6,7 @@ and the logged transitions in one stream), and the claim's facts beside them. Th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.console import person_label
+from core import logs
+from core.console import ConsoleMixinBase, person_label
 
 from .. import deadlines, decision_target
 from ..admin_forms import AssignForm, MessageForm
@@ -34,8 +35,11 @@ from .actions import BUTTON_ACTIONS
 from .display import state_label
 from .workspace import workspace_context
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
-class ClaimPageMixin:
+
+class ClaimPageMixin(ConsoleMixinBase):
     """For ClaimAdmin: the change page gets the header's facts (who must act, by when), the actions (Decide first), the
     evidence, the conversation as one stream and the claim's facts, in a fixed number of queries."""
 
@@ -46,7 +50,9 @@ class ClaimPageMixin:
         if self.has_view_permission(request):
             claim = console_claim(_int_or_none(unquote(object_id)))
             if claim is not None:
-                request.console_claim = claim  # the admin's own form reads this one (get_object), not the row again
+                logs.note_claim(claim.number)  # the rest of the request's log lines name it (core.logs)
+                # The admin's own form reads this one (get_object), not the row again.
+                request.console_claim = claim  # type: ignore[attr-defined]  # Django's request has no such field
                 extra.update(self._page_context(request, claim))
         return super().change_view(request, object_id, form_url, extra)
 
@@ -54,7 +60,10 @@ class ClaimPageMixin:
         claim = getattr(request, "console_claim", None)
         if claim is not None and from_field is None and str(claim.pk) == str(object_id):
             return claim
-        return super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        found: Claim | None = super().get_object(request, object_id, from_field)
+        if found is not None:  # the console's action pages and the history: their log lines name the claim
+            logs.note_claim(found.number)
+        return found
 
     def _page_context(self, request: HttpRequest, claim: Claim) -> dict[str, Any]:
         can_act = self.has_console_permission(request, claim)
@@ -102,33 +111,34 @@ class ClaimPageMixin:
         return context
 
 
-class ResolutionPageMixin:
+class ResolutionPageMixin(ConsoleMixinBase):
     """For ClaimAdmin: the claim's written resolution as the buyer got it (claims.resolution), printable. Whoever may
     view the claim in the console may view it."""
 
     def resolution_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_view_permission(request):  # type: ignore[attr-defined]
+        if not self.has_view_permission(request):
             raise PermissionDenied
         claim = console_claim(_int_or_none(unquote(object_id)))
         if claim is None:
             raise Http404
+        logs.note_claim(claim.number)
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": _("Resolution of claim %(number)s") % {"number": claim.number},
-            "opts": self.opts,  # type: ignore[attr-defined]
+            "opts": self.opts,
             "original": claim,
             "claim": claim,
             "resolution": written_resolution(claim),
             "back_url": reverse("admin:claims_claim_change", args=[claim.pk]),
         }
-        request.current_app = self.admin_site.name  # type: ignore[attr-defined]
+        request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/claims/claim/resolution.html", context)
 
 
 # --- the header: who must act, by when -------------------------------------------------------------------------
 
-WHO = {Party.BUYER: gettext_lazy("The buyer"), Party.SELLER: gettext_lazy("The seller"),
-       Party.AGENT: gettext_lazy("Support (us)")}
+WHO: dict[str, StrPromise] = {Party.BUYER: gettext_lazy("The buyer"), Party.SELLER: gettext_lazy("The seller"),
+                               Party.AGENT: gettext_lazy("Support (us)")}
 WHAT = {
     deadlines.FIRST_REPLY_BREACHED: gettext_lazy("first reply"),
     deadlines.TAKEN_OVER: gettext_lazy("resolve with the buyer"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 ESTIMATE_ABOVE = 100_000
@@ -13,11 +14,11 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
+        rows = self.object_list
+        if connection.vendor == "postgresql" and isinstance(rows, QuerySet) and not rows.query.where:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                               [self.object_list.model._meta.db_table])
+                               [rows.model._meta.db_table])
                 row = cursor.fetchone()
             if row and row[0] > ESTIMATE_ABOVE:
                 return int(row[0])

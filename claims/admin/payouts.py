@@ -29,11 +29,13 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -197,9 +199,9 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # The search box's visible label (templates/admin/claims/search_form.html).
     search_label = gettext_lazy("Find refunds")
     actions = ["export_csv", "mark_paid", "mark_failed", "retry"]
-    fields = ["id", "claim_link", "order_number", "buyer", "paid_to", "amount", "currency", "funded_by", "status",
+    fields = ("id", "claim_link", "order_number", "buyer", "paid_to", "amount", "currency", "funded_by", "status",
               "provider", "payment_reference", "created_at", "submitted_at", "paid_at", "failed_at",
-              "failure_reason", "attempts", "history"]
+              "failure_reason", "attempts", "history")
     readonly_fields = fields
 
     class Media:
@@ -214,13 +216,13 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- the list -------------------------------------------------------------------------------------------
 
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
         shown = list(super().get_list_display(request))
         if request.user.has_perm("claims.view_claim"):
             shown[shown.index("claim_number")] = "claim_link"
         return shown
 
-    def action_checkbox(self, obj: Refund) -> str:
+    def action_checkbox(self, obj: Refund) -> SafeString:
         """Django's checkbox, written directly (no widget render per row), as on the claim list."""
         return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
                            helpers.ACTION_CHECKBOX_NAME, obj.pk,
@@ -275,7 +277,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ((formatting.moment(e.created_at),
               _status_label(e.from_status), _status_label(e.to_status),
               f" · {e.note}" if e.note else "",
-              f" · {e.actor.get_full_name() or e.actor.get_username()}" if e.actor_id else f" · {_('System')}")
+              f" · {e.actor.get_full_name() or e.actor.get_username()}" if e.actor is not None else f" · {_('System')}")
              for e in events)))
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
@@ -318,12 +320,14 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = dict(extra_context or {})
-        refund = Refund.objects.filter(pk=_int_or_none(unquote(object_id))).first()
+        pk = _int_or_none(unquote(object_id))
+        refund = Refund.objects.filter(pk=pk).first() if pk is not None else None
         if refund is not None and self.has_payouts_permission(request, refund):
             here = reverse("admin:claims_refund_change", args=[refund.pk])
             extra["payout_buttons"] = [
                 {"label": step.title, "danger": step.danger,
-                 "url": reverse(f"admin:claims_refund_{step.name}") + "?" + urlencode({"ids": refund.pk, "next": here})}
+                 "url": reverse(f"admin:claims_refund_{step.name}") + "?"
+                 + urlencode({"ids": str(refund.pk), "next": here})}
                 for step in STEPS.values() if refund.status in step.offered_for
             ]
         return super().change_view(request, object_id, form_url, extra)
@@ -331,7 +335,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- actions ------------------------------------------------------------------------------------------
 
     @admin.action(description=gettext_lazy("Export pending payouts as CSV"), permissions=["payouts"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase | None:
         chosen = payout_files.payable(queryset)
         left_out = queryset.count() - chosen.count()
         if left_out:
@@ -387,7 +391,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="payouts-{stamp}.csv"'
         return response
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """Every payout waiting to be paid by hand, oldest first."""
         if not self.has_payouts_permission(request):
             raise PermissionDenied

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core import formatting
-from core.console import person_label
+from core.console import ConsoleMixinBase, person_label
 
 from ..models import Claim, ClaimPresence, ClaimTransition, Message
 from ..policy import Policy
@@ -237,14 +237,14 @@ def presence_context(request: HttpRequest, claim: Claim, *, can_act: bool) -> di
     }
 
 
-class PresenceMixin:
+class PresenceMixin(ConsoleMixinBase):
     """For ClaimAdmin: the heartbeat of the claim page (`<id>/presence/`). POST only (CSRF-checked by admin_view); for
     whoever may view claims in the console."""
 
     def presence_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_view_permission(request):  # type: ignore[attr-defined]
+        if not self.has_view_permission(request):
             raise PermissionDenied
         try:
             claim_id = int(unquote(object_id))

@@ -3,6 +3,7 @@ or many, each through services.assign."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin, messages
@@ -17,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.console import buyer_label, person_label
+from core.console import ConsoleMixinBase, buyer_label, person_label
 
 from .. import services
 from ..admin_forms import BulkAssignForm
@@ -26,7 +27,7 @@ from ..selectors import platform_queue_page, platform_queues
 from .display import deadline_html
 
 
-class QueueMixin:
+class QueueMixin(ConsoleMixinBase):
     """For ClaimAdmin: the escalated queue page, bulk assignment and the list's "assign to me" action."""
 
     @admin.action(description=gettext_lazy("Assign the selected claims to me"), permissions=["console"])
@@ -37,7 +38,7 @@ class QueueMixin:
         """Each claim through services.assign (its own lock and check), each logged; one message for the batch."""
         done = 0
         for claim in Claim.objects.filter(pk__in=claim_ids).order_by("pk"):
-            outcome = self.run_service(request, claim, lambda claim=claim: self._assign_one(claim, request.user, agent))
+            outcome = self.run_service(request, claim, functools.partial(self._assign_one, claim, request.user, agent))
             done += outcome.done
         if done:
             self.message_user(
@@ -110,7 +111,7 @@ class QueueMixin:
         if not form.is_valid():
             for errors in form.errors.values():
                 for text in errors:
-                    self.message_user(request, text, messages.ERROR)
+                    self.message_user(request, str(text), messages.ERROR)
             return HttpResponseRedirect(back)
         self._assign_many(request, [c.pk for c in form.cleaned_data["claims"]], form.cleaned_data["agent"])
         return HttpResponseRedirect(back)

@@ -20,7 +20,7 @@ from urllib.parse import quote as url_quote
 
 from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import (
+from django.contrib.admin.utils import (  # type: ignore[attr-defined]  # _get_non_gfk_field: private, not in the stubs
     FieldIsAForeignKeyColumnName,
     _get_non_gfk_field,
     display_for_field,
@@ -69,7 +69,7 @@ def _columns(cl: Any, sample: Any) -> list[Callable[[Any], str]]:
     first = True
     columns = []
     for index, name in enumerate(cl.list_display):
-        classes = [f"field-{admin_list._coerce_field_name(name, index)}"]
+        classes = [f"field-{admin_list._coerce_field_name(name, index)}"]  # type: ignore[attr-defined]  # private
         links = _links(first, name, cl)
         try:
             field = _get_non_gfk_field(opts, name)

@@ -48,8 +48,9 @@ class RatingFilter(admin.SimpleListFilter):
         return [(str(n), rating_label(n)) for n in reversed(RATINGS)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in {str(n) for n in RATINGS}:
-            return queryset.filter(rating=int(self.value()))
+        value = self.value()
+        if value in {str(n) for n in RATINGS}:
+            return queryset.filter(rating=int(value))
         return queryset
 
 
@@ -64,7 +65,7 @@ class SatisfactionResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     date_hierarchy = "answered_at"
     list_per_page = 50
-    fields = ["claim_link", "party", "rating_text", "comment", "agent_name", "reason", "answered_at"]
+    fields = ("claim_link", "party", "rating_text", "comment", "agent_name", "reason", "answered_at")
     readonly_fields = fields
 
     class Media:
@@ -91,7 +92,8 @@ class SatisfactionResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """The list, with the results per agent and per reason of what it shows (its filters applied): one
         aggregate query each."""
         response = super().changelist_view(request, extra_context)
-        if isinstance(response, TemplateResponse) and (cl := response.context_data.get("cl")) is not None:
-            response.context_data["results_by_agent"] = results_by_agent(cl.queryset)
-            response.context_data["results_by_reason"] = results_by_reason(cl.queryset)
+        context = response.context_data if isinstance(response, TemplateResponse) else None
+        if context is not None and (cl := context.get("cl")) is not None:
+            context["results_by_agent"] = results_by_agent(cl.queryset)
+            context["results_by_reason"] = results_by_reason(cl.queryset)
         return response

@@ -6,15 +6,22 @@ buyers and sellers answer the satisfaction survey, so the console's overview has
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.utils import timezone
 
 from claims import services as s
 from claims.choices import DefectType, DenialReason, EvidenceKind, InspectionResult, OfferKind, Party, RejectionCode
+from claims.models import Claim
 from claims.services import tracking
 
 from .files import photo
 from .timeline import Demo, Story
+
+
+def _resolution_due(claim: Claim) -> dt.datetime:
+    """An open claim's resolution deadline: set when it is opened."""
+    return cast(dt.datetime, claim.resolution_due_at)
 
 
 def stories(d: Demo) -> list[Story]:
@@ -126,7 +133,7 @@ def packstation(d: Demo) -> Story:
     claim = d.open("DEMO-1014", reason="not_received", desired="refund", description=(
         "Tracking says delivered to Packstation 118 in Düsseldorf. We are in Cologne and never chose a "
         "Packstation; the laptop never reached our office."))
-    yield max(claim.opened_at + dt.timedelta(days=8), claim.resolution_due_at + dt.timedelta(hours=1))
+    yield max(claim.opened_at + dt.timedelta(days=8), _resolution_due(claim) + dt.timedelta(hours=1))
     s.request_info(claim=claim, by=d.u("agent"), party=Party.SELLER, question=(
         "Please send the proof of delivery from DHL and explain why the parcel went to a Packstation address "
         "that is not on the order."))
@@ -140,7 +147,7 @@ def silent_seller(d: Demo) -> Story:
         "Sold as “like new” with at least 90 % battery health; it shows 78 % and the back glass is scratched."),
         photos=[photo("iphone14-battery.jpg", "Battery health 78 %", tint=(90, 120, 170)),
                 photo("iphone14-back.jpg", "Scratches on the back glass", tint=(90, 120, 170))])
-    yield max(d.ago(days=2, hours=4), claim.resolution_due_at + dt.timedelta(hours=1))
+    yield max(d.ago(days=2, hours=4), _resolution_due(claim) + dt.timedelta(hours=1))
     s.decide(claim=claim, by=d.u("agent"), outcome="refund", funded_by="platform", note=(
         "The seller did not answer within 5 business days. The platform refunds the buyer and recovers the "
         "amount from the seller."))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -111,12 +111,13 @@ class OfferForm(forms.Form):
         super().__init__(*args, **kwargs)
         overview = overview or (defect_overview(claim) if claim is not None else None)
         self.classifies = False
-        if overview is None:
+        if overview is None or claim is None:  # an overview is the claim's
             return
         if overview.remedies.classified:
             # Only what the warranty claim policy allows for this defect now (claims.remedies).
             allowed = set(overview.remedies.offer_kinds)
-            self.fields["kind"].choices = [(k, label) for k, label in OfferKind.choices if k in allowed]
+            cast(forms.ChoiceField, self.fields["kind"]).choices = [(k, label) for k, label in OfferKind.choices
+                                                                    if k in allowed]
         else:
             # An unclassified defect: the seller may classify it in the same step (a repair, a discount or a partial
             # refund needs it).
@@ -127,7 +128,8 @@ class OfferForm(forms.Form):
                 "return for refund can be offered without it.")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind in OFFER_KINDS_WITH_AMOUNT:
             if data.get("amount") is None and "amount" not in self.errors:
@@ -173,7 +175,7 @@ class ClassifyDefectForm(forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         overview = overview or (defect_overview(claim) if claim is not None else None)
-        if overview is not None:
+        if overview is not None and claim is not None:  # an overview is the claim's
             add_defect_fields(self, claim, overview, required=True)
             self.initial.setdefault("defect_type", claim.defect_type or None)
 
@@ -230,7 +232,8 @@ class TrackingForm(forms.Form):
         return shipped_on
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         carrier, number = data.get("carrier", ""), data.get("tracking_number", "")
         if number and not carrier:
             self.add_error("carrier", _("Please name the carrier of this tracking number."))
@@ -350,7 +353,8 @@ class ClaimsExportForm(forms.Form):
         return cls(initial={"start": start, "end": end})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if self.errors:
             return data

@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Model, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.http import AuthenticatedHttpRequest
 from integrations import endpoints, keys
 from integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from sellers.models import MembershipRole, SellerMembership
@@ -49,7 +50,7 @@ def may_manage(membership: SellerMembership) -> bool:
 # --- who, and what of theirs ---------------------------------------------------------------------------------------
 
 
-def _owner(request: HttpRequest) -> tuple[SellerMembership, list[SellerMembership]]:
+def _owner(request: AuthenticatedHttpRequest) -> tuple[SellerMembership, list[SellerMembership]]:
     """The membership the person works in now (?seller=), if they own that shop."""
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     if not may_manage(membership):
@@ -57,8 +58,8 @@ def _owner(request: HttpRequest) -> tuple[SellerMembership, list[SellerMembershi
     return membership, memberships
 
 
-def _owned(request: HttpRequest, queryset: QuerySet, seller_field: str, pk: int) -> tuple[Any, SellerMembership,
-                                                                                          list[SellerMembership]]:
+def _owned(request: AuthenticatedHttpRequest, queryset: QuerySet, seller_field: str,
+           pk: int) -> tuple[Any, SellerMembership, list[SellerMembership]]:
     """An object of a seller the person works for (else 404: an id reveals nothing), if they own that shop (else
     403). Platform keys and endpoints have no seller: never found here."""
     memberships = memberships_of(request.user)
@@ -86,13 +87,13 @@ def _url(name: str, membership: SellerMembership, **kwargs: Any) -> str:
 # --- shown once ----------------------------------------------------------------------------------------------------
 
 
-def _keep_once(request: HttpRequest, *, kind: str, membership: SellerMembership, obj: Model, value: str,
+def _keep_once(request: AuthenticatedHttpRequest, *, kind: str, membership: SellerMembership, obj: Model, value: str,
                rotated: bool = False) -> None:
     request.session[ONCE] = {"kind": kind, "seller": membership.seller_id, "id": obj.pk, "value": value,
                              "rotated": rotated}
 
 
-def _take_once(request: HttpRequest, *, kind: str, membership: SellerMembership) -> dict[str, Any] | None:
+def _take_once(request: AuthenticatedHttpRequest, *, kind: str, membership: SellerMembership) -> dict[str, Any] | None:
     """What waits to be shown on this page of this seller, dropped from the session as it is read."""
     waiting = request.session.get(ONCE)
     if not waiting or waiting.get("kind") != kind or waiting.get("seller") != membership.seller_id:
@@ -107,7 +108,7 @@ def _take_once(request: HttpRequest, *, kind: str, membership: SellerMembership)
 @never_cache  # the page that shows a new key once: no copy of it kept by the browser (back button)
 @login_required
 @require_GET
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every key of the shop, the revoked ones too (what used the API when); a new key once, right after it was
     made."""
     membership, memberships = _owner(request)
@@ -123,7 +124,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_key_add(request: HttpRequest) -> HttpResponse:
+def api_key_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership, memberships = _owner(request)
     form = ApiKeyForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -144,7 +145,7 @@ def api_key_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+def api_key_revoke(request: AuthenticatedHttpRequest, key_id: int) -> HttpResponse:
     """Asks first (GET), revokes on POST: from then on every request with the key is refused."""
     api_key, membership, memberships = _owned(request, ApiKey.objects.select_related("seller"), "seller_id", key_id)
     if request.method == "POST":
@@ -161,16 +162,16 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 @never_cache  # shows a new secret once, as api_keys a key
 @login_required
 @require_GET
-def webhooks(request: HttpRequest) -> HttpResponse:
+def webhooks(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership, memberships = _owner(request)
     return _webhooks_page(request, membership, memberships)
 
 
-def _webhooks_page(request: HttpRequest, membership: SellerMembership, memberships: list[SellerMembership],
+def _webhooks_page(request: AuthenticatedHttpRequest, membership: SellerMembership, memberships: list[SellerMembership],
                    status: int = 200) -> HttpResponse:
     endpoints_of = list(WebhookEndpoint.objects.filter(seller=membership.seller).order_by("-created_at", "-id"))
     for endpoint in endpoints_of:
-        endpoint.event_labels = event_labels(endpoint.events)
+        endpoint.event_labels = event_labels(endpoint.events)  # type: ignore[attr-defined]  # for the template
     new = _take_once(request, kind="secret", membership=membership)
     new_secret = None
     if new is not None:
@@ -187,15 +188,16 @@ def event_labels(events: list[str]) -> list[str]:
     return [str(label) for value, label in WebhookEventType.choices if value in chosen]
 
 
-def _endpoint_form_page(request: HttpRequest, membership: SellerMembership, memberships: list[SellerMembership],
-                        form: WebhookEndpointForm, endpoint: WebhookEndpoint | None, status: int) -> HttpResponse:
+def _endpoint_form_page(request: AuthenticatedHttpRequest, membership: SellerMembership,
+                        memberships: list[SellerMembership], form: WebhookEndpointForm,
+                        endpoint: WebhookEndpoint | None, status: int) -> HttpResponse:
     return render(request, "sellers/webhook_form.html", _context(membership, memberships, form=form,
                                                                  endpoint=endpoint), status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_add(request: HttpRequest) -> HttpResponse:
+def webhook_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership, memberships = _owner(request)
     form = WebhookEndpointForm(request.POST if request.method == "POST" else None)
     if request.method != "POST":
@@ -217,7 +219,7 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_edit(request: AuthenticatedHttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint, membership, memberships = _owned(request, WebhookEndpoint.objects.select_related("seller"),
                                                "seller_id", endpoint_id)
     if request.method != "POST":
@@ -240,7 +242,7 @@ def webhook_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_rotate(request: AuthenticatedHttpRequest, endpoint_id: int) -> HttpResponse:
     """Asks first (GET); on POST a new secret, shown once, while the old one still signs for a while."""
     endpoint, membership, memberships = _owned(request, WebhookEndpoint.objects.select_related("seller"),
                                                "seller_id", endpoint_id)
@@ -255,7 +257,7 @@ def webhook_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def webhook_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_toggle(request: AuthenticatedHttpRequest, endpoint_id: int) -> HttpResponse:
     """Turn an endpoint off (nothing is sent; what was waiting fails) or on again (new events only)."""
     endpoint, membership, _memberships = _owned(request, WebhookEndpoint.objects.select_related("seller"),
                                                 "seller_id", endpoint_id)
@@ -277,7 +279,7 @@ def webhook_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_delete(request: AuthenticatedHttpRequest, endpoint_id: int) -> HttpResponse:
     """Asks first (GET), deletes on POST, with the endpoint's delivery log."""
     endpoint, membership, memberships = _owned(request, WebhookEndpoint.objects.select_related("seller"),
                                                "seller_id", endpoint_id)
@@ -301,7 +303,7 @@ def deliveries_of(endpoint: WebhookEndpoint, status: str = "") -> QuerySet[Webho
 
 @login_required
 @require_GET
-def webhook_deliveries(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_deliveries(request: AuthenticatedHttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint, membership, memberships = _owned(request, WebhookEndpoint.objects.select_related("seller"),
                                                "seller_id", endpoint_id)
     form = DeliveryFilterForm(request.GET)
@@ -316,7 +318,7 @@ def webhook_deliveries(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def webhook_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def webhook_delivery(request: AuthenticatedHttpRequest, delivery_id: int) -> HttpResponse:
     """One delivery: the event as it was sent, and every attempt with what came back."""
     delivery, membership, memberships = _owned(
         request, WebhookDelivery.objects.select_related("event", "endpoint__seller"), "endpoint__seller_id",
@@ -328,7 +330,7 @@ def webhook_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
         here=request.get_full_path()))
 
 
-def _back(request: HttpRequest, fallback: str) -> str:
+def _back(request: AuthenticatedHttpRequest, fallback: str) -> str:
     """Where the Redeliver button was pressed (the log's page, or the delivery's), if that is a page of this site."""
     target = request.POST.get("next", "")
     if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
@@ -339,7 +341,7 @@ def _back(request: HttpRequest, fallback: str) -> str:
 
 @login_required
 @require_POST
-def webhook_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponseBase:
+def webhook_redeliver(request: AuthenticatedHttpRequest, delivery_id: int) -> HttpResponseBase:
     """Send the event to the endpoint again now, whatever happened to it before (integrations.webhooks.redeliver)."""
     delivery, membership, _memberships = _owned(
         request, WebhookDelivery.objects.select_related("event", "endpoint__seller"), "endpoint__seller_id",

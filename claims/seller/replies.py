@@ -26,11 +26,12 @@ from django.utils.translation import gettext as _
 
 from claims import macros
 from claims.models import Claim
+from core.models import max_length
 from sellers.models import CannedReply, MembershipRole, Seller, SellerMembership
 from sellers.selectors import memberships_of
 
 VARIABLES = ("buyer_name", "claim_number", "order_number", "seller_name", "reason", "refundable")
-MAX_TITLE_LENGTH = CannedReply._meta.get_field("title").max_length
+MAX_TITLE_LENGTH = max_length(CannedReply, "title")
 
 
 def variables() -> list[tuple[str, Any]]:

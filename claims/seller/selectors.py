@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Count,
@@ -37,10 +37,15 @@ from claims.selectors import decision_words
 from core.formatting import moment, money
 from sellers.models import LedgerEntry, LedgerKind, Seller, WarrantyPolicy
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from claims.keeping_up import ClaimWithActivity
+
 QUEUE_PAGE_SIZE = 25
 
 
-def staff_claims(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+def staff_claims(user: User | AnonymousUser | None) -> QuerySet[Claim]:
     """Claims of every seller the person works for (a membership is unique per user and seller, so no
     duplicates)."""
     if not (user and user.is_authenticated and user.is_active):
@@ -48,7 +53,7 @@ def staff_claims(user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
     return Claim.objects.filter(seller__memberships__user=user)
 
 
-def staff_claim(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
+def staff_claim(user: User | AnonymousUser | None, number: str) -> Claim:
     """One claim for an action: scoped, light. The service locks and re-reads it anyway."""
     return get_object_or_404(staff_claims(user).select_related("seller"), number=number)
 
@@ -78,12 +83,12 @@ def needs_seller() -> Q:
             | Q(state=ClaimState.AWAITING_INFO, info_requested_from=Party.SELLER))
 
 
-def _with_unread(claims: QuerySet[Claim], user) -> QuerySet[Claim]:  # type: ignore[no-untyped-def]
+def _with_unread(claims: QuerySet[Claim], user: User) -> QuerySet[ClaimWithActivity]:
     return with_new_activity(claims, user)  # "new activity" as the buyer's own list says it (claims.keeping_up)
 
 
-def queue(seller: Seller, user, *, state: str = OPEN, reason: str = "", search: str = "",  # type: ignore[no-untyped-def]
-          unread: bool = False, now: dt.datetime | None = None) -> QuerySet[Claim]:
+def queue(seller: Seller, user: User, *, state: str = OPEN, reason: str = "", search: str = "",
+          unread: bool = False, now: dt.datetime | None = None) -> QuerySet[ClaimWithActivity]:
     """A seller's claims, most urgent first: overdue, then the least time left (claims.deadlines), none last, then
     the oldest."""
     now = now or timezone.now()
@@ -120,7 +125,7 @@ def _overdue_for_seller(claim: Claim, action_at: dt.datetime | None, now: dt.dat
     return deadlines.is_overdue(action_at, now) and claim.state != ClaimState.ESCALATED
 
 
-def queue_summary(seller: Seller, user, now: dt.datetime | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def queue_summary(seller: Seller, user: User, now: dt.datetime | None = None) -> dict[str, int]:
     """The counts above the queue, in one query."""
     now = now or timezone.now()
     return _with_unread(Claim.objects.filter(seller=seller, state__in=OPEN_STATES), user).aggregate(
@@ -164,10 +169,10 @@ def seller_deadline(claim: Claim, now: dt.datetime | None = None) -> SellerDeadl
 def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: deadlines.DueEvent | None,
                      overdue: bool, *, now: dt.datetime) -> SellerDeadline:
     what = action.what if action else ""
-    if what == deadlines.FIRST_REPLY_BREACHED and not overdue:
+    if action is not None and what == deadlines.FIRST_REPLY_BREACHED and not overdue:
         return SellerDeadline(_("First reply due"), _("Please reply by %(when)s, the deadline for your first reply.")
                               % {"when": _when(action.at)}, action.at)
-    if what == deadlines.FIRST_REPLY_BREACHED:
+    if action is not None and what == deadlines.FIRST_REPLY_BREACHED:
         # Past the first reply the countdown runs to the platform's take-over.
         takeover = deadlines.event(events, deadlines.TAKEN_OVER)
         due = takeover.at if takeover else None
@@ -176,20 +181,20 @@ def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: dea
             _("The deadline for your first reply (%(missed)s) has passed and the buyer may ask the platform to step "
               "in. Reply now; if the claim is not resolved by %(when)s, the platform takes over.")
             % {"missed": _when(action.at), "when": _when(due) if due else "—"}, due)
-    if what == deadlines.TAKEN_OVER:
+    if action is not None and what == deadlines.TAKEN_OVER:
         text = (_("The buyer may ask the platform to step in at any time after your rejection. Unless the claim is "
                   "resolved by %(when)s, the platform takes over.") if claim.rejected else
                 _("Resolve the claim with the buyer by %(when)s; after that the platform takes over."))
         return SellerDeadline(_("Resolve by"), text % {"when": _when(action.at)}, action.at)
-    if what == deadlines.WARRANTY_LIMIT:
+    if action is not None and what == deadlines.WARRANTY_LIMIT:
         return SellerDeadline(_("Resolve by"), _("The law's time limit for this warranty claim: resolve it by "
                                                  "%(when)s; after that the platform takes over.")
                               % {"when": _when(action.at)}, action.at)
-    if what == deadlines.WARRANTY_MAX:  # the limit is paused for an expert; the maximum never is
+    if action is not None and what == deadlines.WARRANTY_MAX:  # the limit is paused for an expert; the maximum never is
         return SellerDeadline(_("Resolve by"), _("The maximum duration of this warranty claim: resolve it by %(when)s; "
                                                  "after that the buyer may choose a replacement or withdrawal with a "
                                                  "full refund.") % {"when": _when(action.at)}, action.at)
-    if what == deadlines.INFO_TIMEOUT:
+    if action is not None and what == deadlines.INFO_TIMEOUT:
         return SellerDeadline(
             _("Answer the platform by"),
             _("Our support team asked you for information. Please answer by %(when)s; without an answer they "
@@ -204,7 +209,7 @@ def _seller_deadline(claim: Claim, events: list[deadlines.DueEvent], action: dea
     if state == ClaimState.ESCALATED:
         return SellerDeadline(_("With the platform"),
                               _("Our support team handles this claim and will decide it."))
-    if what == deadlines.RETURN_NOT_CONFIRMED:
+    if action is not None and what == deadlines.RETURN_NOT_CONFIRMED:
         return SellerDeadline(_("Confirm the return by"),
                               f'{_("The returned item was delivered to you.")} '
                               f'{presenters.confirm_by(claim, to_buyer=False)}', action.at)
@@ -244,7 +249,7 @@ def _detail_queryset() -> QuerySet[Claim]:
     )
 
 
-def claim_for_staff(user, number: str) -> Claim:  # type: ignore[no-untyped-def]
+def claim_for_staff(user: User | AnonymousUser | None, number: str) -> Claim:
     return get_object_or_404(_detail_queryset().filter(pk__in=staff_claims(user).values("pk")), number=number)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +47,8 @@ from claims.selectors import (
 )
 from core.after_response import after_response
 from core.formatting import csv_text
-from sellers.models import SellerStatus
+from core.http import AuthenticatedHttpRequest
+from sellers.models import SellerMembership, SellerStatus
 from sellers.selectors import current_membership, memberships_of
 
 from . import exports, replies, selectors
@@ -103,7 +105,8 @@ def _form(action: str, claim: Claim, *args: Any, overview: DefectOverview | None
     """An action's form; the ones that depend on the claim (`takes_claim`: the defect's remedies) get it."""
     form_class = ACTION_FORMS[action]
     if getattr(form_class, "takes_claim", False):
-        return form_class(*args, claim=claim, overview=overview)
+        # Such a form takes the claim and its defect overview as well.
+        return cast("Callable[..., Form]", form_class)(*args, claim=claim, overview=overview)
     return form_class(*args)
 
 
@@ -112,7 +115,7 @@ def _form(action: str, claim: Claim, *args: Any, overview: DefectOverview | None
 
 @login_required
 @require_GET
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     seller = membership.seller
     now = timezone.now()
@@ -137,7 +140,7 @@ def _claim_url(claim: Claim, anchor: str = "") -> str:
     return reverse("sellers:claim", kwargs={"number": claim.number}) + (f"#{anchor}" if anchor else "")
 
 
-def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = None, action: str = "",
+def _render_claim(request: AuthenticatedHttpRequest, claim: Claim, *, bound: Form | None = None, action: str = "",
                   status: int = 200) -> HttpResponse:
     defect = defect_overview(claim)  # once for the page and its forms
     forms = {name: _form(name, claim, overview=defect) for name in ACTION_FORMS}
@@ -150,7 +153,7 @@ def _render_claim(request: HttpRequest, claim: Claim, *, bound: Form | None = No
     picker = (replies.reply_picker(claim, by=request.user, refundable=money.refundable,
                                    chosen=request.GET.get("reply")) if possible["reply"] else None)
     picked = bound is None and picker is not None and picker.chosen is not None
-    if picked:
+    if picked and picker is not None:
         forms["reply"].initial = {"body": picker.chosen_text}
     offer = pending_offer(claim)
     claimed = {item.order_item_id: item.quantity for item in claim.items.all()}
@@ -194,20 +197,20 @@ def _assessments(claim: Claim) -> list[tuple[Any, str]]:
         return []
     rows = []
     for assessment in claim_assessments(claim):
-        assessment.total = costs_total(assessment)
+        assessment.total = costs_total(assessment)  # type: ignore[attr-defined]  # for the template
         rows.append((assessment, result_sentence(assessment)))
     return rows
 
 
 @login_required
 @require_GET
-def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
+def claim_detail(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     claim = selectors.claim_for_staff(request.user, number)
     return after_response(_render_claim(request, claim), services.mark_seen, claim=claim, by=request.user,
                           at=timezone.now())
 
 
-def _act(request: HttpRequest, number: str, action: str, run: Callable[[Claim, Any], object],
+def _act(request: AuthenticatedHttpRequest, number: str, action: str, run: Callable[[Claim, Any], object],
          success: str) -> HttpResponse:
     """Validate the action's form, run one service, and either go back to the claim with a confirmation or show
     the page again with the form's errors and nothing changed."""
@@ -229,7 +232,7 @@ def _act(request: HttpRequest, number: str, action: str, run: Callable[[Claim, A
 
 @login_required
 @require_POST
-def reply(request: HttpRequest, number: str) -> HttpResponse:
+def reply(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: ReplyForm) -> object:
         body, files = form.cleaned_data["body"], form.attachments_with_kind()
         # The first answer goes through `reply` (it stops the 48-hour clock and checks the seller may answer);
@@ -243,7 +246,7 @@ def reply(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def make_offer(request: HttpRequest, number: str) -> HttpResponse:
+def make_offer(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: OfferForm) -> object:
         data = form.cleaned_data
         with transaction.atomic():  # classified in the same step: both or neither
@@ -257,7 +260,7 @@ def make_offer(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def classify_defect(request: HttpRequest, number: str) -> HttpResponse:
+def classify_defect(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: ClassifyDefectForm) -> object:
         return services.classify_defect(claim=claim, by=request.user, **form.classification())
 
@@ -267,7 +270,7 @@ def classify_defect(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def confirm_goods_received(request: HttpRequest, number: str) -> HttpResponse:
+def confirm_goods_received(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _act(request, number, "goods", lambda claim, form: services.confirm_goods_received(claim=claim,
                                                                                             by=request.user),
                 _("You confirmed that the claimed goods reached you. The buyer is told when the claim must be "
@@ -276,7 +279,7 @@ def confirm_goods_received(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def record_collection(request: HttpRequest, number: str) -> HttpResponse:
+def record_collection(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _act(request, number, "collected", lambda claim, form: services.record_collection(claim=claim,
                                                                                            by=request.user),
                 _("You recorded that the buyer collected the goods."))
@@ -284,7 +287,7 @@ def record_collection(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def appeal(request: HttpRequest, number: str) -> HttpResponse:
+def appeal(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The seller's staff appeal the platform's decision (claims.services.appeal), with a reason."""
     return _act(request, number, "appeal", lambda claim, form: services.appeal(
         claim=claim, by=request.user, reason=form.cleaned_data["reason"]),
@@ -293,7 +296,7 @@ def appeal(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def reject(request: HttpRequest, number: str) -> HttpResponse:
+def reject(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: RejectForm) -> object:
         return services.reject(claim=claim, by=request.user, code=form.cleaned_data["code"],
                                body=form.cleaned_data["body"], evidence=form.evidence_with_kind())
@@ -304,7 +307,7 @@ def reject(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
+def add_tracking(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: TrackingForm) -> object:
         data = form.cleaned_data
         return services.add_tracking(claim=claim, by=request.user, carrier=data["carrier"],
@@ -318,7 +321,7 @@ def add_tracking(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def receive_return(request: HttpRequest, number: str) -> HttpResponse:
+def receive_return(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: ReturnReceivedForm) -> object:
         return services.receive_return(claim=claim, by=request.user,
                                        inspection_result=form.cleaned_data["inspection_result"],
@@ -329,7 +332,7 @@ def receive_return(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def provide_info(request: HttpRequest, number: str) -> HttpResponse:
+def provide_info(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: InfoAnswerForm) -> object:
         return services.provide_info(claim=claim, by=request.user, body=form.cleaned_data["body"],
                                      attachments=form.attachments_with_kind())
@@ -339,7 +342,7 @@ def provide_info(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def start_expert(request: HttpRequest, number: str) -> HttpResponse:
+def start_expert(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: StartExpertForm) -> object:
         return services.start_expert_assessment(claim=claim, by=request.user, expert=form.cleaned_data["expert"])
 
@@ -349,7 +352,7 @@ def start_expert(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def conclude_expert(request: HttpRequest, number: str) -> HttpResponse:
+def conclude_expert(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     def run(claim: Claim, form: ConcludeExpertForm) -> object:
         data = form.cleaned_data
         return services.conclude_running_expert_assessment(claim=claim, by=request.user, result=data["result"],
@@ -360,7 +363,7 @@ def conclude_expert(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def resolution(request: HttpRequest, number: str) -> HttpResponse:
+def resolution(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The claim's written resolution, as the buyer got it (claims.resolution), printable."""
     claim = selectors.claim_for_staff(request.user, number)
     return render(request, "sellers/resolution.html", {
@@ -369,7 +372,7 @@ def resolution(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def accept_counter_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+def accept_counter_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> HttpResponse:
     def run(claim: Claim, form: AcceptCounterOfferForm) -> object:
         return services.accept_counter_offer(offer=get_object_or_404(Offer, pk=offer_id, claim=claim),
                                              by=request.user)
@@ -379,7 +382,7 @@ def accept_counter_offer(request: HttpRequest, number: str, offer_id: int) -> Ht
 
 @login_required
 @require_POST
-def decline_counter_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+def decline_counter_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> HttpResponse:
     def run(claim: Claim, form: DeclineCounterOfferForm) -> object:
         return services.decline_counter_offer(offer=get_object_or_404(Offer, pk=offer_id, claim=claim),
                                               by=request.user, reason=form.cleaned_data["reason"])
@@ -390,7 +393,7 @@ def decline_counter_offer(request: HttpRequest, number: str, offer_id: int) -> H
 
 @login_required
 @require_POST
-def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
+def withdraw_offer(request: AuthenticatedHttpRequest, number: str, offer_id: int) -> HttpResponse:
     claim = selectors.staff_claim(request.user, number)
     offer = get_object_or_404(Offer, pk=offer_id, claim=claim)
     try:
@@ -407,11 +410,11 @@ def withdraw_offer(request: HttpRequest, number: str, offer_id: int) -> HttpResp
 
 @login_required
 @require_GET
-def performance(request: HttpRequest) -> HttpResponse:
+def performance(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _performance_page(request)
 
 
-def _performance_page(request: HttpRequest, *, export_form: ClaimsExportForm | None = None,
+def _performance_page(request: AuthenticatedHttpRequest, *, export_form: ClaimsExportForm | None = None,
                       status: int = 200) -> HttpResponse:
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     figures = selectors.performance(membership.seller, period=PerformancePeriodForm(request.GET).chosen())
@@ -431,7 +434,7 @@ def _performance_page(request: HttpRequest, *, export_form: ClaimsExportForm | N
 
 @login_required
 @require_GET
-def claims_csv(request: HttpRequest) -> HttpResponse:
+def claims_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The claims the seller's staff work in (owner or staff, as the statement CSV) opened in the days asked for, as
     CSV (claims.seller.exports), streamed. Days that make no sense: the performance page with the form's errors."""
     membership, _memberships = current_membership(request.user, request.GET.get("seller"))
@@ -453,7 +456,7 @@ LEDGER_PAGE_SIZE = 25
 
 @login_required
 @require_GET
-def statements(request: HttpRequest) -> HttpResponse:
+def statements(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What the seller owes the platform (or is owed) now, every ledger entry, and the months to print."""
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     seller = membership.seller
@@ -466,7 +469,8 @@ def statements(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _statement_for(request: HttpRequest, month: dt.date):  # type: ignore[no-untyped-def]
+def _statement_for(request: AuthenticatedHttpRequest,
+                   month: dt.date) -> tuple[SellerMembership, list[SellerMembership], statement_selectors.Statement]:
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     if month > statement_selectors.current_month():
         raise Http404  # a month that has not begun has no statement
@@ -475,7 +479,7 @@ def _statement_for(request: HttpRequest, month: dt.date):  # type: ignore[no-unt
 
 @login_required
 @require_GET
-def statement(request: HttpRequest, month: dt.date) -> HttpResponse:
+def statement(request: AuthenticatedHttpRequest, month: dt.date) -> HttpResponse:
     """One month's statement, printable: opening balance, the month's entries, closing balance, and the refunds
     the seller funded that were paid out in the month."""
     membership, memberships, sheet = _statement_for(request, month)
@@ -493,7 +497,7 @@ CSV_COLUMNS = ["date", "type", "description", "claim", "order", "amount", "curre
 
 @login_required
 @require_GET
-def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
+def statement_csv(request: AuthenticatedHttpRequest, month: dt.date) -> HttpResponse:
     """The statement as CSV: an opening and a closing row per currency around the month's entries, then the
     refunds the seller funded (not ledger entries: no balance). Dates are the marketplace's local time; the
     column names are a fixed format, the descriptions are in the reader's language."""
@@ -509,11 +513,12 @@ def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
                          section.currency, section.opening])
         for line in section.lines:
             entry = line.entry
+            claim = entry.claim
             description = entry.get_kind_display() + (f" – {entry.note}" if entry.note else "")
             writer.writerow([
                 f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}", entry.kind, cell(description),
-                entry.claim.number if entry.claim_id else "",
-                cell(entry.claim.order.number) if entry.claim_id else "",
+                claim.number if claim is not None else "",
+                cell(claim.order.number) if claim is not None else "",
                 entry.amount, entry.currency, line.balance_after,
             ])
         writer.writerow([f"{statement.last_day:%Y-%m-%d}", "closing_balance", _("Closing balance"), "", "", "",
@@ -532,7 +537,7 @@ def statement_csv(request: HttpRequest, month: dt.date) -> HttpResponse:
 
 @login_required
 @require_GET
-def canned_replies(request: HttpRequest) -> HttpResponse:
+def canned_replies(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The shop's canned replies: every member reads them (and picks them on a claim); the owner keeps them."""
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     return render(request, "sellers/replies.html", {
@@ -546,14 +551,15 @@ def _replies_url(membership: Any) -> str:
     return f'{reverse("sellers:canned_replies")}?seller={membership.seller.slug}'
 
 
-def _reply_form_page(request: HttpRequest, membership: Any, memberships: list[Any], form: CannedReplyForm,
+def _reply_form_page(request: AuthenticatedHttpRequest, membership: Any, memberships: list[Any], form: CannedReplyForm,
                      reply: Any = None, status: int = 200) -> HttpResponse:
     return render(request, "sellers/reply_form.html", {
         "seller": membership.seller, "membership": membership, "memberships": memberships, "form": form,
         "reply": reply}, status=status)
 
 
-def _save_reply(request: HttpRequest, membership: Any, memberships: list[Any], reply: Any = None) -> HttpResponse:
+def _save_reply(request: AuthenticatedHttpRequest, membership: Any, memberships: list[Any],
+                reply: Any = None) -> HttpResponse:
     """Show the form (GET) or save it through claims.seller.replies (POST): back to the list, or the form with its
     errors and nothing saved."""
     if not replies.may_manage(membership):
@@ -575,21 +581,21 @@ def _save_reply(request: HttpRequest, membership: Any, memberships: list[Any], r
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def canned_reply_add(request: HttpRequest) -> HttpResponse:
+def canned_reply_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership, memberships = current_membership(request.user, request.GET.get("seller"))
     return _save_reply(request, membership, memberships)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def canned_reply_edit(request: HttpRequest, reply_id: int) -> HttpResponse:
+def canned_reply_edit(request: AuthenticatedHttpRequest, reply_id: int) -> HttpResponse:
     reply, membership = replies.reply_for(request.user, reply_id)
     return _save_reply(request, membership, memberships_of(request.user), reply)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def canned_reply_delete(request: HttpRequest, reply_id: int) -> HttpResponse:
+def canned_reply_delete(request: AuthenticatedHttpRequest, reply_id: int) -> HttpResponse:
     """Asks first (GET, so it works without JavaScript), deletes on POST."""
     reply, membership = replies.reply_for(request.user, reply_id)
     if not replies.may_manage(membership):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dateutil.relativedelta import relativedelta
 from django.core.files.base import ContentFile
@@ -35,6 +35,9 @@ from ..models import Claim, ClaimItem, ClaimTransition, Evidence, Message, Refun
 from ..money import RefundRoom, refund_room
 from ..policy import Policy
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 logger = logging.getLogger(__name__)
 
 User = Any  # django.contrib.auth user; kept loose so services accept any user model
@@ -59,8 +62,8 @@ def _conflict(claim: Claim) -> ClaimError:
     )
 
 
-def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_instructions: str | None = None,
-          **kwargs: Any) -> ClaimTransition:
+def _fire(claim: Claim, verb: str, by: User | None, *, reason: str | StrPromise = "",
+          return_instructions: str | None = None, **kwargs: Any) -> ClaimTransition:
     """Fire one transition on a locked claim, save it and log it. `by=None` is the system. A transition into
     awaiting_return authorizes the return (claims.services.returns), at the address of the accepted offer's
     `return_instructions` if it has some."""
@@ -83,7 +86,7 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_
         to_state=claim.state,
         actor=by,
         party=roles.party_of(claim, by) or Party.AGENT,
-        reason=reason,
+        reason=_text(reason),
         created_at=timezone.now(),
     ))
     logger.info("claim %s: %s %s -> %s by %s", claim.number, verb, from_state, claim.state,
@@ -95,13 +98,19 @@ def _fire(claim: Claim, verb: str, by: User | None, *, reason: str = "", return_
     return log
 
 
-def _record(claim: Claim, name: str, *, by: User | None, reason: str = "",
+def _text(words: str | StrPromise) -> str:
+    """Words for a text field, as given: Django saves a lazy label as text and the object keeps it lazy (the field's
+    type says str only)."""
+    return cast(str, words)
+
+
+def _record(claim: Claim, name: str, *, by: User | None, reason: str | StrPromise = "",
             at: dt.datetime | None = None) -> ClaimTransition:
     """A moment on the claim's timeline that changes no state (a breach recorded, the goods received, a defect
     classified, an expert's step), logged as a transition from the state to itself. `by=None` is the system."""
     party = (roles.party_of(claim, by) or Party.AGENT) if by is not None else Party.SYSTEM
     return _log(batching.current(), ClaimTransition(claim=claim, name=name, from_state=claim.state,
-                                                    to_state=claim.state, actor=by, party=party, reason=reason,
+                                                    to_state=claim.state, actor=by, party=party, reason=_text(reason),
                                                     created_at=at or timezone.now()))
 
 
@@ -115,7 +124,7 @@ def _log(batch: batching.Batch | None, log: ClaimTransition) -> ClaimTransition:
 
 
 @contextmanager
-def _files_removed_on_failure():  # type: ignore[no-untyped-def]
+def _files_removed_on_failure() -> Iterator[list[Any]]:
     """Files written to storage inside a transaction that then fails must not stay behind."""
     stored: list[Any] = []
     try:
@@ -166,10 +175,10 @@ def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], 
     return created
 
 
-def _post(claim: Claim, *, by: User | None, party: str, body: str, internal: bool = False,
+def _post(claim: Claim, *, by: User | None, party: str, body: str | StrPromise, internal: bool = False,
           files: Sequence[evidence_files.PreparedFile] = (), stored: list[Any] | None = None) -> Message:
     now = timezone.now()
-    message = Message.objects.create(claim=claim, author=by, party=party, body=body, is_internal=internal,
+    message = Message.objects.create(claim=claim, author=by, party=party, body=_text(body), is_internal=internal,
                                      created_at=now)
     if not internal:
         Claim.objects.filter(pk=claim.pk).update(last_activity_at=now)

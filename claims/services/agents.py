@@ -163,7 +163,7 @@ def decide(*, claim: Claim, by: User, outcome: str, funded_by: str = "", amount:
                     bears_cost=not recover_from_seller)
         # The email says whether the platform recovers what it pays (claims.decision); the ledger entry is written
         # only when the refund is paid, which may wait for the return.
-        if appeal is not None:  # told as the appeal's decision, final
+        if appeal is not None and terms is not None:  # told as the appeal's decision, final (terms: read for it)
             settle_appeal(claim, appeal, terms, by=by, log=log, value=value, recover=not claim.platform_bears_cost,
                           note=note, upheld=upheld)
         else:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -13,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import logs
 from orders.models import Order
 
 from .. import batching, deadlines
@@ -142,7 +145,8 @@ def note_delivery(*, order: Order) -> int:
 SWEEP_BATCH_SIZE = 200
 
 
-def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP_BATCH_SIZE) -> dict[str, int]:
+def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP_BATCH_SIZE,
+                      budget_seconds: float | None = None) -> dict[str, int]:
     """Act on every claim whose next deadline has passed at `now` (SPEC section 9).
 
     Due claims are taken in batches from the indexed `next_deadline_at` column, so the cost follows the number of
@@ -153,15 +157,23 @@ def enforce_deadlines(now: dt.datetime | None = None, *, batch_size: int = SWEEP
     hand-off, and the worker that sends them renders them. Several sweeps at once share the work and never act twice:
     a second sweep, at once or later, finds nothing left to do. A sweep killed in the middle of a batch leaves its
     claims untouched (the transaction never commits). A batch that fails is acted on again claim by claim, each in a
-    transaction of its own, so one claim that cannot be acted on holds up no other; it is logged and stays due."""
+    transaction of its own, so one claim that cannot be acted on holds up no other; it is logged and stays due.
+
+    With `budget_seconds` (the Celery task's: DEADLINE_SWEEP_TASK_SECONDS), no batch starts after that long: a task
+    stays inside its time limit however much is due, and the next tick goes on where this one stopped."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
     if not Claim.objects.filter(next_deadline_at__lte=now).exists():
         return counts  # the sweep's usual answer, from the index alone and without a transaction
+    stop_at = time.monotonic() + budget_seconds if budget_seconds is not None else None
     after: tuple[dt.datetime, int] | None = None
     while True:
         taken, after = _sweep_batch(now, after, batch_size, counts)
         if taken < batch_size or after is None:
+            return counts
+        if stop_at is not None and time.monotonic() >= stop_at:
+            logger.info("deadline sweep: stopped after %s s with claims still due; the next tick goes on",
+                        budget_seconds)
             return counts
 
 
@@ -191,7 +203,8 @@ def _sweep_batch(now: dt.datetime, after: tuple[dt.datetime, int] | None, batch_
     try:
         with transaction.atomic(), batching.collecting() as batch:
             claims = list(due[:batch_size])
-            taken = [(claim.next_deadline_at, claim.pk) for claim in claims]  # where the next batch starts
+            # where the next batch starts; a due claim has its next deadline (the filter above)
+            taken = [(cast(dt.datetime, claim.next_deadline_at), claim.pk) for claim in claims]
             prefetch_related_objects(claims, "order", "seller")
             for claim in claims:
                 batch.take(claim)
@@ -235,10 +248,11 @@ def _due_actions(claim: Claim, now: dt.datetime) -> list[str]:
     removes its own event; an event met twice is a bug, and the sweep stops rather than loop."""
     tried: list[str] = []
     actions: list[str] = []
-    while (due := deadlines.due_now(claim, now)) and due[0].what not in tried:
-        tried.append(due[0].what)
-        if _ACT[due[0].what](claim, now) is not False:
-            actions.append(due[0].what)
+    with logs.claim(claim.number):  # what is logged while acting on it names the claim (core.logs)
+        while (due := deadlines.due_now(claim, now)) and due[0].what not in tried:
+            tried.append(due[0].what)
+            if _ACT[due[0].what](claim, now) is not False:
+                actions.append(due[0].what)
     return actions
 
 

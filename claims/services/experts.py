@@ -9,7 +9,7 @@ records a timeline entry (a ClaimTransition without a change of state) and tells
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -178,7 +178,9 @@ def conclude_running_expert_assessment(*, claim: Claim, by: User, result: str, n
         running = running_during_claim(claim)
         if refusal := conclude_expert_refusal(claim, running, by):
             raise refusal
-        return conclude_expert_assessment(assessment=running, by=by, result=result, note=note, report=report)
+        # refused above when none is running
+        return conclude_expert_assessment(assessment=cast(ExpertAssessment, running), by=by, result=result, note=note,
+                                          report=report)
 
 
 def _reopen_for_expert(claim: Claim, *, by: User, assessment: ExpertAssessment) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,19 +16,19 @@ from ..errors import ClaimError
 from ..models import Claim, EmailPreference, Notification
 
 
-def mark_all_read(*, user: AbstractBaseUser, at: dt.datetime | None = None) -> int:
+def mark_all_read(*, user: User, at: dt.datetime | None = None) -> int:
     """Everything in the person's list read; returns how many were unread."""
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=at or timezone.now())
 
 
-def mark_claim_read(*, claim: Claim, user: AbstractBaseUser, at: dt.datetime) -> int:
+def mark_claim_read(*, claim: Claim, user: User, at: dt.datetime) -> int:
     """The claim's notifications read as the person saw the claim at `at` (claims.services.mark_seen): news that came
     in after the page was made stays unread."""
     return (Notification.objects.filter(user=user, claim=claim, read_at__isnull=True, created_at__lte=at)
             .update(read_at=at))
 
 
-def set_email_preferences(*, user: AbstractBaseUser, enabled: Mapping[str, bool]) -> None:
+def set_email_preferences(*, user: User, enabled: Mapping[str, bool]) -> None:
     """Turn kinds of email on or off. The mails that carry a deadline or a decision (EmailKind.ALWAYS) cannot be
     turned off: asking to is refused, and nothing changes."""
     for kind, on in enabled.items():

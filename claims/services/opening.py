@@ -111,7 +111,7 @@ def _set_deadlines(claim: Claim, now: dt.datetime, policy: Policy) -> None:
     claim.refresh_next_deadline()
 
 
-def _same_defect(same_defect: Defect | int | None, pairs: Any) -> Defect | None:
+def _same_defect(same_defect: Defect | int | str | None, pairs: Any) -> Defect | None:
     """The earlier defect the buyer says this is ("Is it one of these?" on the Get help form): one of a claimed item's.
     A defect a discount compensated is refused inside the transaction (claims.remedies.compensation_refusal)."""
     if same_defect in (None, ""):

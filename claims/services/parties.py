@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -194,7 +194,7 @@ def accept_offer(*, offer: Offer, by: User) -> Claim:
     return claim
 
 
-def _settle_offer(claim: Claim, offer: Offer, *, by: User, verb: str, news: tuple[str, list[str]]) -> None:
+def _settle_offer(claim: Claim, offer: Offer, *, by: User, verb: str, news: tuple[str, Sequence[str]]) -> None:
     """Settle a locked claim as the accepted offer says: the buyer accepting the seller's or the platform's offer
     (`accept_offer`) and the seller accepting the buyer's counter-offer (`accept_counter_offer`, claims.services
     .counter_offers) both come here. The outcome is the offer's (OFFER_OUTCOME); money outcomes resolve the claim and

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from core.models import max_length
 from orders.models import CarrierEvent, Shipment
 from orders.services import CarrierEventResult, normalise_carrier, normalise_tracking_number, settle_carrier_event
 from sellers.models import WarrantyPolicy
@@ -88,8 +89,8 @@ def add_return_tracking(*, claim: Claim, by: User, carrier: str, tracking_number
     carrier, number = normalise_carrier(carrier or ""), normalise_tracking_number(tracking_number or "")
     if not carrier or not number:
         raise ClaimError(_("Please give both the carrier and the tracking number."))
-    if len(carrier) > ReturnAuthorization._meta.get_field("carrier").max_length or \
-            len(number) > ReturnAuthorization._meta.get_field("tracking_number").max_length:
+    if len(carrier) > max_length(ReturnAuthorization, "carrier") or \
+            len(number) > max_length(ReturnAuthorization, "tracking_number"):
         raise ClaimError(_("The carrier or the tracking number is longer than any we know. Please check it."))
     with transaction.atomic():
         claim = _lock(claim)

@@ -4,6 +4,8 @@ the pages already have."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 
 from .. import appeals
@@ -33,7 +35,7 @@ def appeal_until(claim: Claim) -> str:
 
 
 @register.simple_tag
-def appeal_closes_at(claim: Claim):  # type: ignore[no-untyped-def]
+def appeal_closes_at(claim: Claim) -> dt.datetime | None:
     return appeals.closes_at(claim)
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import cast
 
 from django import template
 from django.urls import reverse
@@ -236,6 +237,11 @@ def _runs(values: Sequence[float | int | Decimal | None]) -> list[list[tuple[int
     return [run for run in runs if run]
 
 
+def _bar_values(series: Series) -> Sequence[float | int | Decimal]:
+    """A bar chart's values: a bar chart has no gaps (None is a line chart's)."""
+    return cast("Sequence[float | int | Decimal]", series.values)
+
+
 def bar_chart(*, chart_id: str, title: str, description: str, categories: Sequence[str], series: Sequence[Series],
               x_title: str, top_value: float | None = None) -> SafeString:
     """Horizontal bars: one group per category, one bar per series, the value written at the end of each bar."""
@@ -247,21 +253,21 @@ def bar_chart(*, chart_id: str, title: str, description: str, categories: Sequen
     plot_bottom = plot_top + group * len(categories)
     height = plot_bottom + 40
     left, right = label_width, WIDTH - value_room
-    peak = max((float(v) for one in series for v in one.values), default=0.0)
+    peak = max((float(v) for one in series for v in _bar_values(one)), default=0.0)
     x_max = top_value if top_value is not None else nice_max(peak)[0]
     body: list[SafeString] = [legend]
     for c, category in enumerate(categories):
         group_top = plot_top + c * group + gap / 2
         body.append(_text(left - 10, group_top + bar * len(series) / 2 + 4.5, category, anchor="end"))
         for index, one in enumerate(series):
-            value = float(one.values[c])
+            value = float(_bar_values(one)[c])
             width = (right - left) * min(value / x_max, 1.0) if x_max else 0.0
             y = group_top + index * bar
             if width > 0:
                 body.append(format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="{}" '
                                         'stroke-width="1.5"/>', _n(left), _n(y + 1), _n(width), _n(bar - 2),
                                         _fill(chart_id, index), STYLES[index].colour))
-            written = one.texts[c] if one.texts else number_format(one.values[c], force_grouping=True)
+            written = one.texts[c] if one.texts else number_format(_bar_values(one)[c], force_grouping=True)
             body.append(_text(left + width + 6, y + bar / 2 + 4.5, written, weight="bold"))
     body.append(format_html('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1.5"/>', _n(left),
                             _n(plot_top), _n(left), _n(plot_bottom), MUTED))
@@ -366,7 +372,7 @@ def _money_chart(data: overview_data.Overview) -> Chart:
 
 def _satisfaction_chart(data: overview_data.Overview) -> Chart:
     title = _("Satisfaction survey, answers of the last %(days)d days") % {"days": overview_data.DAYS}
-    names = {Party.BUYER: _("Buyers"), Party.SELLER: _("Sellers")}
+    names: dict[str, str] = {Party.BUYER: _("Buyers"), Party.SELLER: _("Sellers")}
     link = Cell(_("All answers, per agent and per reason"),
                 reverse("admin:claims_satisfactionresponse_changelist"))
     ratings = list(reversed(RATINGS))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from django import template
 from django.contrib.admin.templatetags.base import InclusionAdminNode
@@ -24,10 +26,17 @@ from django.utils.translation import gettext as _
 from core import formatting
 from core.console import escaped as _escaped
 
+if TYPE_CHECKING:
+    from django.contrib.admin.views.main import ChangeList
+    from django.template.base import Parser, Token
+
 register = template.Library()
 
+# Django's InclusionAdminNode(parser, token, func, template_name, takes_context); the stubs add a first `name`.
+_admin_node = cast("Callable[..., InclusionAdminNode]", InclusionAdminNode)
 
-def _span(cl) -> tuple[dt.date, dt.date] | None:  # type: ignore[no-untyped-def]
+
+def _span(cl: ChangeList) -> tuple[dt.date, dt.date] | None:
     """The first and last date of the claims in the chosen period (all claims when none is chosen), whatever the
     other filters: the MIN and MAX of a filtered list walk the date index until a row passes the filter, hundreds of
     thousands of rows for a state whose claims are all recent (seconds at a million claims). The periods in between
@@ -41,12 +50,12 @@ def _span(cl) -> tuple[dt.date, dt.date] | None:  # type: ignore[no-untyped-def]
     return timezone.localtime(found["first"]).date(), timezone.localtime(found["last"]).date()
 
 
-def claim_date_hierarchy(cl):  # type: ignore[no-untyped-def]
+def claim_date_hierarchy(cl: ChangeList) -> dict[str, Any]:
     field = cl.date_hierarchy
     year_field, month_field, day_field = f"{field}__year", f"{field}__month", f"{field}__day"
     year, month, day = (cl.params.get(name) for name in (year_field, month_field, day_field))
 
-    def link(filters):  # type: ignore[no-untyped-def]
+    def link(filters: dict[str, Any]) -> str:
         return cl.get_query_string(filters, [f"{field}__"])
 
     span = None
@@ -83,18 +92,18 @@ def claim_date_hierarchy(cl):  # type: ignore[no-untyped-def]
 
 
 @register.tag(name="claim_date_hierarchy")
-def claim_date_hierarchy_tag(parser, token):  # type: ignore[no-untyped-def]
-    return InclusionAdminNode(parser, token, func=claim_date_hierarchy, template_name="date_hierarchy.html",
-                              takes_context=False)
+def claim_date_hierarchy_tag(parser: Parser, token: Token) -> InclusionAdminNode:
+    return _admin_node(parser, token, func=claim_date_hierarchy, template_name="date_hierarchy.html",
+                       takes_context=False)
 
 
 @register.tag(name="claim_result_list")
-def claim_result_list_tag(parser, token):  # type: ignore[no-untyped-def]
+def claim_result_list_tag(parser: Parser, token: Token) -> InclusionAdminNode:
     """Django's {% result_list cl %} with the rows of claims/admin/rows.py."""
     from claims.admin.rows import result_list
 
-    return InclusionAdminNode(parser, token, func=result_list, template_name="change_list_results.html",
-                              takes_context=False)
+    return _admin_node(parser, token, func=result_list, template_name="change_list_results.html",
+                       takes_context=False)
 
 
 # The heading of a list filter in Django's own words, which Django's admin catalogue translates: read through a name,
@@ -103,14 +112,14 @@ _FILTER_HEADING = " By %(filter_title)s "
 
 
 @register.simple_tag
-def filter_heading(title) -> str:  # type: ignore[no-untyped-def]
+def filter_heading(title: Any) -> str:
     """What Django's admin/filter.html writes with `{% blocktranslate %} By {{ filter_title }} {% endblocktranslate %}`
     (the title escaped, the words not)."""
     return mark_safe(gettext(_FILTER_HEADING) % {"filter_title": _escaped(title)})  # noqa: S308 - the title escaped
 
 
 @register.filter
-def filter_items(choices) -> SafeString:  # type: ignore[no-untyped-def]
+def filter_items(choices: Iterable[Mapping[str, Any]]) -> SafeString:
     """A list filter's choices as Django's admin/filter.html writes them (`<li>`, "selected" on the chosen one, the
     link through iriencode), in one pass of plain string formatting: a template loop (or format_html) per choice over
     a thousand sellers was half the claim list's time."""

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import template
 
 from .. import retention
+from ..models import Claim, Evidence
 
 register = template.Library()
 
@@ -22,7 +23,7 @@ def clip_length(seconds: Decimal | float | None) -> str:
 
 
 @register.simple_tag
-def purged_words(evidence, claim=None) -> str:  # type: ignore[no-untyped-def]
+def purged_words(evidence: Evidence, claim: Claim | None = None) -> str:
     """In place of a file deleted after the retention period or at its uploader's request (claims.retention); pass
     the page's claim when it has one, so that no query is made."""
     return retention.purged_words(evidence, claim or None)
