@@ -14,6 +14,7 @@ from claims import views as claim_views
 from claims.carrier_webhook import carrier_tracking
 from claims.webhooks import payments_confirmation
 
+from . import health, metrics
 from .views import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
 
 
@@ -41,6 +42,11 @@ handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [
+    # Probes of load balancers and Prometheus (config.health, config.metrics), answered by core.probes before the
+    # rest of the middleware: no login, session, CSRF or HTTPS redirect.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

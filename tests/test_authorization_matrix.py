@@ -80,6 +80,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "public: set language":     row("302",    "302",    "302",    "302",    "302",    "302",    "302",    "302"),
     "public: log out":          row(LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN,    LOGIN),
     "public: webhook":          row("401",    "401",    "401",    "401",    "401",    "401",    "401",    "401"),
+    # the probes of load balancers and Prometheus: no login, whoever is logged in. /metrics answers the test client's
+    # 127.0.0.1 (METRICS_ALLOWED_NETWORKS) and nobody else without its token (tests/test_health_and_metrics.py)
+    "public: probes":           row("200",    "200",    "200",    "200",    "200",    "200",    "200",    "200"),
     # the satisfaction survey's signed link is its own credential (no login): a link that is not valid is refused
     "public: survey link":      row("400",    "400",    "400",    "400",    "400",    "400",    "400",    "400"),
     # so is an email's one-click unsubscribe link (claims.unsubscribe): whoever is logged in, a bad link is refused
@@ -146,6 +149,8 @@ CLASSES: dict[str, list[str]] = {
     "public: log out": ["logout"],
     # authenticated by their Standard Webhooks signature headers, never by a session
     "public: webhook": ["carrier_webhook", "payments_webhook"],
+    # config.health and config.metrics, answered before sessions and logins (core.probes)
+    "public: probes": ["healthz", "readyz", "metrics"],
     # claims/tests/test_satisfaction.py has the valid, expired and changed links
     "public: survey link": ["claims:satisfaction"],
     # tests/test_unsubscribe.py has the valid, expired, changed and foreign links, GET and one-click POST

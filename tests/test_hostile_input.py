@@ -310,6 +310,9 @@ CSRF_EXEMPT |= {"payments_webhook"}  # authenticated by its Standard Webhooks si
 # RFC 8058: a mail program POSTs the one-click unsubscribe without a cookie; the signed link is the credential (a bad
 # one changes nothing: test_a_forged_or_expired_unsubscribe_link_changes_nothing below)
 CSRF_EXEMPT |= {"claims:unsubscribe"}
+# The probes of load balancers and Prometheus (config.health, config.metrics): GET and HEAD only, answered before
+# sessions (a POST gets 405 and changes nothing), and no cookie gives /metrics away (a token or an address does).
+CSRF_EXEMPT |= {"healthz", "readyz", "metrics"}
 
 
 def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(settings):
