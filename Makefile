@@ -11,14 +11,23 @@ PORT ?= 8000
 # tests that share a Redis database and start Celery workers) in one process.
 TEST_PROCESSES ?= auto
 
-.PHONY: run test lint install browser-deps bench
+.PHONY: run test lint install lock browser-deps bench cluster-test
 
-$(STAMP): pyproject.toml
+# Every package at the version requirements.lock pins, checked against its hashes; then the project itself, with no
+# dependency of its own left to resolve.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# requirements.lock again from pyproject.toml's ranges (after changing a dependency): the newest versions they allow.
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) install
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 # Links in emails start with SITE_URL: where this server listens, unless SITE_URL is set (a proxy, a public name).
 run: export SITE_URL ?= http://$(HOST):$(PORT)
@@ -51,6 +60,7 @@ test: $(STAMP) browser-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py export_openapi --check
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 # Benchmarks (bench/README.md): not part of `make test`. `make bench ARGS=--quick` for the small size.
@@ -62,3 +72,9 @@ bench: $(STAMP)
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || true; \
 	fi
 	$(BIN)/python bench/run.py $(ARGS)
+
+# The production set-up on this machine under load (tests/cluster/run.py; README, "Cluster test"): two gunicorn, two
+# Celery workers (one killed and restarted), beat (restarted), PostgreSQL, Redis database 12 and an SMTP server of its
+# own; checks every email arrives once, every deadline is acted on once, no 5xx. About two minutes.
+cluster-test: $(STAMP)
+	$(BIN)/python tests/cluster/run.py $(ARGS)

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from the environment (django-environ)."""
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -41,7 +42,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer, redirects and errors of the middleware below included, carries the request's reference.
     "core.middleware.RequestIdMiddleware",
+    # Observability (docs/operations.md, "Health and metrics"): every answer's time by route (core.metrics); the probes
+    # /healthz, /readyz and /metrics answered here, before host checks, HTTPS redirects, sessions and CSRF
+    # (core.probes); the claim a request is about named in its log lines (config.observability).
+    "core.metrics.RequestMetricsMiddleware",
+    "core.probes.ProbeMiddleware",
+    "config.observability.ClaimLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (compressed, hashed names cached for a year in production): before
+    # everything else that would only add work to a CSS or JS answer.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,6 +102,22 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+
+def sqlite_options(database: dict[str, object]) -> None:
+    """SQLite (development) shared by the web server and the worker's processes: write-ahead logging (readers never
+    wait for the writer), a writer that waits up to 20 s for another instead of failing with "database is locked",
+    and transactions that take the write lock when they begin (IMMEDIATE), so two transactions never both read and
+    then fail to write: the deadlock SQLite settles with that same error."""
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        options = database.setdefault("OPTIONS", {})
+        assert isinstance(options, dict)  # noqa: S101 - settings are ours
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+
+
+sqlite_options(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -118,7 +144,7 @@ MEDIA_URL = "/media/"  # never served: evidence goes through claims.views.eviden
 # Evidence storage: the local disk by default; any S3-compatible store with DJANGO_STORAGE_BACKEND=s3
 # (credentials from the usual AWS_* variables). Files are private either way: the app streams them.
 STORAGE_BACKEND = env.str("DJANGO_STORAGE_BACKEND", default="local")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -245,14 +271,15 @@ OPEN_CLAIM_RATE_LIMIT = env.int("OPEN_CLAIM_RATE_LIMIT", default=10)
 OPEN_CLAIM_RATE_WINDOW_SECONDS = env.int("OPEN_CLAIM_RATE_WINDOW_SECONDS", default=60 * 60)
 
 # --- Celery -------------------------------------------------------------------------------------
-# Redis when REDIS_URL is set; otherwise an embedded broker on the local disk, so `make run` needs no
-# Redis: web, worker and beat share the folder below.
+# The broker: CELERY_BROKER_URL, else REDIS_URL; Redis (redis://, rediss://) or RabbitMQ (amqp://, amqps://: quorum
+# queues). Without either, an embedded broker on the local disk, so `make run` needs no server: web, worker and beat
+# share the folder below.
 BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / ".broker")))
-CELERY_BROKER_URL = env.str("REDIS_URL", default="filesystem://")
 # A web request must not hang on a broker that is down: publishing gives up quickly and the email waits in
 # the outbox for the re-send task.
 # A task taken by a worker that then dies is handed out again after visibility_timeout (acks_late); it must
-# exceed the longest task, and an email is re-sent sooner anyway by the outbox task.
+# exceed the hard time limit of the longest task (CELERY_TASK_TIME_LIMIT), and an email is re-sent sooner anyway by
+# the outbox task.
 REDIS_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1,
                            "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
                            "visibility_timeout": 600}
@@ -270,15 +297,49 @@ def filesystem_broker_options(folder: Path) -> dict[str, object]:
     }
 
 
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
+def celery_broker(url: str) -> dict[str, object]:
+    """The CELERY_* settings that follow from the broker's URL. RabbitMQ gets quorum queues (replicated, and what
+    RabbitMQ recommends for durable work), publisher confirms, and a topic exchange: a task with an eta (a digest's end
+    of window) then waits in RabbitMQ's own delay queues (Celery's native delayed delivery), since a quorum queue
+    cannot hold it unacknowledged in the worker. Publishing gives up as quickly as with Redis."""
+    scheme = url.partition("://")[0]
+    if scheme == "filesystem":
+        return {"CELERY_BROKER_URL": url, "CELERY_BROKER_TRANSPORT_OPTIONS": filesystem_broker_options(BROKER_DIR)}
+    if scheme in ("amqp", "amqps", "pyamqp"):
+        return {"CELERY_BROKER_URL": url,
+                "CELERY_BROKER_TRANSPORT_OPTIONS": {"confirm_publish": True, "max_retries": 1, "interval_start": 0,
+                                                    "interval_step": 0.2, "interval_max": 0.5},
+                "CELERY_BROKER_CONNECTION_TIMEOUT": 2,
+                "CELERY_TASK_DEFAULT_QUEUE_TYPE": "quorum",
+                "CELERY_TASK_DEFAULT_EXCHANGE_TYPE": "topic",
+                "CELERY_WORKER_DETECT_QUORUM_QUEUES": True}
+    return {"CELERY_BROKER_URL": url, "CELERY_BROKER_TRANSPORT_OPTIONS": REDIS_TRANSPORT_OPTIONS}
+
+
+vars().update(celery_broker(env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default="filesystem://")))
+# The queue's name (and its exchange's): one RabbitMQ or Redis may serve several installations.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task runs unbounded: past the soft limit it is interrupted (SoftTimeLimitExceeded: its transaction rolls back),
+# past the hard limit its process is killed and replaced. Both stay under Redis' visibility_timeout (600 s). The
+# deadline sweep stops taking batches after DEADLINE_SWEEP_TASK_SECONDS, well before, and the next tick goes on.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+DEADLINE_SWEEP_TASK_SECONDS = env.int("DEADLINE_SWEEP_TASK_SECONDS", default=240)
+# Exactly one beat ticks (config.beat.GuardedScheduler): a second one waits, and takes over when the first dies.
+CELERY_BEAT_SCHEDULER = "config.beat:GuardedScheduler"
+
+# --- Email delivery (claims.notifications) ------------------------------------------------------------------------
+# Every wait on the SMTP server (connect, each command) gives up after this many seconds.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# A worker sending an outbox row holds it this long (claimed_until): longer than a whole SMTP conversation can take
+# (several EMAIL_TIMEOUT waits), so no other worker sends it meanwhile; a worker killed mid-way leaves the row to be
+# sent again after it.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=300)
 CELERY_TIMEZONE = TIME_ZONE
 # Exactly one beat process runs these (see README, Production).
 # The API (api/, django-ninja): requests per key per window, answered with 429 and Retry-After past it; the stored
@@ -384,15 +445,45 @@ EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=10 
 EVIDENCE_MAX_IMAGE_PIXELS = env.int("EVIDENCE_MAX_IMAGE_PIXELS", default=40_000_000)
 EVIDENCE_MAX_VIDEO_SECONDS = env.int("EVIDENCE_MAX_VIDEO_SECONDS", default=60)
 
-# Every line carries the reference of the request it was written in (core.request_id; "-" outside one), the one the
-# error pages show: an operator finds the 500 a person reports by it.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
-    "formatters": {"with_request_id": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
-                             "formatter": "with_request_id"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Observability: probes, metrics, logs, Sentry (docs/operations.md, "Health and metrics", "Logs") ---------------
+# /metrics (config.metrics) answers a request with `Authorization: Bearer <METRICS_TOKEN>`, or one from an address in
+# METRICS_ALLOWED_NETWORKS (CIDRs; the client's address as core.ratelimit.client_ip sees it, X-Forwarded-For only from
+# TRUSTED_PROXIES); anyone else gets 404. The same callers see why a /readyz check failed.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# The probes, answered before the rest of the middleware (core.probes.ProbeMiddleware), by URL name; load balancers
+# probe over plain HTTP, so they are never redirected to HTTPS either.
+PROBE_URL_NAMES = ["healthz", "readyz", "metrics"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# How long /readyz waits for the broker to accept a connection.
+READYZ_BROKER_TIMEOUT_SECONDS = env.float("READYZ_BROKER_TIMEOUT_SECONDS", default=2.0)
+# Errors to Sentry when SENTRY_DSN is set (config.sentry, called by the production settings), without personal data;
+# SENTRY_TRACES_SAMPLE_RATE (0 to 1) of the requests and tasks traced too.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# Log lines as text, or as JSON objects, one per line (core.logs.JsonFormatter; production's default).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+
+
+def logging_settings(log_format: str) -> dict[str, object]:
+    """Every line carries the reference of the request it was written in (core.request_id; "-" outside one; a task's
+    id in a worker), the one the error pages show: an operator finds the 500 a person reports by it. In JSON, the claim
+    being handled and the task too (core.logs). Workers and beat log with these settings (config/celery_app.py)."""
+    if log_format not in ("json", "text"):
+        raise ValueError(f'LOG_FORMAT must be "json" or "text", not {log_format!r}')
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
+        "formatters": {"text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+                       "json": {"()": "core.logs.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                                 "formatter": log_format}},
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {"django.db.backends": {"level": "WARNING"}},
+    }
+
+
+LOGGING = logging_settings(LOG_FORMAT)
