@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from . import request_id
 
@@ -20,6 +20,29 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class HeadMiddleware:
+    """A HEAD request gets the headers of the GET, Content-Length included, and no body: a WSGI server must not send
+    one (RFC 9110), and gunicorn drops it with a warning per request (load balancers probe with HEAD). Django's own
+    server and test client strip it themselves; behind gunicorn nobody did."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method != "HEAD":
+            return response
+        if isinstance(response, StreamingHttpResponse):  # a file (evidence): its Content-Length came from the file
+            stream = getattr(response, "file_to_stream", None)
+            response.streaming_content = iter(())
+            if stream is not None:
+                stream.close()
+        else:
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+            response.content = b""
         return response
 
 

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a HEAD request's answer leaves without its body (core.middleware.HeadMiddleware).
+    "core.middleware.HeadMiddleware",
     # First: every answer, redirects and errors of the middleware below included, carries the request's reference.
     "core.middleware.RequestIdMiddleware",
     # Observability (docs/operations.md, "Health and metrics"): every answer's time by route (core.metrics); the probes
