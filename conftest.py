@@ -54,6 +54,41 @@ def _two_factor_sessions(monkeypatch):
 
 
 @contextlib.contextmanager
+def celery_worker(tmp_path, broker: str, **environment: str):  # type: ignore[no-untyped-def]  # pytest's tmp_path
+    """A real Celery worker in another process, on `broker` and this test's PostgreSQL database, writing emails as files
+    into the folder it yields; stopped (warm shutdown) and its log printed at the end."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_TEST_BROKER_URL": broker,
+        "CELERY_TEST_EAGER": "false",
+        "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "TEST_EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        **environment,
+    }
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+         "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        cwd=Path(__file__).resolve().parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        yield tmp_path / "mail"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        print((tmp_path / "worker.log").read_text()[-4000:])
+
+
+@contextlib.contextmanager
 def celery_broker(url: str, *, queue: str = "celery"):
     """Send tasks to a real broker (not inline) for the duration, with the settings that broker gets in production
     (config.settings.base.celery_broker: quorum queues on RabbitMQ) and the queue `queue`, then go back to eager

@@ -3,12 +3,8 @@ sweeps racing on PostgreSQL act once per claim. These run in CI on PostgreSQL (s
 in-memory test database another process cannot reach)."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,7 +14,7 @@ from django.db import close_old_connections, connection
 from claims import services
 from claims.models import ClaimTransition, OutboundEmail
 from claims.tests.factories import OPENED_AT, delivered_order, open_defective_claim
-from conftest import celery_broker
+from conftest import celery_broker, celery_worker
 
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by the test
 # In one process of `make test` with the tests of test_faults (pytest-xdist): Celery workers on a Redis database each
@@ -30,29 +26,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def worker(tmp_path):
     redis.Redis.from_url(REDIS_URL).flushdb()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_TEST_BROKER_URL": REDIS_URL,
-        "CELERY_TEST_EAGER": "false",
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "TEST_EMAIL_FILE_PATH": str(tmp_path / "mail"),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        yield tmp_path / "mail"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        print((tmp_path / "worker.log").read_text()[-3000:])
+    with celery_worker(tmp_path, REDIS_URL) as mail:
+        yield mail
 
 
 def wait_for(predicate, timeout=60.0):

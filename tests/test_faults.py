@@ -265,7 +265,8 @@ def test_a_worker_killed_while_sending_is_redone_by_a_new_worker_once(workers):
 def test_a_pool_process_killed_while_sending_is_redone_once(workers):
     """SIGKILL of the prefork child that runs the task: the worker sees it lost, and with acks_late and
     reject_on_worker_lost (the shipped settings, no override) puts the message back at once. The row is still the
-    dead child's (its claim), so that redelivery leaves it; once the claim ran out, beat's re-send sends it, once."""
+    dead child's (its claim), so a redelivery before the claim ran out leaves it; after, that redelivery or beat's
+    re-send sends it, once."""
     workers.start("prefork", pool="prefork", slow_seconds=SLOW_SECONDS)
     claim, row = open_claim_with_one_email()
     subject = f"We received your claim {claim.number}"
@@ -275,7 +276,8 @@ def test_a_pool_process_killed_while_sending_is_redone_once(workers):
     os.kill(child_pid, signal.SIGKILL)
 
     wait_for(lambda: claim_ran_out(row.pk), timeout=20, what="the killed child's claim to run out")
-    assert workers.sent_count(subject) == 0
+    # The redelivered task may come after the claim ran out (a new child takes a while to start) and send it itself;
+    # else beat's re-send does. Either way: once.
     beat_resends()
     wait_for(lambda: OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=False).exists(), timeout=60,
              what="a new pool process to send the email")

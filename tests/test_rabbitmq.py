@@ -4,9 +4,6 @@ task with an eta (a digest sent at the end of its window) waits in RabbitMQ's na
 These run in CI on PostgreSQL (skipped on SQLite, whose in-memory test database another process cannot reach)."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -14,12 +11,11 @@ from pathlib import Path
 import amqp
 import kombu
 import pytest
-from django.db import connection
 
 from claims import notifications
 from claims.models import OutboundEmail
 from claims.tests.factories import delivered_order, open_defective_claim
-from conftest import celery_broker
+from conftest import celery_broker, celery_worker
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("requires_postgresql")]
@@ -41,30 +37,8 @@ def queue():
 
 @pytest.fixture
 def worker(tmp_path, queue):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_TEST_BROKER_URL": RABBITMQ_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "CELERY_TEST_EAGER": "false",
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "TEST_EMAIL_FILE_PATH": str(tmp_path / "mail"),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        yield tmp_path / "mail"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        print((tmp_path / "worker.log").read_text()[-4000:])
+    with celery_worker(tmp_path, RABBITMQ_URL, CELERY_TASK_DEFAULT_QUEUE=queue) as mail:
+        yield mail
 
 
 def wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]  # any callable
