@@ -5,6 +5,7 @@ TLS proxy (nginx, a load balancer) that buffers uploads and sets X-Forwarded-Pro
 """
 
 import os
+import tempfile
 
 # Listen where the proxy expects us: GUNICORN_BIND (one address, or several separated by commas), else PORT on the
 # loopback (a platform that hands out a port), else 127.0.0.1:8000. Never 0.0.0.0 by default: only the proxy talks
@@ -61,3 +62,11 @@ if control_path := os.environ.get("GUNICORN_CONTROL_SOCKET", ""):
     control_socket = control_path
 else:
     control_socket_disable = True
+
+# /metrics adds up the request times of every process of this server (prometheus-client's multiprocess mode,
+# core.metrics): each process writes its samples into one directory, read at each scrape. Unless one is given (it must
+# be empty when the server starts: systemd's RuntimeDirectory is), a new empty directory per start of the server, made
+# before the processes fork, so no sample of an earlier run is counted; a reload (HUP) keeps it.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-support-metrics-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
