@@ -17,11 +17,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy, ngettext
 
-from core import formatting
-from core.console import yes_no
+from core.console import moment_html, yes_no
 from core.usernames import normalize_username
 
 from . import lockout
@@ -31,13 +29,6 @@ for model in (AccessAttempt, AccessLog, AccessFailureLog):
         admin.site.unregister(model)
 # The console's index and breadcrumbs name axes' app by what agents do there ("Axes" means nothing to them).
 apps.get_app_config("axes").verbose_name = gettext_lazy("Login lockouts")
-
-
-def _moment(moment: Any) -> str:
-    if not moment:
-        return "—"
-    return format_html('<time datetime="{}">{}</time>', moment.isoformat(),
-                       formatting.moment(moment))
 
 
 class LockedNowFilter(admin.SimpleListFilter):
@@ -88,11 +79,11 @@ class LoginLockoutAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("last failure"), ordering="attempt_time")
     def last_failure(self, obj: AccessAttempt) -> str:
-        return _moment(obj.attempt_time)  # the pair's latest row (lockout.pairs)
+        return moment_html(obj.attempt_time)  # the pair's latest row (lockout.pairs)
 
     @admin.display(description=gettext_lazy("locked until"))
     def locked_until(self, obj: AccessAttempt) -> str:
-        return _moment(lockout.locked_until(obj.pair_failures, obj.attempt_time))
+        return moment_html(lockout.locked_until(obj.pair_failures, obj.attempt_time))
 
     @admin.display(description=gettext_lazy("locked now"))
     def locked_now(self, obj: AccessAttempt) -> str:

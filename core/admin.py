@@ -19,15 +19,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
-from .console import ReadOnlyAdminMixin, SuperuserOnlyMixin, person_label
+from .console import ReadOnlyAdminMixin, SuperuserOnlyMixin, moment_html, person_label
 from .models import AuditEvent
 from .usernames import normalize_username
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(SuperuserOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # superusers read; nobody writes
-    list_display = ["at", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary"]
-    list_display_links = ["at"]
+    list_display = ["when", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary"]
+    list_display_links = ["when"]
     list_filter = ["kind", "at"]  # "at": Django's date filter (today, past 7 days, this month, this year)
     list_select_related = ["actor", "subject_user"]
     search_fields = ["=actor__username"]  # the search itself: get_search_results
@@ -36,7 +36,7 @@ class AuditEventAdmin(SuperuserOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
-    fields = ("at", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary", "details")
+    fields = ("when", "kind", "actor_name", "subject_name", "ip_address", "object_link", "summary", "details")
     readonly_fields = fields
 
     class Media:
@@ -57,6 +57,10 @@ class AuditEventAdmin(SuperuserOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return queryset.filter(Q(actor__username=name) | Q(subject_user__username=name)), False
 
     # --- columns ------------------------------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("when"), ordering="at")
+    def when(self, event: AuditEvent) -> str:
+        return moment_html(event.at)
 
     @admin.display(description=gettext_lazy("by"), ordering="actor")
     def actor_name(self, event: AuditEvent) -> str:

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import formatting
+
 
 def max_length(model: type[models.Model], name: str) -> int:
     """The max_length of one of `model`'s text fields: the longest value that fits, for a check before writing."""
@@ -109,4 +111,5 @@ class AuditEvent(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+        # The kind and the moment as the console's pages write it, in the reader's language and the site's zone.
+        return f"{self.get_kind_display()} · {formatting.moment(self.at)}"

@@ -209,6 +209,20 @@ def test_superusers_read_and_filter_newest_first(client):
     assert "wrong password" in page and f"#{somebody.pk} somebody" in page
 
 
+def test_the_log_writes_its_moments_as_the_console_does(client):
+    """In the marketplace's zone with its name, as every other console page (core.formatting.moment), to the second
+    in the cell's title; the line's own name too (the breadcrumb's), not a bare UTC time."""
+    client.force_login(make_superuser())
+    with time_machine.travel(dt.datetime(2026, 7, 14, 8, 5, 9, tzinfo=dt.UTC), tick=False):
+        line = audit.record(AuditKind.LOGIN_FAILED, summary="wrong password")
+    page = client.get(reverse("admin:core_auditevent_changelist")).content.decode()
+    assert ('<time datetime="2026-07-14T10:05:09+02:00" title="2026-07-14 10:05:09 CEST">Tue 14 Jul, 10:05 CEST</time>'
+            in page)
+    page = client.get(reverse("admin:core_auditevent_change", args=[line.pk])).content.decode()
+    assert "Login failed · Tue 14 Jul, 10:05 CEST" in page
+    assert str(line) == "Login failed · Tue 14 Jul, 10:05 CEST"
+
+
 def test_the_list_costs_the_same_for_a_few_lines_and_many(client):
     client.force_login(make_superuser())
     people = [UserFactory() for _ in range(3)]
