@@ -26,6 +26,7 @@ import functools
 import hashlib
 import io
 import logging
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, cast
 
 import av
 import pillow_heif
+from av.bitstream import BitStreamFilterContext
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
@@ -374,9 +376,9 @@ def _remux(source: av.container.InputContainer, video: av.VideoStream, audio: av
     end = Fraction(0)
     # bitexact: no encoder version tag; faststart: the index first, so a browser starts playing at once.
     with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart", "fflags": "+bitexact"}) as out:
-        copies = {video.index: _copy_stream(out, video, name)}
+        copies = {video.index: _StreamCopy(out, video, name)}
         if audio is not None:
-            copies[audio.index] = _copy_stream(out, audio, name)
+            copies[audio.index] = _StreamCopy(out, audio, name)
         for packet in source.demux(*(s for s in (video, audio) if s is not None)):
             if packet.dts is None:  # the demuxer's end-of-stream marker
                 continue
@@ -387,8 +389,10 @@ def _remux(source: av.container.InputContainer, video: av.VideoStream, audio: av
             if poster is None and packet.stream.index == video.index and tried < POSTER_MAX_PACKETS:
                 tried += 1
                 poster = _first_picture(video, packet)
-            packet.stream = copies[packet.stream.index]
-            out.mux(packet)
+            copy = copies[packet.stream.index]
+            for cleaned in copy.clean(packet):
+                cleaned.stream = copy.stream
+                out.mux(cleaned)
         if poster is None and tried:
             poster = _first_picture(video, None)  # whatever the decoder still holds
     if poster is None:
@@ -398,16 +402,47 @@ def _remux(source: av.container.InputContainer, video: av.VideoStream, audio: av
     return poster, end - (start or 0)
 
 
-def _copy_stream(out: av.container.OutputContainer, template: av.stream.Stream, name: str) -> av.stream.Stream:
-    try:
-        # opaque: the reader's codec description is enough for copying packets; no encoder is needed.
-        stream = out.add_stream_from_template(template, opaque=True)
-    except ValueError as exc:  # MP4 cannot carry this codec (ProRes, AMR, ...)
-        raise ClaimError(_("“%(name)s” is recorded in a format we cannot store (%(codec)s). Please send it as MP4 "
-                           "(H.264 or HEVC).") % {"name": name, "codec": template.codec_context.name}) from exc
-    if template.codec_context.name == "hevc":
-        stream.codec_context.codec_tag = "hvc1"  # the tag Safari needs to play HEVC from an MP4
-    return stream
+# What a decoder does not need from an H.264, HEVC or AV1 stream, by NAL unit (OBU) type: SEI messages and AV1's
+# metadata OBUs (x264's settings, a camera's model and GPS position such as Sony's "MDPM" user data, mastering-display
+# and caption hints), filler and padding, and the reserved and unspecified types, where anything can hide. HEVC's 62
+# and 63 stay: Dolby Vision's reshaping data and enhancement layer, which iPhones record.
+_IN_BAND_METADATA = {"h264": "6|12|16-18|22-31", "hevc": "38-61", "av1": "5|15"}
+
+
+class _StreamCopy:
+    """One stream of the new MP4 and how its packets are cleaned on the way: copied as they are, but without the
+    in-band metadata of their codec (the packets' own SEI or the EXIF, XMP and comments of each Motion-JPEG
+    picture); neither changes a pixel."""
+
+    def __init__(self, out: av.container.OutputContainer, template: av.stream.Stream, name: str) -> None:
+        codec = template.codec_context.name
+        try:
+            # opaque: the reader's codec description is enough for copying packets; no encoder is needed.
+            self.stream = out.add_stream_from_template(template, opaque=True)
+        except ValueError as exc:  # MP4 cannot carry this codec (ProRes, AMR, ...)
+            raise ClaimError(_("“%(name)s” is recorded in a format we cannot store (%(codec)s). Please send it as "
+                               "MP4 (H.264 or HEVC).") % {"name": name, "codec": codec}) from exc
+        self.units: BitStreamFilterContext | None = None
+        if codec in _IN_BAND_METADATA:
+            # Also rewrites the stream's parameter sets (avcC, hvcC), where SEI can be kept too.
+            self.units = BitStreamFilterContext(f"filter_units=remove_types={_IN_BAND_METADATA[codec]}", template,
+                                                self.stream)
+        self.motion_jpeg = codec == "mjpeg"
+        if codec == "hevc":
+            self.stream.codec_context.codec_tag = "hvc1"  # the tag Safari needs to play HEVC from an MP4
+
+    def clean(self, packet: av.Packet) -> list[av.Packet]:
+        if self.units is not None:
+            return self.units.filter(packet)
+        if self.motion_jpeg:
+            picture = jpeg_without_metadata(bytes(packet))
+            if picture is None:
+                raise ValueError("a Motion-JPEG picture that is not a JPEG")
+            cleaned = av.Packet(picture)
+            cleaned.pts, cleaned.dts, cleaned.duration = packet.pts, packet.dts, packet.duration
+            cleaned.time_base, cleaned.is_keyframe = packet.time_base, packet.is_keyframe
+            return [cleaned]
+        return [packet]
 
 
 def _first_picture(video: av.VideoStream, packet: av.Packet | None) -> Image.Image | None:
@@ -427,17 +462,20 @@ def _first_picture(video: av.VideoStream, packet: av.Packet | None) -> Image.Ima
 # pikepdf (qpdf) is imported when the first PDF arrives, not by every process that imports this module: its import
 # costs a fifth of a second and logs a line at start-up.
 
-# Markup annotations (comments, highlights, stamps, ...): their /T is the author's name, /M and /CreationDate when
-# they wrote it. A form field's /T is its name and stays.
+# Markup annotations (comments, highlights, stamps, ...) and their popups: their /T is the author's name, /M and
+# /CreationDate when they wrote it, /NM the writer's unique name for the comment. A form field's /T is its name and
+# stays.
 _MARKUP_ANNOTATIONS = ("/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Highlight",
                        "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/FileAttachment",
-                       "/Sound", "/Redact")
+                       "/Sound", "/Redact", "/Popup")  # a popup, too: some writers repeat the author's name there
 # Keys that mean one thing wherever they are, so they go from every dictionary (also where a damaged file hangs
 # them): XMP streams (catalog, pages, pictures, fonts), private application data, modification dates, actions run
 # on opening, closing, printing, ... (/AA, /OpenAction), page thumbnails of pages as they were, the document's
 # named scripts and attached files, and a file specification's embedded file.
 _PDF_TRACE_KEYS = ("/Metadata", "/PieceInfo", "/LastModified", "/AA", "/OpenAction", "/Thumb", "/JavaScript",
                    "/EmbeddedFiles", "/EF")
+_PDF_SIGNATURE_TRACE_KEYS = ("/Name", "/Location", "/Reason", "/ContactInfo", "/M", "/Prop_Build", "/Prop_AuthTime",
+                             "/Prop_AuthType", "/Contents", "/Cert", "/ByteRange", "/Reference", "/Changes")
 # What a trailer needs to find the document (qpdf writes /Size and a new /ID itself, and no /Encrypt).
 _PDF_TRAILER_KEYS = frozenset({"/Root", "/Size", "/ID", "/Encrypt", "/Prev", "/XRefStm"})
 
@@ -504,7 +542,7 @@ def _check_pdf_size(pdf: pikepdf.Pdf, name: str) -> None:
 
 
 def _strip_pdf(pdf: pikepdf.Pdf) -> None:
-    from pikepdf import Dictionary
+    from pikepdf import Array, Dictionary
 
     _pdf_sanitizer().apply(pdf)
     info = pdf.trailer.get("/Info")  # author, creator, producer, title, subject, keywords, dates
@@ -513,10 +551,36 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> None:
             del info[key]
     for key in set(pdf.trailer.keys()) - _PDF_TRAILER_KEYS:  # /Info, and whatever else hangs there
         del pdf.trailer[key]
+    threads = pdf.Root.get("/Threads")
+    for thread in threads if isinstance(threads, Array) else ():
+        if isinstance(thread, Dictionary) and "/I" in thread:  # also a thread whose /Type was left out
+            del thread["/I"]
+    _strip_xfa(pdf)
     for obj in pdf.objects:
         for holder in _with_direct_children(obj):
             _strip_pdf_object(holder)
     # Objects no longer referenced (the XMP streams, the attached files, the scripts) are not written by qpdf.
+
+
+# An XMP packet, with or without its xpacket wrapper (which exists so that a packet can be found in any file).
+_XMP_PACKET = re.compile(rb"<\?xpacket\s+begin\b.*?<\?xpacket\s+end\b[^>]*>"
+                         rb"|<([\w.-]+:)?x[ma]pmeta\b.*?</([\w.-]+:)?x[ma]pmeta\s*>", re.DOTALL)
+
+
+def _strip_xfa(pdf: pikepdf.Pdf) -> None:
+    """An XFA form (LiveCycle Designer's) keeps its XML in one stream or in packets; the XMP packet it carries (the
+    form's author, dates, tool) goes, the form and its data stay."""
+    from pikepdf import Array, Stream
+
+    form = pdf.Root.get("/AcroForm")
+    xfa = form.get("/XFA") if form is not None else None
+    for packet in [xfa] if isinstance(xfa, Stream) else list(xfa) if isinstance(xfa, Array) else []:
+        if not isinstance(packet, Stream):
+            continue  # a packet's name
+        xml = packet.read_bytes()
+        cleaned = _XMP_PACKET.sub(b"", xml)
+        if cleaned != xml:
+            packet.write(cleaned)
 
 
 def _with_direct_children(obj: pikepdf.Object) -> Iterator[pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array]:
@@ -551,7 +615,15 @@ def _strip_pdf_object(obj: pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array) 
         del obj["/JS"]
     subtype = obj.get("/Subtype")
     if isinstance(subtype, Name) and subtype in _markup_annotations() and "/Rect" in obj:
-        for key in ("/T", "/M", "/CreationDate"):
+        for key in ("/T", "/M", "/CreationDate", "/NM"):
+            if key in obj:
+                del obj[key]
+    if obj.get("/Type") == Name.Thread and "/I" in obj:  # an article thread's own title, author, dates, ...
+        del obj["/I"]
+    if obj.get("/Type") in (Name.Sig, Name.DocTimeStamp) or ("/ByteRange" in obj and "/Contents" in obj):
+        # A signature: it no longer matches the rewritten bytes, and it names the signer (the certificate in
+        # /Contents, /Name, /ContactInfo), where and why they signed, when, and with which application.
+        for key in _PDF_SIGNATURE_TRACE_KEYS:
             if key in obj:
                 del obj[key]
     if isinstance(obj, Stream):
@@ -564,8 +636,17 @@ def _strip_pdf_object(obj: pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array) 
 def _strip_photo(stream: pikepdf.Stream) -> None:
     """A picture stored as JPEG (a DCTDecode stream, or JPEG bytes behind a damaged filter name) loses what the
     camera wrote into it."""
-    from pikepdf import Name
+    from pikepdf import Array, Name
 
+    filters = stream.get("/Filter")
+    if isinstance(filters, Array) and len(filters) > 1 and filters[-1] == Name.DCTDecode:
+        _unwrap_jpeg(stream, filters)
+    if _single_filter(stream) == Name.JPXDecode:
+        picture = jp2_without_metadata(stream.read_raw_bytes())
+        if picture is None:
+            raise ValueError("a picture in the PDF is not a JPEG 2000 picture")
+        stream.write(picture, filter=Name.JPXDecode)
+        return
     raw = stream.read_raw_bytes()
     if _single_filter(stream) != Name.DCTDecode and not raw.startswith(b"\xff\xd8\xff"):
         return
@@ -576,6 +657,20 @@ def _strip_photo(stream: pikepdf.Stream) -> None:
         # A stream's /Filter is a name or an array of names, its /DecodeParms a dictionary or an array of them.
         stream.write(stripped, filter=cast("pikepdf.Name | pikepdf.Array | None", stream.get("/Filter")),
                      decode_parms=cast("pikepdf.Dictionary | pikepdf.Array | None", stream.get("/DecodeParms")))
+
+
+def _unwrap_jpeg(stream: pikepdf.Stream, filters: pikepdf.Array) -> None:
+    """A JPEG wrapped in other filters as well ([/FlateDecode /DCTDecode]) becomes a plain DCTDecode stream, so that
+    its segments can be walked like any other."""
+    from pikepdf import Array, Dictionary, Name
+
+    parms = stream.get("/DecodeParms")
+    own = parms[-1] if isinstance(parms, Array) and len(parms) == len(filters) else None
+    stream.Filter = Array(list(filters)[:-1])
+    if isinstance(parms, Array):
+        stream.DecodeParms = Array(list(parms)[:-1])
+    jpeg = stream.read_bytes()  # the wrapping filters undone, the JPEG left as it is
+    stream.write(jpeg, filter=Name.DCTDecode, decode_parms=own if isinstance(own, Dictionary) else None)
 
 
 def _single_filter(stream: pikepdf.Stream) -> pikepdf.Object | None:
@@ -645,3 +740,87 @@ def jpeg_without_metadata(data: bytes) -> bytes | None:
             out += data[pos:scan]
             pos = scan
     return None
+
+
+# JPEG 2000. Kept of a JP2 file: its signature, file type, header (size, colours, palette, resolution) and codestream;
+# dropped: XML (XMP, GML with a position), UUID (XMP, GeoJP2), intellectual property and every other box. Kept of a
+# codestream: every marker segment but comments (COM) and the tile-part length index (TLM), which dropping a
+# tile-part's comment would make wrong.
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_JP2_KEPT_BOXES = {b"jP  ", b"ftyp", b"jp2h"}
+_J2K_SOC_SIZ, _J2K_SOT, _J2K_SOD, _J2K_EOC = b"\xff\x4f\xff\x51", 0x90, 0x93, 0xD9
+_J2K_DROPPED = {0x64, 0x55}  # COM, TLM
+
+
+def jp2_without_metadata(data: bytes) -> bytes | None:
+    """A JPEG 2000 picture (a JP2 file or a bare codestream, as a PDF's JPXDecode stream holds it) without its
+    metadata boxes and comments; its coded picture copied untouched. None if its structure does not add up."""
+    if data.startswith(_J2K_SOC_SIZ):
+        return _j2k_without_comments(data)
+    if not data.startswith(_JP2_SIGNATURE):
+        return None
+    out, pos, found = bytearray(), 0, False
+    while pos + 8 <= len(data):
+        length, kind, header = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8], 8
+        if length == 1:
+            length, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
+        elif length == 0:
+            length = len(data) - pos
+        if length < header or pos + length > len(data):
+            return None
+        if kind == b"jp2c":
+            codestream = _j2k_without_comments(data[pos + header:pos + length])
+            if codestream is None:
+                return None
+            out += (8 + len(codestream)).to_bytes(4, "big") + b"jp2c" + codestream
+            found = True
+        elif kind in _JP2_KEPT_BOXES:
+            out += data[pos:pos + length]
+        pos += length
+    return bytes(out) if found else None
+
+
+def _j2k_segment(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """The marker at `pos` and where its segment ends, or None if it does not fit before `end`."""
+    if pos + 4 > end or data[pos] != 0xFF:
+        return None
+    length = int.from_bytes(data[pos + 2:pos + 4], "big")
+    return (data[pos + 1], pos + 2 + length) if length >= 2 and pos + 2 + length <= end else None
+
+
+def _j2k_without_comments(data: bytes) -> bytes | None:
+    if not data.startswith(_J2K_SOC_SIZ):
+        return None
+    out, pos = bytearray(data[:2]), 2
+    while pos + 1 < len(data) and data[pos + 1] != _J2K_SOT:  # the main header
+        segment = _j2k_segment(data, pos, len(data))
+        if segment is None:
+            return None
+        marker, after = segment
+        if marker not in _J2K_DROPPED:
+            out += data[pos:after]
+        pos = after
+    while pos < len(data):  # tile-parts: SOT, their own header up to SOD, then coded data (Psot bytes in all)
+        if data[pos:pos + 2] == bytes([0xFF, _J2K_EOC]):
+            return bytes(out + data[pos:pos + 2])
+        if data[pos:pos + 2] != bytes([0xFF, _J2K_SOT]) or pos + 12 > len(data):
+            return None
+        declared = int.from_bytes(data[pos + 6:pos + 10], "big")
+        end = pos + declared if declared else len(data)  # 0: the last tile-part, up to the end
+        if end > len(data) or (declared and declared < 14):
+            return None
+        header, at = bytearray(data[pos:pos + 12]), pos + 12
+        while data[at:at + 2] != bytes([0xFF, _J2K_SOD]):
+            segment = _j2k_segment(data, at, end)
+            if segment is None:
+                return None
+            marker, after = segment
+            if marker not in _J2K_DROPPED:
+                header += data[at:after]
+            at = after
+        body = data[at:end]
+        if declared:
+            header[6:10] = (len(header) + len(body)).to_bytes(4, "big")
+        out += header + body
+        pos = end
+    return bytes(out)  # cut off before the end-of-codestream marker: what there is

@@ -13,6 +13,7 @@ import io
 import struct
 import zlib
 
+import av
 import pikepdf
 import pillow_heif
 from pikepdf import Array, Dictionary, Name, Stream, String
@@ -465,3 +466,154 @@ def mp4_boxes(data: bytes, path: str = "") -> list[tuple[str, bytes]]:
             boxes += mp4_boxes(payload[4:] if kind == b"meta" else payload, name)
         pos += size
     return boxes
+
+
+# --- what hides inside the pictures of a clip and the corners of a PDF (issue 18, second round) -----------------
+
+# An H.264 SEI "user data unregistered" message: a UUID and free bytes, where x264 writes its settings and cameras
+# their model and GPS position (Sony's "MDPM").
+SEI_UUID = "086f3693-b7b3-4f2c-9653-21492feee5b8"
+
+
+def sei_clip() -> bytes:
+    """An H.264 clip whose first picture carries an SEI user-data message with a marker."""
+    from av.bitstream import BitStreamFilterContext
+
+    source, out = io.BytesIO(video_bytes(sound=True)), io.BytesIO()
+    note = f"h264_metadata=sei_user_data={SEI_UUID}+{marker('SEI', 'USER-DATA')}"
+    with av.open(source) as clip_in, av.open(out, "w", format="mp4") as clip_out:
+        copies = {s.index: clip_out.add_stream_from_template(s, opaque=True) for s in clip_in.streams}
+        video = clip_in.streams.video[0]
+        insert = BitStreamFilterContext(note, video, copies[video.index])
+        for packet in clip_in.demux():
+            if packet.dts is None:
+                continue
+            for kept in insert.filter(packet) if packet.stream.index == video.index else [packet]:
+                kept.stream = copies[packet.stream.index]
+                clip_out.mux(kept)
+    return out.getvalue()
+
+
+def mjpeg_clip() -> bytes:
+    """A camera's Motion-JPEG MOV: every picture a JPEG with EXIF (GPS), XMP and a comment."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mov") as clip_out:
+        stream = clip_out.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        packets = []
+        for index in range(5):
+            picture = Image.new("RGB", (64, 48), ((index * 40) % 256, 80, 160))
+            packets += stream.encode(av.VideoFrame.from_image(picture).reformat(format="yuvj420p"))
+        packets += stream.encode()
+        for packet in packets:
+            data = with_segments(bytes(packet), [
+                (0xE1, exif("MJPEG").tobytes()),  # "Exif\0\0" and the TIFF data
+                (0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp("MJPEG")),
+                (0xFE, marker("MJPEG", "COMMENT").encode())])
+            dressed = av.Packet(data)
+            dressed.pts, dressed.dts, dressed.time_base = packet.pts, packet.dts, packet.time_base
+            dressed.is_keyframe, dressed.stream = True, stream
+            clip_out.mux(dressed)
+    return out.getvalue()
+
+
+def _one_page(document: pikepdf.Pdf) -> pikepdf.Dictionary:
+    document.add_blank_page(page_size=(200, 200))
+    return document.pages[0].obj
+
+
+def _with_picture(document: pikepdf.Pdf, page: pikepdf.Dictionary, data: bytes, **fields: object) -> None:
+    picture = Stream(document, data)
+    picture.stream_dict = Dictionary(Type=Name.XObject, Subtype=Name.Image, Width=32, Height=24, **fields)
+    page.Resources = Dictionary(XObject=Dictionary(Im1=document.make_indirect(picture)))
+    page.Contents = document.make_stream(b"q 96 0 0 72 20 20 cm /Im1 Do Q")
+
+
+def jpx(fmt: str) -> bytes:
+    """A JPEG 2000 (JP2) picture with a codestream comment, an XMP "xml " box and a UUID box after it."""
+    out = io.BytesIO()
+    painted((32, 24)).save(out, format="JPEG2000", no_jp2=False, comment=marker(fmt, "J2K-COMMENT"))
+    packet, private = xmp(fmt), b"\xbe\x7a\xcf\xcb\x97\xa9\x42\xe8\x9c\x71\x99\x94\x91\xe3\xaf\xac" + xmp(fmt + "-UUID")
+    return (out.getvalue() + struct.pack(">I", 8 + len(packet)) + b"xml " + packet
+            + struct.pack(">I", 8 + len(private)) + b"uuid" + private)
+
+
+def pdf_hiding(place: str) -> bytes:
+    """A one-page PDF with a trace in one of the less travelled places:
+
+    threads: an article thread's information dictionary (title, author, as the document's);
+    flate-jpeg: a photo whose JPEG (EXIF, comment) is wrapped in a second filter, [/FlateDecode /DCTDecode];
+    jpx: a JPEG 2000 photo (codestream comment, XMP box, UUID box);
+    xfa: an XFA form whose XDP carries an XMP packet, as LiveCycle Designer writes it;
+    signature: a signature's name, place, reason, contact, time, signing application and certificate;
+    popup: a comment's popup with the author's name, and the comment's unique name."""
+    fmt = f"PDF-{place.upper()}"
+    document = pikepdf.new()
+    page = _one_page(document)
+    if place == "threads":
+        bead = document.make_indirect(Dictionary(Type=Name.Bead, P=page, R=Array([0, 0, 100, 100])))
+        bead.N = bead.V = bead
+        info = Dictionary(Title=String(marker(fmt, "TITLE")), Author=String(marker(fmt, "AUTHOR")),
+                          CreationDate=String("D:20260301100000Z"))
+        thread = document.make_indirect(Dictionary(Type=Name.Thread, F=bead, I=info))
+        bead.T = thread
+        page.B = Array([bead])
+        document.Root.Threads = Array([thread])
+    elif place == "flate-jpeg":
+        photo = io.BytesIO()
+        painted((32, 24)).save(photo, format="JPEG", quality=90, exif=exif(fmt), comment=marker(fmt, "COMMENT"),
+                               xmp=xmp(fmt))
+        _with_picture(document, page, zlib.compress(photo.getvalue()), ColorSpace=Name.DeviceRGB,
+                      BitsPerComponent=8, Filter=Array([Name.FlateDecode, Name.DCTDecode]))
+    elif place == "jpx":
+        _with_picture(document, page, jpx(fmt), Filter=Name.JPXDecode)
+    elif place == "xfa":
+        xdp = (b'<?xml version="1.0" encoding="UTF-8"?><xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/">' + xmp(fmt)
+               + b'<template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1">'
+               + b'<field name="total"/></subform></template></xdp:xdp>')
+        document.Root.AcroForm = Dictionary(Fields=Array([]), XFA=Array([
+            String("xdp:xdp"), document.make_stream(xdp)]))
+    elif place == "signature":
+        signature = document.make_indirect(Dictionary(
+            Type=Name.Sig, Filter=Name("/Adobe.PPKLite"), SubFilter=Name("/adbe.pkcs7.detached"),
+            Name=String(marker(fmt, "NAME")), Location=String(marker(fmt, "LOCATION")),
+            Reason=String(marker(fmt, "REASON")), ContactInfo=String(marker(fmt, "CONTACT")),
+            M=String("D:20260301100000Z"), ByteRange=Array([0, 10, 20, 30]),
+            Contents=String(b"0\x82\x01\x00" + marker(fmt, "CERTIFICATE").encode()),
+            Prop_Build=Dictionary(App=Dictionary(Name=Name("/" + marker(fmt, "APP"))))))
+        field = document.make_indirect(Dictionary(Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig,
+                                                  T=String("Signature1"), V=signature, Rect=Array([0, 0, 0, 0]),
+                                                  P=page))
+        page.Annots = Array([field])
+        document.Root.AcroForm = Dictionary(Fields=Array([field]), SigFlags=3)
+    elif place == "popup":
+        note = document.make_indirect(Dictionary(
+            Type=Name.Annot, Subtype=Name.Text, Rect=Array([50, 50, 70, 70]), Contents=String("Checked."),
+            NM=String(marker(fmt, "UNIQUE-NAME"))))
+        popup = document.make_indirect(Dictionary(
+            Type=Name.Annot, Subtype=Name.Popup, Rect=Array([70, 50, 170, 100]), Parent=note,
+            T=String(marker(fmt, "AUTHOR")), M=String("D:20260301100000Z")))
+        note.Popup = popup
+        page.Annots = Array([note, popup])
+    else:
+        raise ValueError(place)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+PDF_HIDING_PLACES = ("threads", "flate-jpeg", "jpx", "xfa", "signature", "popup")
+
+
+def pdf_pictures(pdf_bytes: bytes) -> list[bytes]:
+    """The data of every picture in the PDF as a viewer's JPEG or JPEG 2000 decoder gets it (other filters undone)."""
+    pictures = []
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as document:
+        for obj in document.objects:
+            if isinstance(obj, Stream) and obj.get("/Subtype") == Name.Image:
+                filters = obj.get("/Filter")
+                data = obj.read_raw_bytes()
+                if isinstance(filters, Array) and filters and filters[0] == Name.FlateDecode:
+                    data = zlib.decompress(data)
+                pictures.append(data)
+    return pictures

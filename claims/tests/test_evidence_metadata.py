@@ -477,3 +477,59 @@ def test_a_pdf_whose_photo_is_no_jpeg_is_refused(settings):
     out = io.BytesIO()
     document.save(out)
     refused_whole(settings, upload("scan.pdf", out.getvalue(), "application/pdf"), "could not be read as a PDF")
+
+
+# --- second round: what hides inside a clip's pictures and in a PDF's less travelled corners --------------------
+
+
+def test_an_sei_message_inside_the_pictures_does_not_reach_the_stored_video():
+    """Packets are copied, not re-encoded, so what an encoder or camera writes into the H.264 stream itself (SEI
+    user data: x264's settings, a camera's model and GPS position) would travel with them."""
+    original = corpus.sei_clip()
+    assert corpus.marker("SEI", "USER-DATA").encode() in original
+    prepared = evidence.prepare(upload("clip.mp4", original))
+    stored = prepared.content
+    assert MARKER_PREFIX not in stored and b"x264" not in stored
+    with av.open(io.BytesIO(stored)) as kept:
+        assert [s.type for s in kept.streams] == ["video", "audio"]
+        video = kept.streams.video[0]
+        assert MARKER_PREFIX not in bytes(video.codec_context.extradata or b"")
+        assert sum(1 for _frame in kept.decode(video=0)) == 10  # every picture still decodes
+    assert_clean_jpeg(prepared.thumbnail)
+
+
+def test_a_motion_jpeg_clip_loses_what_each_picture_carries():
+    """A camera's Motion-JPEG MOV: every picture is a JPEG, each with its own EXIF, XMP and comment."""
+    original = corpus.mjpeg_clip()
+    assert original.count(SIGNATURES["EXIF"]) == 5 and corpus.marker("MJPEG", "COMMENT").encode() in original
+    prepared = evidence.prepare(upload("MVI_0001.MOV", original))
+    stored = prepared.content
+    assert_no_marker_or_signature(stored)
+    with av.open(io.BytesIO(stored)) as kept:
+        assert kept.streams.video[0].codec_context.name == "mjpeg"
+        frames = list(kept.decode(video=0))
+        assert len(frames) == 5 and frames[0].width == 64
+        for packet in kept.demux(video=0):
+            if packet.size:
+                assert_clean_jpeg(bytes(packet))
+    assert_clean_jpeg(prepared.thumbnail)
+
+
+@pytest.mark.parametrize("place", corpus.PDF_HIDING_PLACES)
+def test_a_pdf_loses_what_hides_in_its_less_travelled_places(place):
+    original = corpus.pdf_hiding(place)
+    marker = f"SECRET-MARKER-PDF-{place.upper()}".encode()
+    pictures = corpus.pdf_pictures(original)
+    assert marker in corpus.expanded(original) or any(marker in picture for picture in pictures)
+    stored = evidence.prepare(upload(f"{place}.pdf", original)).content
+    expanded = corpus.expanded(stored)
+    assert MARKER_PREFIX not in stored and MARKER_PREFIX not in expanded
+    assert SIGNATURES["XMP"] not in expanded and SIGNATURES["EXIF"] not in expanded
+    for picture in corpus.pdf_pictures(stored):
+        assert MARKER_PREFIX not in picture and SIGNATURES["XMP"] not in picture and SIGNATURES["EXIF"] not in picture
+    with pikepdf.open(io.BytesIO(stored)) as kept:
+        assert len(kept.pages) == 1
+        for name, picture in kept.pages[0].get_images().items():
+            # Still a picture a viewer shows: red, as it was painted.
+            shown = pikepdf.PdfImage(picture).as_pil_image().convert("RGB")
+            assert shown.size == (32, 24) and near(shown.getpixel((20, 16)), RED), name
