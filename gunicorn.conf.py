@@ -34,9 +34,9 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "60"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 
 # X-Forwarded-Proto (https) is believed only from the proxies the application trusts for X-Forwarded-For too
-# (TRUSTED_PROXIES, comma-separated addresses, default 127.0.0.1): one list for both.
+# (TRUSTED_PROXIES, comma-separated addresses, default 127.0.0.1 and ::1): one list for both.
 forwarded_allow_ips = ",".join(
-    address.strip() for address in os.environ.get("TRUSTED_PROXIES", "127.0.0.1").split(",") if address.strip())
+    address.strip() for address in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if address.strip())
 
 # One access log line per request on stdout (journald, the platform's log collector), with the time taken in
 # milliseconds and the request's reference (the X-Request-ID the application answers with, core.request_id), so an

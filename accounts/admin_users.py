@@ -1,5 +1,5 @@
 """Accounts in the console: Django's user admin, with usernames compared in their one spelling (core.usernames) and
-password changes audited.
+password changes audited; the console's own "Change password" page checks the current password as a login is.
 
 Every save stores the normalized username (accounts.receivers), so a form that compared the name as typed let
 "Bob" or "ｂｏｂ" (full-width) past the uniqueness check when "bob" existed, and the save failed with an
@@ -9,7 +9,6 @@ changed on the site (config.views) and on the console's own "Change password" pa
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.contrib import admin
@@ -22,9 +21,14 @@ from django.contrib.auth.forms import (
     UsernameField,
 )
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import reverse
 
 from core import audit
 from core.usernames import normalize_username
+
+from .forms import PasswordChangeForm
+from .views import PasswordChangeView
 
 User = get_user_model()
 
@@ -86,21 +90,30 @@ if admin.site.is_registered(User):
 admin.site.register(User, AccountAdmin)
 
 
-def _audited_own_password_change(view: Any) -> Any:
-    """The console's "Change password" page (AdminSite.password_change, Django's PasswordChangeView), audited."""
+class ConsolePasswordChangeForm(PasswordChangeForm):
+    required_css_class = "required"  # as Django's AdminPasswordChangeForm
 
-    @functools.wraps(view)
-    def change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        pk = request.user.pk
-        before = _stored_password(pk) if request.method == "POST" else None
-        response = view(request, extra_context)
-        if request.method == "POST" and _stored_password(pk) != before:
-            audit.record("password_changed", actor=request.user, request=request, path="admin")
-        return response
 
-    return change
+def own_password_change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+    """The console's "Change password" page: Django's AdminSite.password_change, whose form checks the current
+    password with a bare check_password(), here with the site's form (the current password checked as a login is:
+    accounts.forms.PasswordChangeForm), and audited."""
+    site = admin.site
+    defaults: dict[str, Any] = {
+        "form_class": ConsolePasswordChangeForm,
+        "success_url": reverse("admin:password_change_done", current_app=site.name),
+        "extra_context": {**site.each_context(request), **(extra_context or {})},
+    }
+    if site.password_change_template is not None:
+        defaults["template_name"] = site.password_change_template
+    request.current_app = site.name
+    pk = request.user.pk
+    before = _stored_password(pk) if request.method == "POST" else None
+    response = PasswordChangeView.as_view(**defaults)(request)
+    if request.method == "POST" and _stored_password(pk) != before:
+        audit.record("password_changed", actor=request.user, request=request, path="admin")
+    return response
 
 
 # Set on the site before its URLs are built (config.urls reads admin.site.urls after every admin module loaded).
-_own_password_change = _audited_own_password_change(admin.site.password_change)
-admin.site.password_change = _own_password_change  # type: ignore[method-assign]  # replaced on the one site object
+admin.site.password_change = own_password_change  # type: ignore[assignment]  # replaced on the one site object

@@ -1,13 +1,31 @@
-"""The forms of the account security pages: they check what was typed; accounts.two_factor decides."""
+"""The forms of the account security pages: they check what was typed; accounts.two_factor decides. And "Change
+password", whose current password is checked as a login is (accounts.lockout)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from . import two_factor
+from . import lockout, two_factor
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with the current password checked through the login's guard (lockout.check_current_password) instead
+    of Django's bare check_password(): the site's page (config.views) and the console's (accounts.admin_users)."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        if not lockout.check_current_password(request=self.request, user=self.user, password=old_password):
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
 
 
 def _code_widget(**attrs: str) -> forms.TextInput:

@@ -20,12 +20,15 @@ import datetime as dt
 import functools
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
@@ -43,17 +46,20 @@ from core.usernames import normalize_username
 # username (django.contrib.auth's validator refuses spaces) and no account's login ever clears its counter.
 API_KEY_USERNAME = "api key"
 
+USERNAME_KEY_LENGTH = AccessAttempt._meta.get_field("username").max_length or 255
 ADDRESS_SCOPE = "login-failures-address"
 RESET_ADDRESS_SCOPE = "password-reset-address"
 RESET_EMAIL_SCOPE = "password-reset-email"
 
 
 def username_of(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
-    """The username axes counts under: the one spelling the login itself uses (accounts.backends)."""
+    """The username axes counts under: the one spelling the login itself uses (accounts.backends), cut to what axes'
+    column holds. Normalizing can lengthen a name ("ﷺ" is 18 characters in NFKC) past it; no account's name is that
+    long (150 at most), so the cut never makes a tried name into an account's."""
     username = (credentials or {}).get("username")
     if username is None:
         username = request.POST.get("username") if request is not None and request.method == "POST" else None
-    return None if username is None else normalize_username(username)
+    return None if username is None else normalize_username(username)[:USERNAME_KEY_LENGTH]
 
 
 def login_path(request: HttpRequest | None) -> str:
@@ -130,7 +136,7 @@ def pair_state(username: str | None, ip_address: str | None, *, now: dt.datetime
 
 
 def request_pair_state(request: HttpRequest, credentials: dict[str, Any] | None) -> PairState:
-    ip_address = getattr(request, "axes_ip_address", None) or ratelimit.client_ip(request)
+    ip_address = getattr(request, "axes_ip_address", None) or ratelimit.limited_address(request)
     return pair_state(username_of(request, credentials), ip_address,
                       now=getattr(request, "axes_attempt_time", None))
 
@@ -154,12 +160,13 @@ def count_address_failure(request: HttpRequest, credentials: dict[str, Any] | No
     are limited per (API_KEY_USERNAME, address) instead."""
     if username_of(request, credentials) == API_KEY_USERNAME or getattr(request, "login_refusal", None):
         return
-    ratelimit.count(ADDRESS_SCOPE, ratelimit.client_ip(request), window_seconds=settings.LOGIN_RATE_WINDOW_SECONDS)
+    ratelimit.count(ADDRESS_SCOPE, ratelimit.limited_address(request),
+                    window_seconds=settings.LOGIN_RATE_WINDOW_SECONDS)
 
 
 def address_refusal(request: HttpRequest) -> ratelimit.Window | None:
     """The address's window when it has reached LOGIN_ADDRESS_FAILURE_LIMIT failures, else None."""
-    window = ratelimit.peek(ADDRESS_SCOPE, ratelimit.client_ip(request))
+    window = ratelimit.peek(ADDRESS_SCOPE, ratelimit.limited_address(request))
     return window if window.count >= settings.LOGIN_ADDRESS_FAILURE_LIMIT else None
 
 
@@ -180,6 +187,34 @@ class AddressCeilingBackend:
         request.login_refusal = refusal  # type: ignore[attr-defined]  # our mark on Django's request
         request.axes_locked_out = True  # type: ignore[attr-defined]  # read by axes, as its own backend sets it
         raise PermissionDenied("too many failed logins from this address")
+
+
+# --- the current password, asked again -------------------------------------------------------------------------------
+
+
+def check_current_password(*, request: HttpRequest, user: Any, password: str,
+                           alternative: Callable[[], bool] | None = None) -> bool:
+    """The password of someone logged in, asked again: to change it (the site's and the console's "Change password",
+    accounts.forms) or to confirm it is them (accounts.two_factor). Whoever holds the session (a shared computer, a
+    stolen cookie) must not guess it there faster than at the login, so it is a login like any other: refused
+    unchecked while the person's (username, address) pair or the address is held up, and a wrong password is a failed
+    login of that pair (axes counts it, the address's ceiling and the audit log too; accounts.receivers). A refused
+    or locking try marks the request as axes' own backend does, and axes' middleware answers with the login's 429
+    page (`lockout_response`). `alternative` (a current code instead of the password) is asked before a wrong
+    password is counted; a right password or code counts nothing and clears nothing."""
+    credentials = {"username": user.get_username()}
+    allowed = AxesProxyHandler.is_allowed(request, credentials)  # also gives the request axes' attributes
+    refusal = address_refusal(request)
+    if refusal is not None:
+        request.login_refusal = refusal  # type: ignore[attr-defined]  # our mark on Django's request
+    if refusal is not None or not allowed:
+        request.axes_locked_out = True  # type: ignore[attr-defined]  # read by axes, as its own backend sets it
+        request.axes_credentials = credentials  # type: ignore[attr-defined]  # the pair the 429 page speaks of
+    elif (password and user.check_password(password)) or (alternative is not None and alternative()):
+        return True
+    # Axes records the failure (or, refused, only says so), the audit log its line (accounts.receivers).
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    return False
 
 
 # --- what a refused login is told -----------------------------------------------------------------------------------
@@ -279,7 +314,7 @@ def normalize_email(email: str) -> str:
 def reset_refusal_seconds(request: HttpRequest) -> int | None:
     """Count a password reset request from this address; past PASSWORD_RESET_ADDRESS_LIMIT in the window, the
     seconds until the window is over (the request is refused with the 429 page)."""
-    address = ratelimit.client_ip(request)
+    address = ratelimit.limited_address(request)
     counted = ratelimit.count(RESET_ADDRESS_SCOPE, address, window_seconds=settings.PASSWORD_RESET_WINDOW_SECONDS)
     if counted <= settings.PASSWORD_RESET_ADDRESS_LIMIT:
         return None

@@ -35,9 +35,11 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from core import ratelimit, roles
+from core import roles
 from core.audit import record
 from core.models import AuditKind
+
+from . import lockout
 
 # Device names are labels in django-otp's tables, not text shown to people.
 APP_DEVICE_NAME = "authenticator app"
@@ -309,31 +311,32 @@ def verify_code(*, user: Any, code: str, request: HttpRequest | None = None, pur
     return outcome
 
 
-def confirm_it_is_them(*, user: Any, secret: str, request: HttpRequest | None = None) -> None:
-    """Issue 18: "changing anything needs the current password or a current code". Wrong answers are limited per
-    person (LOGIN_FAILURE_LIMIT in LOGIN_RATE_WINDOW_SECONDS), so a borrowed session cannot guess the password here;
-    a code is checked (and throttled, and logged) as at login."""
-    scope, key = "confirm-identity", str(user.pk)
-    window = ratelimit.peek(scope, key)
-    if window.count >= settings.LOGIN_FAILURE_LIMIT:
-        minutes = max(1, math.ceil(window.resets_in / 60))
-        raise TooManyAttempts(ngettext(
-            "Too many attempts. Please wait %(minutes)d minute and try again.",
-            "Too many attempts. Please wait %(minutes)d minutes and try again.", minutes) % {"minutes": minutes},
-            wait_seconds=window.resets_in)
-    if secret and user.check_password(secret):
-        return
+def confirm_it_is_them(*, user: Any, secret: str, request: HttpRequest) -> None:
+    """Issue 18: "changing anything needs the current password or a current code". The password is checked as a
+    login is (accounts.lockout.check_current_password: the person's pair and address, the growing delay), so a
+    borrowed session cannot guess it here; a code is checked (and throttled, and logged) as at login, before a wrong
+    password is counted."""
     on = has_two_factors(user)
-    try:
-        if on and looks_like_code(secret):
+    code_refusal: TwoFactorError | None = None
+
+    def by_code() -> bool:
+        nonlocal code_refusal
+        if not (on and looks_like_code(secret)):
+            return False
+        try:
             verify_code(user=user, code=secret, request=request, purpose="confirm")
-            return
-        if on:
-            raise TwoFactorError(_("That is neither your current password nor a current code. Nothing was changed."))
-        raise TwoFactorError(_("That is not your current password. Nothing was changed."))
-    except TwoFactorError:
-        ratelimit.count(scope, key, window_seconds=settings.LOGIN_RATE_WINDOW_SECONDS)
-        raise
+        except TwoFactorError as error:
+            code_refusal = error
+            return False
+        return True
+
+    if lockout.check_current_password(request=request, user=user, password=secret, alternative=by_code):
+        return
+    if isinstance(code_refusal, TooManyAttempts):
+        raise code_refusal
+    if on:
+        raise TwoFactorError(_("That is neither your current password nor a current code. Nothing was changed."))
+    raise TwoFactorError(_("That is not your current password. Nothing was changed."))
 
 
 # --- turning off ------------------------------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 """The account security pages (issue 18: two factors): the overview, setting up an authenticator app, entering a
-code at login, new recovery codes. Each asks accounts.two_factor and shows the answer."""
+code at login, new recovery codes. Each asks accounts.two_factor and shows the answer. And "Change password", for the
+site and the console."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import django_otp
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import two_factor
-from .forms import ConfirmItIsYouForm, SetupForm, VerifyForm
+from .forms import ConfirmItIsYouForm, PasswordChangeForm, SetupForm, VerifyForm
 
 PENDING_KEY = "two_factor_pending_key"  # the secret being set up: in the session until a code confirms it
 CODES_ONCE = "two_factor_codes_once"  # new recovery codes, until the page that shows them once is opened
@@ -39,6 +43,15 @@ def _with_next(url: str, target: str) -> str:
 def _refused(form: forms.Form, error: two_factor.TwoFactorError) -> int:
     form.add_error(None, str(error))
     return 429 if isinstance(error, two_factor.TooManyAttempts) else 400
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with the current password checked as a login is (accounts.forms.PasswordChangeForm)."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 @never_cache

@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts import lockout
+from accounts import views as account_views
 from core import audit, emails, ratelimit
 
 # Logging in needs no view of ours: the site's login and the console's both call authenticate(), where the address
@@ -68,8 +69,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's; the change goes to the audit log."""
+class PasswordChangeView(account_views.PasswordChangeView):
+    """Django's, the current password checked as a login is (accounts.views); the change goes to the audit log."""
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)

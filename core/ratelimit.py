@@ -78,6 +78,26 @@ def client_ip(request: HttpRequest) -> str:
     return hops[0] if hops else remote  # every hop is one of our proxies: the first one is the nearest to the client
 
 
+def limited_address(request: HttpRequest) -> str:
+    """The address the limits count a client under (failed logins, their ceiling, password resets; accounts.lockout
+    and django-axes): `client_ip`, but an IPv6 client by its network of LIMIT_IPV6_PREFIX bits (64: what one
+    subscriber, phone or rented server is given), written as that network's first address. Whoever holds a /64 can
+    send from any of its 2^64 addresses, each of which, counted apart, would start afresh. An IPv4 address written
+    as IPv6 (::ffff:a.b.c.d) is that IPv4 address. The audit log keeps the full address (core.audit)."""
+    from django.conf import settings
+
+    address = client_ip(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{settings.LIMIT_IPV6_PREFIX}", strict=False).network_address)
+    return address
+
+
 def _is_trusted_proxy(address: str) -> bool:
     from django.conf import settings
 

@@ -109,6 +109,29 @@ def test_the_attackers_pair_waits_longer_and_longer_while_the_victim_logs_in(clo
     assert victim.pk  # (the account itself is untouched)
 
 
+def test_an_attacker_hopping_addresses_within_their_ipv6_network_is_one_client(clock, settings):
+    """An IPv6 attacker holds a whole /64 and may send each guess from a new address in it: the pair, the address's
+    ceiling and the reset limit count the network (LIMIT_IPV6_PREFIX), while the victim in another /64 logs in."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 10
+    settings.PASSWORD_RESET_ADDRESS_LIMIT = 2
+    UserFactory(username="victim")
+    hops = (f"2001:db8:bad:1::{n:x}" for n in range(1, 100))
+    for _ in range(4):
+        assert log_in(Client(), "victim", "guess", next(hops)).status_code == 200
+    assert refused(log_in(Client(), "victim", "guess", next(hops)), 60)
+    assert refused(log_in(Client(), "victim", PASSWORD, next(hops)), 60)
+    assert AccessAttempt.objects.get(username="victim").ip_address == "2001:db8:bad:1::"
+    assert logged_in(log_in(Client(), "victim", PASSWORD, "2001:db8:bad:2::1"))  # the next /64: someone else
+    # Across many accounts: the network's ceiling (the six tries at the victim counted, the refused ones too).
+    for name in ("a", "b", "c", "d"):
+        assert log_in(Client(), name, "guess", next(hops)).status_code == 200
+    response = log_in(Client(), "e", "guess", next(hops))
+    assert response.status_code == 429 and "Too many failed logins came from your address" in response.content.decode()
+    for _ in range(2):
+        assert ask_reset("nobody@example.com", next(hops)).status_code == 302
+    assert ask_reset("nobody@example.com", next(hops)).status_code == 429
+
+
 def test_the_site_and_the_console_count_the_same_pair(clock):
     UserFactory(username="agentx", is_staff=True)
     attacker = Client()
@@ -152,6 +175,18 @@ def test_unicode_spellings_log_in_as_the_same_user_and_share_the_counter(clock, 
     assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["buyer"]
 
 
+def test_a_name_that_grows_when_normalized_is_counted_not_a_server_error(clock):
+    """The login form takes 150 characters; NFKC makes "ﷺ" 18, so the normalized name outgrew axes' 255-character
+    column (a 500 on PostgreSQL, and the try counted nowhere). No account has such a name: its first 255 characters
+    are its key."""
+    attacker = Client()
+    for _ in range(4):
+        assert log_in(attacker, "\ufdfa" * 150, "guess", ATTACKER).status_code == 200
+    assert refused(log_in(attacker, "\ufdfa" * 150, "guess", ATTACKER), 60)
+    [attempt] = AccessAttempt.objects.all()
+    assert len(attempt.username) == 255 and attempt.failures_since_start == 5
+
+
 def test_an_address_guessing_across_many_accounts_hits_its_ceiling(clock, settings, password_checks):
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
     for index in range(10):
@@ -178,6 +213,70 @@ def test_successful_logins_do_not_count_towards_the_ceiling(clock, settings):
     UserFactory(username="buyer")
     for _ in range(10):
         assert logged_in(log_in(Client(), "buyer", PASSWORD, ATTACKER))
+
+
+# --- the current password, asked again ------------------------------------------------------------------------------
+
+
+CHANGE_PASSWORD = {"site": "password_change", "console": "admin:password_change"}
+
+
+def ask_password(client: Client, where: str, password: str, address: str) -> Any:
+    """The password of a logged-in person asked again: to change it (the site, the console) or to confirm it is them
+    before a change to their two factors (new recovery codes)."""
+    if where == "two_factor":
+        return client.post(reverse("accounts:mfa_recovery_codes"), {"confirm": password}, REMOTE_ADDR=address)
+    return client.post(reverse(CHANGE_PASSWORD[where]), {
+        "old_password": password, "new_password1": "a-new-long-passphrase-42",
+        "new_password2": "a-new-long-passphrase-42"}, REMOTE_ADDR=address)
+
+
+@pytest.fixture
+def checked_passwords(monkeypatch) -> list[str]:
+    """Every password checked against an account, by any path (the login's backend and every form)."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    checked: list[str] = []
+    original = AbstractBaseUser.check_password
+
+    def spy(self: Any, raw_password: str | None) -> bool:
+        checked.append(raw_password or "")
+        return original(self, raw_password)
+
+    monkeypatch.setattr(AbstractBaseUser, "check_password", spy)
+    return checked
+
+
+@pytest.mark.parametrize("where", ["site", "console", "two_factor"])
+def test_a_stolen_session_guessing_the_current_password_is_held_up_like_a_login(clock, checked_passwords, where):
+    """Whoever holds someone's session (a shared computer, a stolen cookie) must not be able to learn their password
+    by guessing at a form that asks for it again: the same pair, the same growing delay as the login."""
+    from accounts.tests.two_factor_helpers import give_app
+
+    victim = UserFactory(username="victim", is_staff=where == "console", is_superuser=where == "console")
+    if where == "two_factor":
+        give_app(victim)
+    thief = Client()
+    thief.force_login(victim)
+    for _ in range(4):
+        assert ask_password(thief, where, "guess", ATTACKER).status_code in (200, 400)  # the form, with its error
+    response = ask_password(thief, where, "guess", ATTACKER)
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+    assert "Too many failed logins" in response.content.decode()
+    assert AccessAttempt.objects.get(username="victim", ip_address=ATTACKER).failures_since_start == 5
+    # While the pair waits even the right password is refused, without being checked.
+    checks = len(checked_passwords)
+    clock.shift(59)
+    response = ask_password(thief, where, PASSWORD, ATTACKER)
+    assert response.status_code == 429 and response["Retry-After"] == "1"
+    assert len(checked_passwords) == checks
+    victim.refresh_from_db()
+    assert victim.check_password(PASSWORD)
+    # The owner, from their own address, is not held up.
+    assert logged_in(log_in(Client(), "victim", PASSWORD, VICTIM, admin=where == "console"))
+    owner = Client()
+    owner.force_login(victim)
+    assert ask_password(owner, where, PASSWORD, VICTIM).status_code == 302
 
 
 # --- password reset ------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
@@ -315,6 +316,7 @@ def test_a_current_code_confirms_a_change_instead_of_the_password():
     device = give_app(seller)
     client = logged_in(seller, verified=True)
     assert client.post(CODES, {"confirm": code_of(device)}).status_code == 302
+    assert not AccessAttempt.objects.exists()  # a right code is no failed password
 
 
 def test_new_recovery_codes_keep_a_session_let_in_by_a_recovery_code():
@@ -334,15 +336,19 @@ def test_recovery_codes_need_an_app_first():
         two_factor.new_recovery_codes(user=buyer)
 
 
-def test_confirming_it_is_you_is_limited(settings):
+def test_confirming_it_is_you_is_limited_as_a_login(settings):
+    """A wrong password here is a failed login of the person's (username, address) pair (accounts.lockout): the
+    limit's failure locks it, and then even the right password is refused (tests/test_brute_force.py has the rest)."""
     settings.LOGIN_FAILURE_LIMIT = 3
     seller = UserFactory()
     give_app(seller)
     client = logged_in(seller, verified=True)
-    for _attempt in range(3):
+    for _attempt in range(2):
         assert client.post(CODES, {"confirm": "guess"}).status_code == 400
-    refused = client.post(CODES, {"confirm": PASSWORD})
-    assert refused.status_code == 429 and "Too many attempts" in refused.content.decode()
+    for secret in ("guess", PASSWORD):
+        refused = client.post(CODES, {"confirm": secret})
+        assert refused.status_code == 429 and "Too many failed logins" in refused.content.decode()
+    assert AccessAttempt.objects.get(username=seller.username).failures_since_start == 3
 
 
 # --- turning off ------------------------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 # The window of the per-address ceiling on failed logins (LOGIN_ADDRESS_FAILURE_LIMIT below).
 LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=15 * 60)
 
@@ -232,6 +232,9 @@ LOGIN_LOCKOUT_BASE_SECONDS = env.int("LOGIN_LOCKOUT_BASE_SECONDS", default=60)
 LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=60 * 60)
 LOGIN_FAILURE_MEMORY_HOURS = env.int("LOGIN_FAILURE_MEMORY_HOURS", default=24)
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+# An IPv6 client is counted by its network of this many bits (core.ratelimit.limited_address): one subscriber holds a
+# whole /64 and may send from any address in it.
+LIMIT_IPV6_PREFIX = env.int("LIMIT_IPV6_PREFIX", default=64)
 # Password reset emails: per client address, and per email address asked for, in PASSWORD_RESET_WINDOW_SECONDS.
 PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
 PASSWORD_RESET_EMAIL_LIMIT = env.int("PASSWORD_RESET_EMAIL_LIMIT", default=3)
@@ -246,7 +249,7 @@ AXES_COOLOFF_TIME = LOGIN_FAILURE_MEMORY_HOURS
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
-AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.limited_address"  # an IPv6 client by its /64 (LIMIT_IPV6_PREFIX)
 # The audit log (core.AuditEvent) keeps logins; axes' own logs would keep usernames forever.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False

@@ -5,7 +5,7 @@ balancer on another host, every user shared one login bucket)."""
 import pytest
 from django.test import RequestFactory
 
-from core.ratelimit import client_ip
+from core.ratelimit import client_ip, limited_address
 
 
 def request(remote: str, forwarded: str | None = None):  # type: ignore[no-untyped-def]  # a test request
@@ -45,3 +45,27 @@ def test_the_client_is_the_rightmost_address_that_is_not_one_of_our_proxies(sett
 def test_every_hop_ours_gives_the_first(settings):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     assert client_ip(request("10.0.0.1", "10.0.0.9, 10.0.0.8")) == "10.0.0.9"
+
+
+@pytest.mark.parametrize(("remote", "counted"), [
+    ("203.0.113.7", "203.0.113.7"),  # IPv4: the address itself
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"),  # IPv6: its /64, written as the network's first address
+    ("2001:db8:1:2::1", "2001:db8:1:2::"),
+    ("2001:db8:1:3::1", "2001:db8:1:3::"),  # the next /64 is another client
+    ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4 written as IPv6 is the IPv4 address
+    ("not-an-address", "not-an-address"),
+])
+def test_the_limits_count_an_ipv6_client_by_its_network(settings, remote, counted):
+    """Whoever holds a /64 sends from any of its addresses: counted per address, each would start afresh
+    (core.ratelimit.limited_address, LIMIT_IPV6_PREFIX). The audit log keeps the full address (client_ip)."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    assert limited_address(request(remote)) == counted
+    assert client_ip(request(remote)) == remote
+    settings.LIMIT_IPV6_PREFIX = 48
+    assert limited_address(request("2001:db8:1:2::1")) == "2001:db8:1::"
+
+
+def test_a_proxy_on_the_ipv6_loopback_is_trusted_by_default():
+    """nginx reaching gunicorn through "localhost" may connect from ::1: with only 127.0.0.1 trusted, every person
+    would have been ::1, one login bucket for all."""
+    assert client_ip(request("::1", "203.0.113.7")) == "203.0.113.7"
