@@ -8,6 +8,9 @@ wrote (claim descriptions, messages, counter-offers, reasons, appeals, survey co
 content of the emails to them or about their claims, their login counters, sessions, second factors and email
 settings. Texts other people wrote on their claims keep their content with the person's names, email and address lines
 blanked out. The account stays (as "erased-<id>", unable to log in), so every record that refers to it still does.
+Someone who once worked for a seller or the platform (membership or staff flag since removed) keeps what they wrote and
+sent on other people's claims there, as that claim's record, with their names blanked out of it and of the emails that
+quoted it; only their own claims are erased as a buyer's.
 
 While a claim of theirs is not final, a refund to them not paid or an expert's costs they owe not settled, the data
 is still needed to finish it: `blockers` names what, and `erase` refuses (art. 17(3)(e): legal claims).
@@ -291,15 +294,18 @@ def erase(request_obj: ErasureRequest, *, by: Any) -> Erased:
         pattern = _identifier_pattern(identifiers)
         old_username, old_email = user.username, user.email
         claims = Claim.objects.filter(buyer=user)
+        worked_on = _claims_worked_on(user, claims)
 
         counts.orders = _erase_orders(user)
         counts.texts = _erase_own_texts(user, claims)
-        counts.messages = Message.objects.filter(author=user).update(body=_erased_message(), erased_at=now)
-        files, counts.files = _purge_uploads(user, now)
+        counts.messages = (Message.objects.filter(author=user, claim__in=claims)
+                           .update(body=_erased_message(), erased_at=now))
+        files, counts.files = _purge_uploads(user, claims, now)
         counts.emails_deleted, counts.emails_emptied = _erase_emails(user, old_email, claims, pattern)
-        counts.redacted = _redact_others_texts(user, claims, pattern)
-        counts.redacted += _redact_transition_reasons(user, claims, pattern)
-        counts.login_records = _forget_logins(user, old_username)
+        counts.redacted = _redact_others_emails(user, old_email, claims, worked_on, identifiers)
+        counts.redacted += _redact_others_texts(user, claims, worked_on, pattern)
+        counts.redacted += _redact_transition_reasons(user, claims, worked_on, pattern)
+        counts.login_records = _forget_logins(user, old_username, old_email)
         counts.other_rows = (EmailPreference.objects.filter(user=user).delete()[0]
                              + ClaimView.objects.filter(user=user).delete()[0]
                              + _delete_stored_answers(pattern))
@@ -358,25 +364,39 @@ def _erase_orders(user: Any) -> int:
     return count
 
 
+def _claims_worked_on(user: Any, claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Other people's claims the person wrote on or acted in: as a seller's staff member or an agent before (the
+    membership or the staff flag since removed; `blockers` refuses while they last). What they wrote there is the
+    seller's or the platform's record of that claim, so it stays, with the person's names blanked out."""
+    ids = (set(Message.objects.filter(author=user).values_list("claim_id", flat=True))
+           | set(Offer.objects.filter(made_by=user).values_list("claim_id", flat=True))
+           | set(Appeal.objects.filter(appellant=user).values_list("claim_id", flat=True))
+           | set(ClaimTransition.objects.filter(actor=user).values_list("claim_id", flat=True))
+           | set(Evidence.objects.filter(uploaded_by=user).values_list("claim_id", flat=True)))
+    return Claim.objects.filter(pk__in=ids).exclude(pk__in=claims)
+
+
 def _erase_own_texts(user: Any, claims: QuerySet[Claim]) -> int:
     """Every text the person wrote on their claims besides messages, replaced as a whole."""
     text = _erased_text()
     count = claims.exclude(description="").update(description=text)
-    count += Offer.objects.filter(made_by=user).exclude(note="").update(note=text)
+    count += Offer.objects.filter(made_by=user, claim__in=claims).exclude(note="").update(note=text)
     # A declined offer of the seller or the platform: its decline reason is the buyer's.
     count += (Offer.objects.filter(claim__in=claims).exclude(party=Party.BUYER).exclude(decline_reason="")
               .update(decline_reason=text))
-    count += Appeal.objects.filter(appellant=user).update(reason=text)
+    count += Appeal.objects.filter(appellant=user, claim__in=claims).update(reason=text)
     count += (SatisfactionResponse.objects.filter(claim__in=claims, party=Party.BUYER).exclude(comment="")
               .update(comment=text))
     return count
 
 
-def _purge_uploads(user: Any, now: dt.datetime) -> tuple[list[tuple[Any, str]], int]:
-    """The files the person uploaded: the rows say so (purged_at, no name left), the storage names are returned for
-    `_delete_files`."""
+def _purge_uploads(user: Any, claims: QuerySet[Claim], now: dt.datetime) -> tuple[list[tuple[Any, str]], int]:
+    """The files the person uploaded on their claims: the rows say so (purged_at, no name left), the storage names are
+    returned for `_delete_files`. Files they sent for a seller or the platform on other people's claims are that
+    claim's evidence: they stay (claims.retention deletes them in their turn), without the name they came with."""
     files: list[tuple[Any, str]] = []
-    uploads = list(Evidence.objects.select_for_update().filter(uploaded_by=user, purged_at__isnull=True))
+    uploads = list(Evidence.objects.select_for_update().filter(uploaded_by=user, claim__in=claims,
+                                                                purged_at__isnull=True))
     for evidence in uploads:
         for field in (evidence.file, evidence.thumbnail):
             if field.name:
@@ -417,8 +437,46 @@ def _erase_emails(user: Any, email: str, claims: QuerySet[Claim], pattern: re.Pa
     return deleted, emptied
 
 
+def _redact_others_emails(user: Any, email: str, claims: QuerySet[Claim], worked_on: QuerySet[Claim],
+                          identifiers: list[str]) -> int:
+    """Emails to other people about the claims the person worked on for a seller or the platform: they are those
+    people's, so they stay as sent or to be sent, with the person's names blanked out of them (their messages were
+    quoted in them). The HTML body has them escaped."""
+    pattern = _identifier_pattern(identifiers)
+    if pattern is None:
+        return 0
+    in_html = _identifier_pattern(sorted({*identifiers, *(escape(value) for value in identifiers)},
+                                         key=lambda value: (-len(value), value)))
+    rows = OutboundEmail.objects.filter(claim__in=worked_on).exclude(recipient=user).exclude(claim__in=claims)
+    if email:
+        rows = rows.exclude(to_email__iexact=email)
+    changed = 0
+    for pk, subject, text, html, facts, last_error in rows.values_list("pk", "subject", "body_text", "body_html",
+                                                                        "facts", "last_error"):
+        updates = {"subject": _redact(pattern, subject), "body_text": _redact(pattern, text),
+                   "body_html": _redact(in_html, html), "facts": _redact_json(pattern, facts),
+                   "last_error": _redact(pattern, last_error)}
+        if updates != {"subject": subject, "body_text": text, "body_html": html, "facts": facts,
+                       "last_error": last_error}:
+            OutboundEmail.objects.filter(pk=pk).update(**updates)
+            changed += 1
+    return changed
+
+
+def _redact_json(pattern: re.Pattern[str] | None, value: Any) -> Any:
+    """`_redact` on every string inside a JSON value (an outbox row's facts)."""
+    if isinstance(value, str):
+        return _redact(pattern, value)
+    if isinstance(value, list):
+        return [_redact_json(pattern, item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact_json(pattern, item) for key, item in value.items()}
+    return value
+
+
 # (model, the fields of its free text, the rows on the person's claims) — what other people wrote about them.
-def _texts_of_others(user: Any, claims: QuerySet[Claim]) -> list[tuple[QuerySet[Any], tuple[str, ...]]]:
+def _texts_of_others(user: Any, claims: QuerySet[Claim],
+                     worked_on: QuerySet[Claim]) -> list[tuple[QuerySet[Any], tuple[str, ...]]]:
     return [
         (Claim.objects.filter(buyer=user), ("decision_note",)),
         (Message.objects.filter(claim__in=claims).exclude(author=user), ("body",)),
@@ -431,16 +489,22 @@ def _texts_of_others(user: Any, claims: QuerySet[Claim]) -> list[tuple[QuerySet[
         (SatisfactionResponse.objects.filter(claim__in=claims), ("comment",)),
         (Evidence.objects.filter(claim__in=claims), ("original_name",)),
         (Notification.objects.filter(Q(claim__in=claims) | Q(user=user)), ("text",)),
+        # Other people's claims they worked on: everybody's words there, theirs included, keep their content.
+        (worked_on, ("decision_note",)),
+        (Message.objects.filter(claim__in=worked_on), ("body",)),
+        (Offer.objects.filter(claim__in=worked_on), ("note", "return_instructions", "decline_reason")),
+        (Appeal.objects.filter(claim__in=worked_on), ("reason", "note")),
     ]
 
 
-def _redact_others_texts(user: Any, claims: QuerySet[Claim], pattern: re.Pattern[str] | None) -> int:
+def _redact_others_texts(user: Any, claims: QuerySet[Claim], worked_on: QuerySet[Claim],
+                         pattern: re.Pattern[str] | None) -> int:
     """The person's names, email and address lines blanked out of what others wrote on their claims ("Dear Ms
     Berger, …"); the rest of the text stays, it is the seller's or the platform's record."""
     if pattern is None:
         return 0
     changed = 0
-    for queryset, fields in _texts_of_others(user, claims):
+    for queryset, fields in _texts_of_others(user, claims, worked_on):
         for pk, *values in queryset.values_list("pk", *fields):
             updates = {field: _redact(pattern, value) for field, value in zip(fields, values, strict=True)
                        if value and _redact(pattern, value) != value}
@@ -450,16 +514,19 @@ def _redact_others_texts(user: Any, claims: QuerySet[Claim], pattern: re.Pattern
     return changed
 
 
-def _redact_transition_reasons(user: Any, claims: QuerySet[Claim], pattern: re.Pattern[str] | None) -> int:
+def _redact_transition_reasons(user: Any, claims: QuerySet[Claim], worked_on: QuerySet[Claim],
+                               pattern: re.Pattern[str] | None) -> int:
     """The transition log keeps every step (what, when, by whom) but not the person's words: the reasons they gave
     (an escalation, a declined offer, an appeal, an answer) are replaced as a whole, and their names, email and
-    address lines are blanked out of the reasons others gave (a decision's note, a question). The only edit the
-    append-only log allows (core.models.AppendOnlyQuerySet.redact)."""
+    address lines are blanked out of the reasons others gave (a decision's note, a question), and out of every reason
+    on the claims they worked on for a seller or the platform. The only edit the append-only log allows
+    (core.models.AppendOnlyQuerySet.redact)."""
     steps = ClaimTransition.objects.filter(claim__in=claims).exclude(reason="")
     changed = steps.filter(actor=user).redact(reason=_erased_text())
     if pattern is None:
         return changed
-    for pk, reason in steps.exclude(actor=user).values_list("pk", "reason"):
+    others = ClaimTransition.objects.filter(Q(claim__in=claims) & ~Q(actor=user) | Q(claim__in=worked_on))
+    for pk, reason in others.exclude(reason="").values_list("pk", "reason"):
         redacted = _redact(pattern, reason)
         if redacted != reason:
             changed += ClaimTransition.objects.filter(pk=pk).redact(reason=redacted)
@@ -486,13 +553,13 @@ def _redact_console_log(user: Any, identifiers: list[str], pattern: re.Pattern[s
     return changed
 
 
-def _forget_logins(user: Any, username: str) -> int:
-    """django-axes' counters and logs under the person's username (accounts.lockout counts them normalized) and
-    their second factors (django-otp devices)."""
+def _forget_logins(user: Any, username: str, email: str) -> int:
+    """django-axes' counters and logs under the person's username or their email (people type it into the username
+    field; accounts.lockout counts either as typed, normalized) and their second factors (django-otp devices)."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp import devices_for_user
 
-    names = {username, normalize_username(username)}
+    names = {value for typed in (username, email) if typed for value in (typed, normalize_username(typed))}
     removed = sum(model.objects.filter(username__in=names).delete()[0]
                   for model in (AccessAttempt, AccessFailureLog, AccessLog))
     for device in devices_for_user(user, confirmed=None):

@@ -14,7 +14,9 @@ second run finds nothing to do.
 
 Which claims are due is read on `claim_evidence_kept_idx`: the partial index on resolved_at of the resolved claims
 whose files are still kept (`evidence_purged_at` unset). A claim dealt with leaves it (`evidence_purged_at` set, with or
-without files), so a run costs what is due, not the history; reopening or appealing a claim clears the mark.
+without files), so a run costs what is due, not the history; reopening or appealing a claim clears the mark, and so
+does a file stored on it later (`file_stored`: an agent may still write on a resolved claim), so that file goes in its
+turn too.
 """
 
 from __future__ import annotations
@@ -57,10 +59,19 @@ def retention_limit(now: dt.datetime | None = None) -> dt.datetime:
     return timezone.make_aware(wall)
 
 
+def file_stored(claim: Claim) -> None:
+    """A file was just stored on `claim` (claims.services._base._store_evidence, under the claim's lock). If the
+    claim's files were dealt with already, it goes back on the index of claims whose files are kept: the new file is
+    deleted by the first run once the claim has been closed longer than the retention period, at once if it has."""
+    if claim.evidence_purged_at is not None:
+        Claim.objects.filter(pk=claim.pk).update(evidence_purged_at=None)
+        claim.evidence_purged_at = None
+
+
 def due_claims(limit: dt.datetime) -> QuerySet[Claim]:
     """Claims resolved before `limit` that still have a file, oldest first. Only a resolved claim has a
-    `resolved_at` (reopening and appealing clear it), so the range alone is what `claim_resolved_idx` serves; the
-    state is checked again under each claim's lock."""
+    `resolved_at` (reopening and appealing clear it), so the range on the claims whose files are kept is what
+    `claim_evidence_kept_idx` serves; the state is checked again under each claim's lock."""
     return (Claim.objects.filter(resolved_at__isnull=False, resolved_at__lt=limit, evidence_purged_at__isnull=True)
             .order_by("resolved_at", "id"))
 

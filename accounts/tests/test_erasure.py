@@ -52,6 +52,7 @@ from claims.models import (
 from claims.tests.admin_factories import make_console_agent, make_finance
 from claims.tests.factories import delivered_order, open_defective_claim, photo
 from core.models import AuditEvent, AuditKind
+from core.usernames import normalize_username
 from integrations.keys import create_api_key
 from integrations.models import IdempotencyRecord
 from sellers.models import LedgerEntry, SellerMembership
@@ -542,3 +543,68 @@ def test_nobody_adds_edits_or_deletes_requests_and_finance_sees_none(client):
     act = reverse("admin:accounts_erasurerequest_act", kwargs={"object_id": request.pk, "action": "erase"})
     assert client.post(act, {"confirm": "on"}).status_code == 403
     assert ErasureRequest.objects.get(pk=request.pk).state == ErasureState.PENDING
+
+
+# --- what the first search did not reach -----------------------------------------------------------------------------
+
+
+def test_failed_logins_typed_with_the_email_are_forgotten_too():
+    """People type their email into the username field: django-axes counts those failures under the email as typed
+    (accounts.lockout.username_of: in its one spelling), a row that names the person as much as the username does."""
+    buyer = UserFactory(username=USERNAME, email=EMAIL, first_name=FIRST, last_name=LAST)
+    for typed in (EMAIL.upper(), USERNAME):
+        AccessAttempt.objects.create(username=normalize_username(typed), ip_address="203.0.113.9",
+                                     user_agent="Firefox", get_data="", post_data=f"username={typed}",
+                                     http_accept="*/*", path_info="/accounts/login/", failures_since_start=1)
+    stranger = AccessAttempt.objects.create(username="someone.else@example.org", ip_address="203.0.113.9",
+                                            user_agent="Firefox", get_data="", post_data="", http_accept="*/*",
+                                            path_info="/accounts/login/", failures_since_start=1)
+    counts = erasure.erase(erasure.request_erasure(user=buyer), by=make_console_agent())
+    assert list(AccessAttempt.objects.values_list("pk", flat=True)) == [stranger.pk]
+    assert counts.login_records == 2
+    assert occurrences() == []
+
+
+def test_a_former_seller_staff_member_is_erased_without_destroying_the_sellers_records():
+    """Someone who once answered claims for a seller (the membership since removed) and bought there too: their own
+    claims are erased as any buyer's; what they wrote and sent for the seller on other buyers' claims is the seller's
+    record of an open dispute, so it stays (their names blanked out of it), and so do the seller's files."""
+    seller = SellerFactory()
+    person = UserFactory(username=USERNAME, email=EMAIL, first_name=FIRST, last_name=LAST)
+    membership = SellerMembership.objects.create(user=person, seller=seller, role="staff")
+    customer = UserFactory(first_name="Otto", last_name="Other")
+    theirs = open_defective_claim(at=T0, order=delivered_order(seller=seller, buyer=customer))
+    with at(T0 + H):
+        services.reply(claim=theirs, by=person, body=f"We will look into it. Regards, {FIRST} {LAST}",
+                       attachments=[photo("packing-list.jpg")])
+        offer = services.make_offer(claim=theirs, by=person, kind="replacement",
+                                    note=f"Our offer. {FIRST}")
+    seller_reply = Message.objects.get(claim=theirs, author=person)
+    seller_file = Evidence.objects.get(claim=theirs, uploaded_by=person)
+    seller_names = [name for name in (seller_file.file.name, seller_file.thumbnail.name) if name]
+    membership.delete()  # left the seller's team; later, a buyer of the same seller
+    own = open_defective_claim(at=T0 + D, order=delivered_order(seller=SellerFactory(), buyer=person),
+                               description=f"Broken. {SIGNED}", evidence=[photo("mine.jpg")])
+    with at(T0 + D + H):
+        services.close(claim=own, by=person)
+    own_names = [name for e in Evidence.objects.filter(claim=own) for name in (e.file.name, e.thumbnail.name) if name]
+    request = erasure.request_erasure(user=person)
+
+    with at(T0 + 2 * D):
+        erasure.erase(request, by=make_console_agent())
+
+    # The seller's record on the other buyer's open claim: the words and the file stay, without the person's name.
+    seller_reply.refresh_from_db()
+    assert (seller_reply.body, seller_reply.erased_at) == ("We will look into it. Regards, [erased]", None)
+    offer.refresh_from_db()
+    assert offer.note == "Our offer. [erased]"
+    seller_file.refresh_from_db()
+    assert seller_file.purged_at is None and all(default_storage.exists(name) for name in seller_names)
+    # The other buyer's emails quoting the reply keep it, without the name.
+    [email] = OutboundEmail.objects.filter(claim=theirs, recipient=customer, event="message")
+    assert "We will look into it. Regards, [erased]" in email.body_text
+    assert "We will look into it. Regards, [erased]" in email.body_html
+    # Their own claim as a buyer: erased as any buyer's.
+    assert Claim.objects.get(pk=own.pk).description == erasure._erased_text()
+    assert not any(default_storage.exists(name) for name in own_names)
+    assert occurrences() == []

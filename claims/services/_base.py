@@ -24,7 +24,7 @@ from orders.services import book_refund, extend_warranty
 from sellers.models import LedgerKind
 from sellers.services import record_claim_charge
 
-from .. import batching, quotas, roles
+from .. import batching, quotas, retention, roles
 from .. import evidence as evidence_files
 from ..abilities import transition_refusal
 from ..calendar import local_date
@@ -172,6 +172,8 @@ def _store_evidence(claim: Claim, files: Sequence[evidence_files.PreparedFile], 
             stored.append(item.thumbnail)
         item.save()
         created.append(item)
+    if created:
+        retention.file_stored(claim)
     return created
 
 

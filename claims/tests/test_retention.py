@@ -226,3 +226,22 @@ def test_a_claim_reopened_after_its_files_went_has_its_new_files_go_in_their_tur
     assert default_storage.exists(late.file.name)
     assert purge_at(berlin(2028, 2, 2, 10, 1)) == retention.Purged(claims=1, files=1)
     assert not default_storage.exists(late.file.name)
+
+
+def test_a_file_added_to_a_claim_whose_files_went_already_goes_in_its_turn():
+    """An agent may still write on a resolved claim, with a file, long after its files were deleted (its mark set, the
+    claim off the index of claims whose files are kept): that file too is a file of a claim closed more than the
+    retention period ago, so the next run deletes it, once."""
+    claim = closed_at(berlin(2024, 1, 10, 10, 0))
+    assert purge_at(berlin(2026, 1, 20, 10, 0)) == retention.Purged(claims=1, files=1)
+    with time_machine.travel(berlin(2026, 3, 2, 10, 0), tick=False):
+        services.post_message(claim=Claim.objects.get(pk=claim.pk), by=make_console_agent(),
+                              body="The carrier's report, for the record.", attachments=[photo("report.jpg")])
+    late = Evidence.objects.get(claim=claim, purged_at__isnull=True)
+    late_names = [late.file.name, late.thumbnail.name]
+    assert all(default_storage.exists(name) for name in late_names)
+    assert purge_at(berlin(2026, 3, 2, 16, 0)) == retention.Purged(claims=1, files=1)
+    assert not any(default_storage.exists(name) for name in late_names)
+    assert Evidence.objects.get(pk=late.pk).purged_at == berlin(2026, 3, 2, 16, 0)
+    assert AuditEvent.objects.filter(kind=AuditKind.EVIDENCE_PURGED, object_id=str(claim.pk)).count() == 2
+    assert purge_at(berlin(2026, 3, 2, 22, 0)) == retention.Purged()  # once
