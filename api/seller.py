@@ -49,8 +49,8 @@ from ninja.files import UploadedFile
 from ninja.signature.details import is_collection_type
 
 from claims import evidence as evidence_files
+from claims import quotas, services
 from claims import selectors as claim_selectors
-from claims import services
 from claims.abilities import SELLER_ACTIONS, abilities, prefetch_for_abilities
 from claims.choices import OFFER_KINDS_WITH_AMOUNT, ClaimState, EvidenceKind, Party
 from claims.errors import ClaimError
@@ -371,11 +371,14 @@ def _body_doc(schema: type[Schema], files: str) -> dict[str, Any]:
                                                           "multipart/form-data": {"schema": form}}}}
 
 
-def _prepare(uploads: list[Any], kind: str | None) -> list[evidence_files.PreparedFile]:
+def _prepare(uploads: list[Any], kind: str | None, *, claim: Claim, by: Any,
+             message: bool = False) -> list[evidence_files.PreparedFile]:
     """The pages' checks (claims.evidence.prepare), each file's refusal at the field `files`; the services take the
-    prepared files as they are."""
+    prepared files as they are. The claim's quotas are looked at first, as the services do before reading a file
+    (claims.quotas.check_before_reading; `message`: the files go with a message that counts)."""
     if len(uploads) > MAX_ATTACHMENTS:
         raise _invalid("files", _("Please choose at most %(max)d files.") % {"max": MAX_ATTACHMENTS})
+    quotas.check_before_reading(claim, by=by, files=len(uploads), message=message)
     prepared = []
     for upload in uploads:
         try:
@@ -446,7 +449,7 @@ def upload_evidence(request: HttpRequest, number: str, files: File[list[Uploaded
     proof_of_shipment, customs_form, inspection_report; document unless given). Their ids can then go with a
     rejection or a proof of shipment (`evidence_ids`)."""
     claim = _claim(request, number)
-    prepared = _prepare(files, kind or None)
+    prepared = _prepare(files, kind or None, claim=claim, by=request.user, message=True)
     message = _post(claim, request.user, note or _("Files attached."), prepared)
     return Status(201, {"message_id": message.pk,
                         "evidence": [_evidence(evidence, claim) for evidence in message.attachments.all()]})
@@ -508,7 +511,7 @@ def reject(request: HttpRequest, number: str) -> dict[str, Any]:
     decide at once."""
     claim = _claim(request, number)
     payload, uploads = _payload(request, RejectIn)
-    files = [*_prepare(uploads, payload.evidence_kind or EvidenceKind.DOCUMENT),
+    files = [*_prepare(uploads, payload.evidence_kind or EvidenceKind.DOCUMENT, claim=claim, by=request.user),
              *_uploaded_before(claim, payload.evidence_ids)]
     if not files:
         raise _invalid("files" if request.content_type in FORM_TYPES else "evidence_ids",
@@ -531,7 +534,8 @@ def add_tracking(request: HttpRequest, number: str) -> dict[str, Any]:
     if carrier and not tracking_number:
         raise _invalid("tracking_number", _("Please enter the tracking number."))
     shipped_at = _aware(payload.shipped_at, "shipped_at")
-    files = [*_prepare(uploads, EvidenceKind.PROOF_OF_SHIPMENT), *_uploaded_before(claim, payload.evidence_ids)]
+    files = [*_prepare(uploads, EvidenceKind.PROOF_OF_SHIPMENT, claim=claim, by=request.user),
+             *_uploaded_before(claim, payload.evidence_ids)]
     if not tracking_number and not files:
         raise _invalid("tracking_number", _("Enter a tracking number or attach a proof of shipment."))
     try:
@@ -568,7 +572,7 @@ def provide_info(request: HttpRequest, number: str) -> dict[str, Any]:
     or uploaded before on this claim (`evidence_ids`). Only while the platform waits for the seller's answer."""
     claim = _claim(request, number)
     payload, uploads = _payload(request, InfoIn)
-    files = [*_prepare(uploads, payload.evidence_kind or EvidenceKind.DOCUMENT),
+    files = [*_prepare(uploads, payload.evidence_kind or EvidenceKind.DOCUMENT, claim=claim, by=request.user),
              *_uploaded_before(claim, payload.evidence_ids)]
     services.provide_info(claim=claim, by=request.user, body=payload.body, attachments=files)
     return _detail(request, number)

@@ -681,10 +681,12 @@ def _into_digest(claim: Claim, user: Any, *, party: str, language: str,
         return None, False
     about_messages = OutboundEmail.objects.filter(claim=claim, recipient=user, event__in=(MESSAGE, DIGEST))
     now = timezone.now()
-    # Not one a worker is sending right now (claimed): what it sends was read already, and this message would be lost.
+    # Not one in a worker's hands (its claim token), even once its claim ran out: what the worker sends was read
+    # already, and it marks the row sent by its token, so a message written into it now would never be emailed. The
+    # message starts the next digest instead (a worker killed mid-way leaves its row to deliver_pending, as it was).
     pending = (about_messages.select_for_update()
-               .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), event=DIGEST, sent_at__isnull=True,
-                       attempts__lt=MAX_ATTEMPTS).order_by("-pk").first())
+               .filter(event=DIGEST, sent_at__isnull=True, claim_token="", attempts__lt=MAX_ATTEMPTS)
+               .order_by("-pk").first())
     if pending is not None:
         _render_digest(pending, claim, user, party)
         pending.save(update_fields=["subject", "body_text", "body_html"])
@@ -754,6 +756,19 @@ def _render_digest(row: OutboundEmail, claim: Claim, user: Any, party: str) -> N
             "unsubscribe": unsubscribe.footer_links(user_id=user.pk, kind=EmailKind.MESSAGES),
         }
         row.body_text, row.body_html = emails.render("message_digest", ctx)
+
+
+def drop_unsent(*, user: Any, kind: str) -> int:
+    """The person turned this kind of email off (claims.services.set_email_preferences): what of that kind still
+    waits in the outbox for them is not sent either (a digest waits for the end of its window, so the first email's
+    one-click unsubscribe would otherwise be followed by the digest). A row in a worker's hands goes out as it is.
+    Their list of notifications keeps every entry. How many rows were dropped."""
+    if kind == EmailKind.ALWAYS:
+        return 0
+    events = [event for event in (*EVENTS, DIGEST) if kind_of(event) == kind]
+    dropped, _per_model = OutboundEmail.objects.filter(recipient=user, event__in=events, sent_at__isnull=True,
+                                                       claim_token="").delete()
+    return dropped
 
 
 def _turned_off(wanted: set[tuple[str, int]]) -> set[tuple[str, int]]:

@@ -4,8 +4,11 @@ each time".
 
 - Messages: a buyer or a seller's staff member (a seller's API key acts as its own staff user, so it counts too) may
   post MESSAGES_PER_CLAIM_PER_HOUR messages on one claim in any hour, counted from the claim's Message rows by that
-  author in the last hour. Agents are exempt: they are the platform's own trusted staff, a limit on them protects
-  nobody, and the console must always be able to answer.
+  author in the last hour (whatever posted them: a message, a rejection, tracking, an inspection note) and the offers
+  they made (a seller's offer, a buyer's counter-offer): words to the other side and an email to them each, which
+  without a count a seller could replace all day. Agents are exempt: they are the platform's own trusted staff, a
+  limit on them protects nobody, and the console must always be able to answer. Answers the platform waits for with a
+  deadline (information asked for, an appeal, an escalation's reason) are never refused: they come once each.
 - Files: each side of a claim (the buyer, the seller's staff and keys) may add at most CLAIM_MAX_FILES files and
   CLAIM_MAX_BYTES bytes to it in all (every Evidence row of the claim that side uploaded; a purged file takes no room
   any more). Per side, so that one side filling the claim can never keep the other from the evidence it needs (a
@@ -32,10 +35,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import presenters
+from . import presenters, roles
 from .choices import Party
 from .errors import ClaimError
-from .models import Claim, Evidence, Message
+from .models import Claim, Evidence, Message, Offer
 
 WINDOW = dt.timedelta(hours=1)
 MESSAGE_QUOTA = "message_quota"
@@ -63,31 +66,43 @@ class MessageRoom:
 
 
 def message_room(claim: Claim, author: Any, *, now: dt.datetime | None = None) -> MessageRoom:
-    """The author's messages on the claim in the hour before `now`. A message posted at 10:00:00 counts until
-    10:59:59.999999 and no longer at 11:00:00."""
+    """The author's messages and offers on the claim in the hour before `now`. A message posted at 10:00:00 counts
+    until 10:59:59.999999 and no longer at 11:00:00."""
     now = now or timezone.now()
     limit = settings.MESSAGES_PER_CLAIM_PER_HOUR
-    times = list(Message.objects.filter(claim=claim, author=author, created_at__gt=now - WINDOW)
-                 .order_by("created_at").values_list("created_at", flat=True))
+    since = now - WINDOW
+    times = sorted([
+        *Message.objects.filter(claim=claim, author=author, created_at__gt=since).values_list("created_at", flat=True),
+        *Offer.objects.filter(claim=claim, made_by=author, created_at__gt=since).values_list("created_at", flat=True),
+    ])
     # Below the limit once enough of the oldest left the window (more than one if the limit was lowered meanwhile).
     free_at = times[len(times) - limit] + WINDOW if len(times) >= limit else None
     return MessageRoom(limit=limit, used=len(times), free_at=free_at)
 
 
-def check_message(claim: Claim, *, by: Any, party: str, now: dt.datetime | None = None) -> None:
-    """Refuse a message past the hourly quota, saying when the next one may be posted; the API answers it with
-    429 and Retry-After (api.api). The caller holds the claim's row lock."""
-    if not counts_messages(party):
+def check_message(claim: Claim, *, by: Any, party: str | None, offer: bool = False,
+                  now: dt.datetime | None = None) -> None:
+    """Refuse a message (or, `offer`, an offer) past the hourly quota, saying when the next one may be posted; the API
+    answers it with 429 and Retry-After (api.api). The caller holds the claim's row lock."""
+    if party is None or not counts_messages(party):
         return
     now = now or timezone.now()
     room = message_room(claim, by, now=now)
     if room.free_at is None:
         return
     when = presenters.market_moment(room.free_at, presenters.policy_of(claim))
-    error = ClaimError(ngettext(
-        "You can post %(limit)d message an hour on a claim; please wait until %(when)s before posting again.",
-        "You can post %(limit)d messages an hour on a claim; please wait until %(when)s before posting again.",
-        room.limit) % {"limit": room.limit, "when": when}, code=MESSAGE_QUOTA)
+    if offer:
+        sentence = ngettext(
+            "You can send %(limit)d message or offer an hour on a claim (they count together); please wait until "
+            "%(when)s before making another offer.",
+            "You can send %(limit)d messages and offers an hour on a claim (they count together); please wait until "
+            "%(when)s before making another offer.", room.limit)
+    else:
+        sentence = ngettext(
+            "You can post %(limit)d message an hour on a claim; please wait until %(when)s before posting again.",
+            "You can post %(limit)d messages an hour on a claim; please wait until %(when)s before posting again.",
+            room.limit)
+    error = ClaimError(sentence % {"limit": room.limit, "when": when}, code=MESSAGE_QUOTA)
     error.retry_after = max(math.ceil((room.free_at - now).total_seconds()), 1)
     raise error
 
@@ -165,6 +180,27 @@ def check_files(claim: Claim, sizes: Sequence[int], *, party: str) -> None:
         return
     if (refusal := file_refusal(file_room(claim, party), sizes)) is not None:
         raise refusal
+
+
+def check_before_reading(claim: Claim, *, by: Any, files: int, message: bool = True) -> None:
+    """A first look before any upload is read: checking and re-encoding a file costs a second of CPU for a large photo
+    and more for a video, so a person at their hourly message quota (`message`: the upload goes with a message that
+    counts), or whose side of the claim has no room for this many files, is refused before the work, not after it.
+    Read without the claim's lock: the services check again under it (check_message, check_files). Both rules only
+    tighten as the claim fills, and a stored file has at least one byte, so this refuses nothing those would let
+    through."""
+    if not files:
+        return
+    party = roles.party_of(claim, by)
+    if message:
+        check_message(claim, by=by, party=party)
+    if not counts_files(party):
+        return
+    room = file_room(claim, party)
+    if files > room.files_left or room.size_left == 0:
+        # the count alone decides, or no byte is left: `sizes` of one byte each say so in file_refusal's words
+        if (refusal := file_refusal(room, [max(room.size_left, 1)] * files)) is not None:
+            raise refusal
 
 
 def files_help() -> str:

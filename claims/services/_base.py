@@ -138,8 +138,14 @@ def _files_removed_on_failure() -> Iterator[list[Any]]:
         raise
 
 
-def _prepare_uploads(uploads: Iterable[Any], *, kind: str | None = None) -> list[evidence_files.PreparedFile]:
-    """Check every file before anything is stored: one bad file refuses the whole action."""
+def _prepare_uploads(uploads: Iterable[Any], *, kind: str | None = None, claim: Claim | None = None,
+                     by: User | None = None, message: bool = False) -> list[evidence_files.PreparedFile]:
+    """Check every file before anything is stored: one bad file refuses the whole action. For a `claim` that exists,
+    its quotas first (claims.quotas.check_before_reading, `message`: the files go with a message that counts), so a
+    person past them is refused before their files are read and re-encoded."""
+    uploads = list(uploads)
+    if claim is not None:
+        quotas.check_before_reading(claim, by=by, files=len(uploads), message=message)
     prepared = []
     for upload in uploads:
         if isinstance(upload, evidence_files.PreparedFile):

@@ -81,7 +81,7 @@ def request_info(*, claim: Claim, by: User, party: str, question: str) -> Claim:
 def provide_info(*, claim: Claim, by: User, body: str, attachments: Iterable[Any] = ()) -> Claim:
     """The party asked answers; the claim goes back to the agent."""
     body = _clean_text(body, what=_("your answer"))
-    files = _prepare_uploads(attachments, kind=EvidenceKind.DOCUMENT)
+    files = _prepare_uploads(attachments, kind=EvidenceKind.DOCUMENT, claim=claim, by=by)
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         party = roles.party_of(claim, by)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core import formatting
 from sellers.models import WarrantyPolicy
 
+from .. import quotas
 from ..abilities import answer_counter_refusal, counter_offer_refusal
 from ..choices import OFFER_KINDS_WITH_AMOUNT, OfferKind, Party
 from ..errors import ClaimError
@@ -54,6 +55,8 @@ def counter_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note
             raise ClaimError(_("“%(remedy)s” is not possible on your claim now. %(why)s")
                              % {"remedy": OfferKind(kind).label, "why": remedies.for_buyer}, code="invalid")
         value = _counter_amount(claim, kind, amount)
+        # Words and an email to the seller's staff: counted with the buyer's messages (issue 18).
+        quotas.check_message(claim, by=by, party=Party.BUYER, offer=True)
         now = timezone.now()
         if countered is not None:
             _decline(claim, countered, by=by, reason=reason, verb="decline_offer")

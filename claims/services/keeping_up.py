@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ..choices import EmailKind
 from ..errors import ClaimError
 from ..models import Claim, EmailPreference, Notification
+from ..notifications import drop_unsent
 
 
 def mark_all_read(*, user: User, at: dt.datetime | None = None) -> int:
@@ -41,3 +42,5 @@ def set_email_preferences(*, user: User, enabled: Mapping[str, bool]) -> None:
         for kind, on in enabled.items():
             if kind != EmailKind.ALWAYS:
                 EmailPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": bool(on)})
+                if not on:  # what of the kind still waits in the outbox (a digest above all) is not sent either
+                    drop_unsent(user=user, kind=kind)

@@ -74,7 +74,7 @@ def post_message(*, claim: Claim, by: User, body: str, attachments: Iterable[Any
     """A message on the claim's thread. The seller's first message is the first reply that stops the 48-hour
     clock. Internal notes are for agents only."""
     body = _clean_text(body, what=_("a message"))
-    files = _prepare_uploads(attachments)
+    files = _prepare_uploads(attachments, claim=claim, by=by, message=not internal)
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         if refusal := message_refusal(claim, by, internal=internal):
@@ -104,7 +104,7 @@ def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[A
     if code not in RejectionCode.values:
         raise ClaimError(_("Please choose the reason for rejecting the claim."))
     body = _clean_text(body, what=_("why you reject the claim"))
-    files = _prepare_uploads(evidence, kind=EvidenceKind.DOCUMENT)
+    files = _prepare_uploads(evidence, kind=EvidenceKind.DOCUMENT, claim=claim, by=by)
     if not files:
         raise ClaimError(_("A rejection needs evidence: attach a photo or document that supports it."))
     with _files_removed_on_failure() as stored, transaction.atomic():
@@ -112,6 +112,8 @@ def reject(*, claim: Claim, by: User, code: str, body: str, evidence: Iterable[A
         log = _fire(claim, "reject", by, reason=body, code=code, at=timezone.now())
         if code == RejectionCode.COMPENSATED and (refusal := compensated_reason_refusal(claim)):
             raise refusal
+        # Its words go on the thread and to the buyer, and it may be repeated: a message in the hourly quota (issue 18).
+        quotas.check_message(claim, by=by, party=roles.party_of(claim, by))
         _post(claim, by=by, party=Party.SELLER, body=body, files=files, stored=stored)
         notify(claim, "rejected", to=[Party.BUYER], key=log, context={"detail": body})
     return claim
@@ -132,6 +134,8 @@ def make_offer(*, claim: Claim, by: User, kind: str, amount: Any = None, note: s
             raise refusal
         if refusal := remedy_refusal(claim, kind):  # the remedies the policy allows for the type of defect
             raise refusal
+        # Words and an email to the buyer, and a pending offer may be replaced: counted with messages (issue 18).
+        quotas.check_message(claim, by=by, party=roles.party_of(claim, by), offer=True)
         for_platform = claim.state not in WITH_SELLER_STATES  # then it is an agent's, for the platform
         if claim.state == ClaimState.AWAITING_SELLER:
             _fire(claim, "reply", by, at=now)
@@ -271,7 +275,7 @@ def receive_return(*, claim: Claim, by: User, inspection_result: str, note: str 
     if inspection_result not in InspectionResult.values:
         raise ClaimError(_("Please choose the result of your inspection."))
     note = _clean_text(note, what=_("the inspection note"), required=False)
-    files = _prepare_uploads(evidence, kind=EvidenceKind.INSPECTION_REPORT)
+    files = _prepare_uploads(evidence, kind=EvidenceKind.INSPECTION_REPORT, claim=claim, by=by)
     with _files_removed_on_failure() as stored, transaction.atomic():
         claim = _lock(claim)
         now = timezone.now()
@@ -303,7 +307,7 @@ def add_tracking(*, claim: Claim, by: User, carrier: str = "", tracking_number: 
     tracking_number = _clean_text(tracking_number, what=_("the tracking number"), required=False, limit=64)
     if bool(carrier) != bool(tracking_number):
         raise ClaimError(_("Please give both the carrier and the tracking number."))
-    files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT)
+    files = _prepare_uploads(evidence, kind=EvidenceKind.PROOF_OF_SHIPMENT, claim=claim, by=by)
     if not tracking_number and not files:
         raise ClaimError(_("Enter a tracking number or attach a proof of shipment."))
     with _files_removed_on_failure() as stored, transaction.atomic():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html as html_lib
 import re
+import zoneinfo
 
 import pytest
 import time_machine
@@ -232,6 +233,72 @@ def test_the_sweep_still_sends_what_is_due_first():
     waiting.refresh_from_db()
     due.refresh_from_db()
     assert due.sent_at is not None and waiting.sent_at is None
+
+
+def test_a_digest_in_a_workers_hands_is_never_rewritten(post, settings):
+    """A worker took the digest (its claim marker) and is slow: its claim ran out while it talks to the server. A
+    message meanwhile must not be written into the digest the worker already read (it marks it sent by its token, and
+    the message would never be emailed): it starts the next digest. Every message reaches the recipient once."""
+    world = claim_world("in_progress")
+    post(world.claim, world.buyer, NOON, "Message 1")
+    post(world.claim, world.buyer, NOON + MINUTE, "Message 2")
+    digest = OutboundEmail.objects.get(recipient=world.staff, event="message_digest")
+    taken_at = NOON + 15 * MINUTE
+    token = notifications._claim(digest.pk, taken_at)
+    assert token is not None
+    read_by_worker = OutboundEmail.objects.get(pk=digest.pk).body_text
+    late = taken_at + dt.timedelta(seconds=settings.EMAIL_CLAIM_SECONDS + 1)  # its claim ran out
+    post(world.claim, world.buyer, late, "Message 3")
+    assert OutboundEmail.objects.get(pk=digest.pk).body_text == read_by_worker
+    OutboundEmail.objects.filter(pk=digest.pk, claim_token=token).update(sent_at=late, claimed_until=None,
+                                                                         claim_token="")  # the worker finishes
+    assert sweep(late + 15 * MINUTE) == 1
+    assert emails_to(world.staff) == ["message", "message_digest", "message_digest"]
+    texts = [read_by_worker, *OutboundEmail.objects.filter(recipient=world.staff, event="message_digest")
+             .exclude(pk=digest.pk).values_list("body_text", flat=True)]
+    assert [listed(text) for text in texts] == [["Message 2"], ["Message 3"]]
+
+
+def test_turning_message_emails_off_drops_the_waiting_digest(post, client):
+    """The first email's one-click unsubscribe, used before the digest's window ends: no digest follows."""
+    from claims import unsubscribe
+
+    world = claim_world("in_progress")
+    for n in range(1, 4):
+        post(world.claim, world.buyer, NOON + (n - 1) * MINUTE, f"Message {n}")
+    assert emails_to(world.staff) == ["message", "message_digest"]
+    with time_machine.travel(NOON + 5 * MINUTE, tick=False):
+        assert client.post(unsubscribe.unsubscribe_url(user_id=world.staff.pk, kind="messages")).status_code == 200
+    assert sweep(NOON + 15 * MINUTE) == 0
+    assert emails_to(world.staff) == ["message"]
+    assert not [m for m in mail.outbox if m.to == [world.staff.email] and "new messages" in m.subject]
+    post(world.claim, world.buyer, NOON + 6 * MINUTE, "Message 4")
+    assert emails_to(world.staff) == ["message"]
+    assert Notification.objects.filter(user=world.staff, claim=world.claim, event="message").count() == 4
+
+
+@pytest.mark.parametrize("start", [
+    dt.datetime(2026, 3, 10, 11, 55, tzinfo=dt.UTC),  # across 13:00 in the claim's zone
+    dt.datetime(2026, 3, 29, 0, 55, tzinfo=dt.UTC),  # across the change to summer time (02:00 CET is 03:00 CEST)
+    dt.datetime(2026, 10, 25, 0, 55, tzinfo=dt.UTC),  # across the change back (03:00 CEST is 02:00 CET)
+], ids=["hour", "dst-spring", "dst-autumn"])
+def test_a_burst_across_an_hour_or_a_clock_change_is_one_email_and_one_digest(post, start):
+    world = claim_world("in_progress")
+    colleague = UserFactory()
+    SellerMembership.objects.create(user=colleague, seller=world.claim.seller, role="staff")
+    for n in range(1, 8):  # 7 messages, two minutes apart: across the hour
+        post(world.claim, world.buyer, start + (n - 1) * 2 * MINUTE, f"Message {n}")
+    for member in (world.staff, colleague):
+        assert emails_to(member, world.claim) == ["message", "message_digest"]
+    assert sweep(start + 15 * MINUTE - dt.timedelta(microseconds=1)) == 0
+    assert sweep(start + 15 * MINUTE) == 2
+    assert sweep(start + 2 * 60 * MINUTE) == 0
+    digest = OutboundEmail.objects.filter(recipient=world.staff, event="message_digest").get()
+    assert listed(digest.body_text) == [f"Message {n}" for n in range(2, 8)]
+    local = [timezone.localtime(start + (n - 1) * 2 * MINUTE, zoneinfo.ZoneInfo("Europe/Berlin"))
+             for n in range(2, 8)]
+    for moment in local:  # each line at its own moment in the claim's zone, with the zone of that moment
+        assert f"{moment:%H:%M} {moment.tzname()}" in digest.body_text
 
 
 # --- on PostgreSQL ------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from claims import evidence as evidence_files
 from claims import quotas, services
 from claims.choices import Party
 from claims.errors import ClaimError
-from claims.models import Claim, Evidence, ExpertAssessment, Message, Notification, OutboundEmail
+from claims.models import Claim, Evidence, ExpertAssessment, Message, Notification, Offer, OutboundEmail
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim, photo
 from claims.tests.test_concurrency import everything
 from claims.tests.test_deadlines import not_received_claim
@@ -188,6 +188,76 @@ def test_the_pages_say_the_message_quota_as_they_say_other_refusals(client, sett
         assert response.status_code == 429
         assert "You can post 1 message an hour on a claim" in response.content.decode()
     assert Message.objects.filter(claim=world.claim, body__in=["Hello again", "One more thing"]).count() == 0
+
+
+def test_offers_count_with_messages_and_say_so(settings, client, django_capture_on_commit_callbacks):
+    """An offer is words to the buyer and an email to them, like a message: without a count a seller's staff member
+    (or key) could replace their pending offer all day, emailing the buyer each time. Offers and messages count
+    together, on the pages and the API (429 with Retry-After); the platform's agents are not counted."""
+    settings.MESSAGES_PER_CLAIM_PER_HOUR = 2
+    world = claim_world("in_progress")
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks(execute=True):
+        services.make_offer(claim=world.claim, by=world.staff, kind="full_refund", note="Offer 1")
+        services.post_message(claim=world.claim, by=world.staff, body="See the offer.")
+    before = everything()
+    with time_machine.travel(NOON + 10 * MINUTE, tick=False):
+        error = refused("message_quota", lambda: services.make_offer(claim=world.claim, by=world.staff,
+                                                                     kind="full_refund", note="Offer 2"))
+        assert str(error) == ("You can send 2 messages and offers an hour on a claim (they count together); please "
+                              "wait until Tue 10 Mar, 14:00 CET before making another offer.")
+        assert error.retry_after == 50 * 60
+        refused("message_quota", lambda: services.post_message(claim=world.claim, by=world.staff, body="Hello?"))
+        _key, key = seller_key(world.claim.seller)
+        services.post_message(claim=world.claim, by=_key.user, body="From the ERP.")
+        services.make_offer(claim=world.claim, by=_key.user, kind="full_refund", note="From the ERP")  # its own count
+        response = post(client, f"{API}/{world.claim.number}/offers", key, {"kind": "full_refund", "note": "Again"})
+    # The key's own count: its message and offer at 10 past, so an hour from then.
+    assert response.status_code == 429 and response["Retry-After"] == str(60 * 60)
+    assert response.json()["code"] == "message-quota"
+    assert OutboundEmail.objects.filter(recipient=world.buyer, event="offer").count() == 2  # the staff's, the key's
+    assert Offer.objects.filter(claim=world.claim).count() == 2
+    assert len(before["claims.Offer"]) == 1
+    with time_machine.travel(NOON + 60 * MINUTE, tick=False):
+        services.make_offer(claim=world.claim, by=world.staff, kind="full_refund", note="Offer 3")
+    agent_world = claim_world("escalated")
+    with time_machine.travel(NOON, tick=False):
+        for n in range(4):  # the platform's offers are the agent's: never counted
+            services.make_offer(claim=agent_world.claim, by=agent_world.agent, kind="full_refund", note=f"{n}")
+
+
+def test_a_buyers_counter_offers_count_with_their_messages(settings):
+    settings.MESSAGES_PER_CLAIM_PER_HOUR = 2
+    world = claim_world("in_progress")
+    with time_machine.travel(NOON, tick=False):
+        offer = services.make_offer(claim=world.claim, by=world.staff, kind="replacement")
+    say(world, world.buyer, NOON + MINUTE, "Too little.")
+    say(world, world.buyer, NOON + 2 * MINUTE, "Really.")
+    before = everything()
+    with time_machine.travel(NOON + 3 * MINUTE, tick=False):
+        error = refused("message_quota", lambda: services.counter_offer(
+            claim=world.claim, by=world.buyer, kind="full_refund", note="My money back, please.", countered=offer))
+    assert "You can send 2 messages and offers an hour on a claim (they count together); please wait until " \
+           "Tue 10 Mar, 14:01 CET" in str(error)
+    assert everything() == before
+
+
+def test_a_rejection_posts_on_the_thread_and_counts(settings, django_capture_on_commit_callbacks):
+    """A rejection may be repeated while the claim is with the seller, and each one posts its words on the thread and
+    emails the buyer an email they cannot turn off: counted as a message, so not without end."""
+    settings.MESSAGES_PER_CLAIM_PER_HOUR = 2
+    world = claim_world("in_progress")
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks(execute=True):
+        for n in range(2):
+            services.reject(claim=Claim.objects.get(pk=world.claim.pk), by=world.staff, code="buyer_damage",
+                            body=f"Dropped {n}.", evidence=[photo()])
+    before, on_disk = everything(), stored_files(settings)
+    with time_machine.travel(NOON + MINUTE, tick=False):
+        error = refused("message_quota", lambda: services.reject(
+            claim=Claim.objects.get(pk=world.claim.pk), by=world.staff, code="buyer_damage", body="Dropped again.",
+            evidence=[photo()]))
+    assert str(error).startswith("You can post 2 messages an hour on a claim; please wait until Tue 10 Mar, 14:00 CET")
+    assert everything() == before and stored_files(settings) == on_disk
+    assert OutboundEmail.objects.filter(recipient=world.buyer, event="rejected").count() == 2
 
 
 # --- files and bytes per claim ------------------------------------------------------------------------------------
@@ -513,6 +583,46 @@ def test_twelve_requests_with_five_files_each(client, settings, django_capture_o
     digests = [m for m in mail.outbox if m.subject == f"6 new messages on claim {world.claim.number}"]
     assert len(digests) == 3 and all(f"Request {n}" in d.body for d in digests for n in range(2, 8))
     assert all(d.body.count("5 files attached") == 6 for d in digests)
+
+
+def test_a_person_past_the_quotas_is_refused_before_their_files_are_read(client, settings, monkeypatch):
+    """Checking and re-encoding a file is the costly part of a request (a second for a large photo, more for a video):
+    a buyer at their hourly message quota, or a side with no room for the files, is refused before any file is read,
+    on the pages and in the API (claims.quotas.check_before_reading); a request the quotas let through reads them."""
+    settings.MESSAGES_PER_CLAIM_PER_HOUR = 1
+    world = claim_world("in_progress")
+    read = []
+    real_prepare = evidence_files.prepare
+    monkeypatch.setattr(evidence_files, "prepare", lambda upload, **kw: read.append(upload.name) or real_prepare(
+        upload, **kw))
+    client.force_login(world.buyer)
+    url = reverse("claims:message", kwargs={"number": world.claim.number})
+    with time_machine.travel(NOON, tick=False):
+        assert client.post(url, {"body": "One", "attachments": [photo("one.jpg")]}).status_code == 302
+        assert read == ["one.jpg"]
+        response = client.post(url, {"body": "Two", "attachments": [photo(f"two-{n}.jpg") for n in range(5)]})
+    assert response.status_code == 429 and "You can post 1 message an hour on a claim" in response.content.decode()
+    assert read == ["one.jpg"]
+    # The seller's side with no room for five more files: the API refuses the upload unread.
+    _key, key = seller_key(world.claim.seller)
+    settings.MESSAGES_PER_CLAIM_PER_HOUR = 20
+    settings.CLAIM_MAX_FILES = quotas.file_room(world.claim, Party.SELLER).files + 4
+    before = everything()
+    with time_machine.travel(NOON, tick=False):
+        answer = _post_files(client, f"{API}/{world.claim.number}/evidence", key,
+                             {"files": [photo(f"s{n}.jpg") for n in range(5)]})
+        assert answer.status_code == 422 and answer.json()["code"] == "file-quota"
+        assert read == ["one.jpg"] and everything() == before
+        # Nor does a service read them: a rejection's evidence on a full side.
+        settings.CLAIM_MAX_FILES = quotas.file_room(world.claim, Party.SELLER).files
+        refused(quotas.FILE_QUOTA, lambda: services.reject(claim=world.claim, by=world.staff, code="normal_wear",
+                                                            body="Wear.", evidence=[photo("r.jpg")]))
+        assert read == ["one.jpg"]
+        # Room for four: four are read and stored.
+        settings.CLAIM_MAX_FILES += 4
+        answer = _post_files(client, f"{API}/{world.claim.number}/evidence", key,
+                             {"files": [photo(f"s{n}.jpg") for n in range(4)]})
+    assert answer.status_code == 201 and read == ["one.jpg", "s0.jpg", "s1.jpg", "s2.jpg", "s3.jpg"]
 
 
 # --- races on PostgreSQL --------------------------------------------------------------------------------------
