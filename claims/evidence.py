@@ -788,18 +788,29 @@ def _j2k_segment(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
     return (data[pos + 1], pos + 2 + length) if length >= 2 and pos + 2 + length <= end else None
 
 
-def _j2k_without_comments(data: bytes) -> bytes | None:
-    if not data.startswith(_J2K_SOC_SIZ):
-        return None
-    out, pos = bytearray(data[:2]), 2
-    while pos + 1 < len(data) and data[pos + 1] != _J2K_SOT:  # the main header
-        segment = _j2k_segment(data, pos, len(data))
+def _j2k_kept_segments(data: bytes, pos: int, end: int, *, until: int) -> tuple[bytes, int] | None:
+    """The marker segments from `pos` up to the marker `until` without the dropped ones, and where `until` is; None
+    if they do not add up before `end`."""
+    kept = bytearray()
+    while data[pos:pos + 2] != bytes([0xFF, until]):
+        segment = _j2k_segment(data, pos, end)
         if segment is None:
             return None
         marker, after = segment
         if marker not in _J2K_DROPPED:
-            out += data[pos:after]
+            kept += data[pos:after]
         pos = after
+    return bytes(kept), pos
+
+
+def _j2k_without_comments(data: bytes) -> bytes | None:
+    if not data.startswith(_J2K_SOC_SIZ):
+        return None
+    main = _j2k_kept_segments(data, 2, len(data), until=_J2K_SOT)  # the main header
+    if main is None:
+        return None
+    kept, pos = main
+    out = bytearray(data[:2] + kept)
     while pos < len(data):  # tile-parts: SOT, their own header up to SOD, then coded data (Psot bytes in all)
         if data[pos:pos + 2] == bytes([0xFF, _J2K_EOC]):
             return bytes(out + data[pos:pos + 2])
@@ -809,16 +820,11 @@ def _j2k_without_comments(data: bytes) -> bytes | None:
         end = pos + declared if declared else len(data)  # 0: the last tile-part, up to the end
         if end > len(data) or (declared and declared < 14):
             return None
-        header, at = bytearray(data[pos:pos + 12]), pos + 12
-        while data[at:at + 2] != bytes([0xFF, _J2K_SOD]):
-            segment = _j2k_segment(data, at, end)
-            if segment is None:
-                return None
-            marker, after = segment
-            if marker not in _J2K_DROPPED:
-                header += data[at:after]
-            at = after
-        body = data[at:end]
+        tile = _j2k_kept_segments(data, pos + 12, end, until=_J2K_SOD)
+        if tile is None:
+            return None
+        kept, at = tile
+        header, body = bytearray(data[pos:pos + 12] + kept), data[at:end]
         if declared:
             header[6:10] = (len(header) + len(body)).to_bytes(4, "big")
         out += header + body
