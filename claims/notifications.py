@@ -862,7 +862,9 @@ def send_row(pk: int, *, connection: Any = None) -> Sent:
     token = _claim(pk, timezone.now())
     if token is None:
         return Sent.SKIPPED
-    row = OutboundEmail.objects.get(pk=pk)
+    row = OutboundEmail.objects.filter(pk=pk).first()
+    if row is None:  # deleted since: an erasure of its recipient (accounts.erasure), or an unsubscribe's drop_unsent
+        return Sent.SKIPPED
     mine = OutboundEmail.objects.filter(pk=pk, claim_token=token)
     fields: dict[str, Any] = {}
     try:
@@ -889,9 +891,14 @@ def send_row(pk: int, *, connection: Any = None) -> Sent:
         logger.warning("email %s not sent (attempt %s of %s): %s", pk, row.attempts, MAX_ATTEMPTS, exc)
         return Sent.FAILED
     if not mine.update(sent_at=timezone.now(), claimed_until=None, claim_token="", **fields):
-        # Our claim ran out during the conversation and another worker took the row: EMAIL_CLAIM_SECONDS is shorter
-        # than a conversation lasts (EMAIL_TIMEOUT).
-        logger.error("email %s was sent after its claim ran out; EMAIL_CLAIM_SECONDS is too short", pk)
+        if not OutboundEmail.objects.filter(pk=pk).exists():
+            # Deleted during the conversation: its recipient's data was erased (accounts.erasure deletes unsent rows,
+            # held or not, so that nothing of theirs stays); this one had reached the mail server already.
+            logger.info("email %s was deleted while it was being sent", pk)
+        else:
+            # Our claim ran out during the conversation and another worker took the row: EMAIL_CLAIM_SECONDS is
+            # shorter than a conversation lasts (EMAIL_TIMEOUT).
+            logger.error("email %s was sent after its claim ran out; EMAIL_CLAIM_SECONDS is too short", pk)
     return Sent.SENT
 
 

@@ -203,6 +203,36 @@ def test_the_sent_mark_needs_the_claim_it_was_sent_under(settings, caplog):
     assert "EMAIL_CLAIM_SECONDS is too short" in caplog.text
 
 
+def test_a_row_deleted_while_it_is_sent_is_neither_an_error_nor_brought_back(caplog):
+    """An erasure deletes its person's unsent emails, those a worker holds too (accounts.erasure): the worker that
+    was talking to the mail server says so plainly, not that EMAIL_CLAIM_SECONDS is too short, and writes nothing
+    back; a worker that claimed a row which is then gone before it read it sends nothing."""
+    row = only_the_receipt()
+    original = notifications.EmailMultiAlternatives.send
+
+    def erased_meanwhile(message, fail_silently=False):
+        OutboundEmail.objects.filter(pk=row.pk).delete()
+        return original(message, fail_silently)
+
+    with mock.patch.object(notifications.EmailMultiAlternatives, "send", erased_meanwhile):
+        assert notifications.send_row(row.pk) is notifications.Sent.SENT
+    assert not OutboundEmail.objects.filter(pk=row.pk).exists()
+    assert f"email {row.pk} was deleted while it was being sent" in caplog.text
+    assert "EMAIL_CLAIM_SECONDS is too short" not in caplog.text
+    other = OutboundEmail.objects.filter(sent_at__isnull=True).first() or only_the_receipt()
+    claim = notifications._claim
+
+    def claimed_then_deleted(pk, now):  # type: ignore[no-untyped-def]
+        token = claim(pk, now)
+        OutboundEmail.objects.filter(pk=pk).delete()
+        return token
+
+    sent = len(mail.outbox)
+    with mock.patch.object(notifications, "_claim", claimed_then_deleted):
+        assert notifications.send_row(other.pk) is notifications.Sent.SKIPPED
+    assert len(mail.outbox) == sent
+
+
 def test_a_batch_stops_at_a_dead_server_and_the_rest_wait_untouched(monkeypatch):
     claim_world("awaiting_seller")
     rows = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
