@@ -262,6 +262,7 @@ def counter_offer(request: AuthenticatedHttpRequest, number: str) -> HttpRespons
     declining one. A refusal shows the page again with the form and its error, nothing changed."""
     claim = selectors.claim_for_buyer(request.user, number)
     form = CounterOfferForm(request.POST, claim=claim, countering=bool(request.POST.get("counter-countered")))
+    status = 400
     if form.is_valid():
         data = form.cleaned_data
         countered = get_object_or_404(Offer, pk=data["countered"], claim=claim) if data["countered"] else None
@@ -273,13 +274,14 @@ def counter_offer(request: AuthenticatedHttpRequest, number: str) -> HttpRespons
                 messages.error(request, str(error))
                 return _back(number)
             form.add_error(None, error)
+            status = KEPT_REFUSALS.get(error.code or "", 400)  # the hourly quota: 429, as for a message
         else:
             messages.success(request, _("Your counter-offer was sent to the seller, who can accept or decline it."))
             return _back(number)
     claim = selectors.claim_for_buyer(request.user, number)
     context = _detail_context(request, claim)
     context.update(_offer_section(claim, request.user, context["can"], counter_form=form))
-    return render(request, "claims/detail.html", context, status=400)
+    return render(request, "claims/detail.html", context, status=status)
 
 
 @login_required

@@ -225,7 +225,7 @@ def test_offers_count_with_messages_and_say_so(settings, client, django_capture_
             services.make_offer(claim=agent_world.claim, by=agent_world.agent, kind="full_refund", note=f"{n}")
 
 
-def test_a_buyers_counter_offers_count_with_their_messages(settings):
+def test_a_buyers_counter_offers_count_with_their_messages(settings, client):
     settings.MESSAGES_PER_CLAIM_PER_HOUR = 2
     world = claim_world("in_progress")
     with time_machine.travel(NOON, tick=False):
@@ -238,6 +238,14 @@ def test_a_buyers_counter_offers_count_with_their_messages(settings):
             claim=world.claim, by=world.buyer, kind="full_refund", note="My money back, please.", countered=offer))
     assert "You can send 2 messages and offers an hour on a claim (they count together); please wait until " \
            "Tue 10 Mar, 14:01 CET" in str(error)
+    assert everything() == before
+    # The page answers it as it answers the message quota: 429, the sentence at the form, nothing changed.
+    client.force_login(world.buyer)
+    with time_machine.travel(NOON + 3 * MINUTE, tick=False):
+        response = client.post(reverse("claims:counter_offer", kwargs={"number": world.claim.number}), {
+            "counter-kind": "full_refund", "counter-note": "My money back, please.", "counter-countered": offer.pk})
+    assert response.status_code == 429
+    assert "(they count together); please wait until Tue 10 Mar, 14:01 CET" in response.content.decode()
     assert everything() == before
 
 
