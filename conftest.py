@@ -1,4 +1,5 @@
 import contextlib
+import os
 
 import pytest
 from django.db import connection
@@ -53,26 +54,31 @@ def _two_factor_sessions(monkeypatch):
     monkeypatch.setattr(ClientMixin, "force_login", force_login)
 
 
-@contextlib.contextmanager
-def celery_worker(tmp_path, broker: str, **environment: str):  # type: ignore[no-untyped-def]  # pytest's tmp_path
-    """A real Celery worker in another process, on `broker` and this test's PostgreSQL database, writing emails as files
-    into the folder it yields; stopped (warm shutdown) and its log printed at the end."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
+def worker_environment(broker: str, mail_dir: os.PathLike[str] | str, **environment: str) -> dict[str, str]:
+    """The environment of a real Celery worker started by a test: this test's PostgreSQL database, `broker`, tasks
+    not run eagerly, emails written as files into `mail_dir` (TEST_EMAIL_BACKEND may say how), and `environment`."""
     db = connection.settings_dict
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_TEST_BROKER_URL": broker,
         "CELERY_TEST_EAGER": "false",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "TEST_EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "TEST_EMAIL_FILE_PATH": str(mail_dir),
         **environment,
     }
+
+
+@contextlib.contextmanager
+def celery_worker(tmp_path, broker: str, **environment: str):  # type: ignore[no-untyped-def]  # pytest's tmp_path
+    """A real Celery worker in another process, on `broker` and this test's PostgreSQL database, writing emails as files
+    into the folder it yields; stopped (warm shutdown) and its log printed at the end."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = worker_environment(broker, tmp_path / "mail", **environment)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",

@@ -25,12 +25,11 @@ import redis
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 
 from claims import notifications, services
 from claims.models import Claim, ClaimTransition, OutboundEmail, Refund
 from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open_defective_claim
-from conftest import celery_broker
+from conftest import celery_broker, worker_environment
 from sellers.models import LedgerEntry
 
 # With the tests of test_celery_integration in one process of `make test` (pytest-xdist): each starts Celery workers on
@@ -141,20 +140,10 @@ class Workers:
 
     def start(self, name: str, *, pool: str = "solo", slow_seconds: float = 0, slow_attempts: int = 1,
               visibility_timeout: float = 0) -> subprocess.Popen:
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "CELERY_TEST_BROKER_URL": REDIS_URL,
-            "CELERY_TEST_EAGER": "false",
-            "TEST_EMAIL_BACKEND": "tests.slow_email_backend.SlowFileBackend",
-            "TEST_EMAIL_FILE_PATH": str(self.mail_dir),
-            "SLOW_EMAIL_SECONDS": str(slow_seconds),
-            "SLOW_EMAIL_ATTEMPTS": str(slow_attempts),
-            "SLOW_EMAIL_MARKER_DIR": str(self.attempts_dir),
-            "EMAIL_CLAIM_SECONDS": str(CLAIM_SECONDS),
-        }
+        env = worker_environment(
+            REDIS_URL, self.mail_dir, TEST_EMAIL_BACKEND="tests.slow_email_backend.SlowFileBackend",
+            SLOW_EMAIL_SECONDS=str(slow_seconds), SLOW_EMAIL_ATTEMPTS=str(slow_attempts),
+            SLOW_EMAIL_MARKER_DIR=str(self.attempts_dir), EMAIL_CLAIM_SECONDS=str(CLAIM_SECONDS))
         log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 - the process writes to it until it ends
         process = subprocess.Popen(  # noqa: S603 - our own worker with fixed arguments
             [sys.executable, "-c", WORKER, str(visibility_timeout), "worker", f"--pool={pool}", "--concurrency=1",
