@@ -7,6 +7,8 @@ a browser. Outside CI a machine without Chromium skips these tests; in CI (CI=tr
 import functools
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -51,8 +53,72 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+class InFlight:
+    """The requests the live server is answering: its WSGI application, wrapped.
+
+    A page closed by a test does not stop what the server is doing for it: the console's presence heartbeat, sent
+    while Playwright's clock ran ten minutes, was still writing when pytest-django emptied the database after the test,
+    and the flush failed on a foreign key. The page fixture waits here for the server to be done first."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        self._add(1)
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._add(-1)
+            raise
+        return _Answer(result, functools.partial(self._add, -1))
+
+    def _add(self, n: int) -> None:
+        with self.changed:
+            self.count += n
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float = 15.0) -> None:
+        """Until no request is being answered, and none started a moment later (one the server had accepted)."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                if not self.changed.wait_for(lambda: self.count <= 0, timeout=max(0.0, deadline - time.monotonic())):
+                    raise AssertionError(f"the live server still answers {self.count} request(s) after {timeout} s")
+                self.changed.wait(timeout=0.05)
+                if self.count <= 0:
+                    return
+
+
+class _Answer:
+    """A response's body as the server sends it; the request is over when the server closes it (PEP 3333)."""
+
+    def __init__(self, result, done) -> None:
+        self.result, self.done = result, done
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            self.done()
+
+
+@pytest.fixture(scope="session")
+def in_flight(live_server):
+    server = live_server.thread.httpd
+    requests = InFlight(server.get_app())
+    server.set_app(requests)
+    yield requests
+    server.set_app(requests.app)
+
+
 @pytest.fixture
-def page(browser, request, live_server):
+def page(browser, request, live_server, in_flight):
     context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -62,7 +128,9 @@ def page(browser, request, live_server):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         (ARTIFACTS / f"{request.node.name}.html").write_text(page.content())
-    context.close()
+    for other in browser.contexts:  # the test's own contexts too (a seller's, the console's) when it left them open
+        other.close()
+    in_flight.wait_until_idle()
 
 
 def log_in(page, user, password="pw-for-tests-only", *, second_factor=True):
