@@ -128,39 +128,41 @@ def visits(pages: list[Page], *, everywhere: bool = True) -> list[tuple[Page, st
     return planned
 
 
-def test_every_page_in_every_language(browser, live_server):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_in_every_language(browser, live_server, language):
+    """One language a test, so that the test processes share the work (all of it was seven minutes of one process)."""
     started = time.monotonic()
     cast = build_cast()
     pages, _nobody = all_pages(cast)
-    planned = visits(pages, everywhere=connection.vendor != "postgresql")
+    planned = [page for page, lang in visits(pages, everywhere=connection.vendor != "postgresql") if lang == language]
     problems: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
     broken: list[str] = []
     checked = 0
-    for role in dict.fromkeys(page.role for page in pages):
+    for role in dict.fromkeys(page.role for page in planned):
         context = log_in_as(browser, live_server.url, cast, role)
         # axe-core comes with every page (through the DevTools protocol, as evaluate does: the CSP stays on), which
         # spares evaluating its half megabyte afresh on each page
         context.add_init_script(script=axe_source())
         tab = context.pages[0]
         tab.set_default_navigation_timeout(60_000)  # a slow machine is slow, not broken
-        for language in LANGUAGES:
-            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
-            for page in (p for p, lang in planned if lang == language and p.role == role):
-                where = f"{page.label} as {role} in {language}"
-                response = tab.goto(page.url)
-                if response is None or response.status != page.status:
-                    broken.append(f"{where}: {response.status if response else 'no response'} at {tab.url}")
-                elif resolve(urlsplit(tab.url).path).view_name != page.route:
-                    broken.append(f"{where}: ended at {tab.url}")
-                elif tab.evaluate("document.documentElement.lang") != language:
-                    broken.append(f"{where}: the page is not in {language}")
-                else:
-                    checked += 1
-                    for rule, nodes in check(tab):
-                        problems[rule][(f"{page.label} as {role}", nodes)].append(language)
+        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+        for page in (p for p in planned if p.role == role):
+            where = f"{page.label} as {role} in {language}"
+            response = tab.goto(page.url)
+            if response is None or response.status != page.status:
+                broken.append(f"{where}: {response.status if response else 'no response'} at {tab.url}")
+            elif resolve(urlsplit(tab.url).path).view_name != page.route:
+                broken.append(f"{where}: ended at {tab.url}")
+            elif tab.evaluate("document.documentElement.lang") != language:
+                broken.append(f"{where}: the page is not in {language}")
+            else:
+                checked += 1
+                for rule, nodes in check(tab):
+                    problems[rule][(f"{page.label} as {role}", nodes)].append(language)
         context.close()
     elapsed = time.monotonic() - started
-    print(f"\n{checked} pages checked ({len(pages)} pages, {len(planned)} in a language) in {elapsed:.0f} s")
+    print(f"\n{checked} pages checked in {language} ({len(pages)} pages, {len(planned)} in {language}) in "
+          f"{elapsed:.0f} s")
     assert not broken and not problems, "\n".join(["Pages that did not open:", *broken, "", "Problems:",
                                                    *report(problems)])
 
