@@ -1,5 +1,9 @@
 import contextlib
+import fcntl
 import os
+import tempfile
+import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -80,9 +84,12 @@ def celery_worker(tmp_path, broker: str, **environment: str):  # type: ignore[no
 
     env = worker_environment(broker, tmp_path / "mail", **environment)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
+    # A name of its own: on RabbitMQ a worker's remote-control queue is exclusive to its name, and a second
+    # "celery@host" (another test process's) was refused it and stopped (RESOURCE_LOCKED).
+    name = f"test-{uuid.uuid4().hex[:12]}@%h"
     process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
+         "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", name],
         cwd=Path(__file__).resolve().parent, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
@@ -92,6 +99,21 @@ def celery_worker(tmp_path, broker: str, **environment: str):  # type: ignore[no
         process.wait(timeout=30)
         log.close()
         print((tmp_path / "worker.log").read_text()[-4000:])
+
+
+@pytest.fixture
+def alone_on_redis():
+    """The test holds a lock that every process of `make test` shares while it runs Celery workers on, and empties, a
+    Redis database. Two processes at once would take each other's tasks and empty each other's queue.
+
+    pytest-xdist's `xdist_group` (loadgroup) was to keep these tests in one process, but with pytest 9.2 it no longer
+    groups anything (xdist 3.8 renames `item._nodeid`, which pytest 9.2 no longer reads), so a lock does it."""
+    with open(Path(tempfile.gettempdir()) / "marketplace-support-tests-celery-workers-on-redis.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

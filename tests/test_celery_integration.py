@@ -17,9 +17,9 @@ from claims.tests.factories import OPENED_AT, delivered_order, open_defective_cl
 from conftest import celery_broker, celery_worker
 
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by the test
-# In one process of `make test` with the tests of test_faults (pytest-xdist): Celery workers on a Redis database each
-# empties.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("requires_postgresql"),
+# One process of `make test` at a time (conftest.alone_on_redis), with the tests of test_faults: Celery workers on a
+# Redis database each empties.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("alone_on_redis", "requires_postgresql"),
               pytest.mark.xdist_group("celery_workers_on_redis")]
 
 

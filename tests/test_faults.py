@@ -32,9 +32,10 @@ from claims.tests.factories import OPENED_AT, claim_world, delivered_order, open
 from conftest import celery_broker, worker_environment
 from sellers.models import LedgerEntry
 
-# With the tests of test_celery_integration in one process of `make test` (pytest-xdist): each starts Celery workers on
-# a Redis database that it empties, and two processes at once would take each other's tasks.
-pytestmark = pytest.mark.xdist_group("celery_workers_on_redis")
+# One process of `make test` at a time (conftest.alone_on_redis), with the tests of test_celery_integration: each
+# starts Celery workers on a Redis database that it empties, or sends tasks to it, and two processes at once would take
+# each other's tasks.
+pytestmark = [pytest.mark.usefixtures("alone_on_redis"), pytest.mark.xdist_group("celery_workers_on_redis")]
 
 NOBODY_LISTENS = "redis://127.0.0.1:1/0"
 H = dt.timedelta(hours=1)
