@@ -7,8 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # `make test` runs the tests in this many processes (pytest-xdist), each with a test database of its own; TEST_PROCESSES=0:
 # one process. --dist loadgroup hands each process the tests in pytest-django's order (tests in a transaction first, then
-# those that commit and flush the database, removing what migrations wrote), and keeps a group (xdist_group: the
-# tests that share a Redis database and start Celery workers) in one process.
+# those that commit and flush the database, removing what migrations wrote). The tests that start Celery workers on a
+# Redis database take turns across processes (conftest.alone_on_redis: with pytest 9.2, xdist_group groups nothing).
 TEST_PROCESSES ?= auto
 
 .PHONY: run test lint install lock browser-deps bench cluster-test
